@@ -1,0 +1,21 @@
+import Foundation
+
+/// Parses `--since` / `since=` values: a duration back from now (`90s`, `30m`,
+/// `1h`, `7d`, `2w`) or an ISO 8601 time.
+public enum SinceParser {
+    public static func parse(_ text: String, now: Date) -> Date? {
+        if let unit = text.last, let n = Double(text.dropLast()), n >= 0 {
+            let seconds: Double? = switch unit {
+            case "s": n
+            case "m": n * 60
+            case "h": n * 3600
+            case "d": n * 86_400
+            case "w": n * 604_800
+            default: nil
+            }
+            if let seconds { return now.addingTimeInterval(-seconds) }
+        }
+        if let d = try? Date(text, strategy: .iso8601) { return d }
+        return nil
+    }
+}

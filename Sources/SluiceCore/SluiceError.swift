@@ -1,0 +1,68 @@
+/// The one error type that reaches the HTTP edge. Its ``Code`` is opaque and
+/// maps to exactly one status and `code` string of SPEC's error table.
+public struct SluiceError: Error, Sendable, CustomStringConvertible {
+    /// The error code as SPEC names it.
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        /// The `code` string in the error body.
+        public let name: String
+        /// The HTTP status.
+        public let status: Int
+        /// The OpenAI `type` string.
+        public let type: String
+
+        public var description: String { name }
+
+        public static let invalidRequest = Code(name: "invalid_request", status: 400, type: "invalid_request_error")
+        public static let invalidAPIKey = Code(name: "invalid_api_key", status: 401, type: "authentication_error")
+        public static let forbidden = Code(name: "forbidden", status: 403, type: "permission_error")
+        public static let notFound = Code(name: "not_found", status: 404, type: "invalid_request_error")
+        public static let methodNotAllowed = Code(name: "method_not_allowed", status: 405, type: "invalid_request_error")
+        public static let idempotencyConflict = Code(name: "idempotency_conflict", status: 409, type: "invalid_request_error")
+        public static let payloadTooLarge = Code(name: "payload_too_large", status: 413, type: "invalid_request_error")
+        public static let schemaValidationFailed = Code(name: "schema_validation_failed", status: 422, type: "invalid_response_error")
+        public static let rateLimited = Code(name: "rate_limited", status: 429, type: "rate_limit_error")
+        public static let budgetExceeded = Code(name: "budget_exceeded", status: 429, type: "rate_limit_error")
+        public static let upstreamError = Code(name: "upstream_error", status: 502, type: "api_error")
+        public static let disabled = Code(name: "disabled", status: 503, type: "api_error")
+        public static let breakerOpen = Code(name: "breaker_open", status: 503, type: "api_error")
+        public static let timeout = Code(name: "timeout", status: 504, type: "timeout_error")
+        public static let internalError = Code(name: "internal_error", status: 500, type: "api_error")
+    }
+
+    /// What kind of error.
+    public var code: Code
+    /// A message a person can act on.
+    public var message: String
+    /// The request field at fault, when there is one.
+    public var param: String?
+    /// Extra members of the error object (for example `attempts`, `upstream_status`).
+    public var details: JSONObject
+    /// Seconds a client should wait before retrying, sent as `Retry-After`.
+    public var retryAfterSeconds: Int?
+
+    public init(_ code: Code, _ message: String, param: String? = nil, details: JSONObject = JSONObject(), retryAfterSeconds: Int? = nil) {
+        self.code = code
+        self.message = message
+        self.param = param
+        self.details = details
+        self.retryAfterSeconds = retryAfterSeconds
+    }
+
+    public var description: String { "\(code.name): \(message)" }
+
+    /// Shorthand for a 400 `invalid_request`.
+    public static func invalidRequest(_ message: String, param: String? = nil) -> SluiceError {
+        SluiceError(.invalidRequest, message, param: param)
+    }
+
+    /// The OpenAI-shaped body: `{"error":{"message","type","param","code",…details}}`.
+    public var openAIBody: JSON {
+        var err = JSONObject()
+        err["message"] = .string(message)
+        err["type"] = .string(code.type)
+        err["param"] = param.map(JSON.string) ?? .null
+        err["code"] = .string(code.name)
+        for (k, v) in details { err[k] = v }
+        return .object(JSONObject([("error", .object(err))]))
+    }
+}

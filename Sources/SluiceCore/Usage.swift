@@ -1,0 +1,39 @@
+/// Token counts of one call, as the provider reported them.
+public struct Usage: Sendable, Equatable, Codable {
+    /// Prompt tokens, cached ones included.
+    public var inputTokens: Int
+    /// Completion tokens.
+    public var outputTokens: Int
+    /// Prompt tokens served from the provider's prompt cache.
+    public var cachedTokens: Int
+    /// Prompt tokens written to the provider's prompt cache (Anthropic).
+    public var cacheWriteTokens: Int
+
+    public init(inputTokens: Int = 0, outputTokens: Int = 0, cachedTokens: Int = 0, cacheWriteTokens: Int = 0) {
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+        self.cachedTokens = cachedTokens
+        self.cacheWriteTokens = cacheWriteTokens
+    }
+
+    /// Reads an OpenAI `usage` object (`prompt_tokens`, `completion_tokens`,
+    /// `prompt_tokens_details.cached_tokens`).
+    public init?(openAI json: JSON?) {
+        guard let obj = json?.objectValue else { return nil }
+        self.init(
+            inputTokens: obj["prompt_tokens"]?.intValue ?? 0,
+            outputTokens: obj["completion_tokens"]?.intValue ?? 0,
+            cachedTokens: obj["prompt_tokens_details"]?["cached_tokens"]?.intValue ?? 0
+        )
+    }
+
+    /// The OpenAI `usage` object.
+    public var openAIJSON: JSON {
+        [
+            "prompt_tokens": .int(inputTokens),
+            "completion_tokens": .int(outputTokens),
+            "total_tokens": .int(inputTokens + outputTokens),
+            "prompt_tokens_details": ["cached_tokens": .int(cachedTokens)],
+        ]
+    }
+}

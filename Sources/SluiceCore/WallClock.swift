@@ -1,0 +1,14 @@
+import Foundation
+
+/// The source of wall-clock time. Production uses ``SystemClock``; tests inject
+/// a manual clock so nothing timed depends on sleeping.
+public protocol WallClock: Sendable {
+    /// The current time.
+    func now() -> Date
+}
+
+/// The system's clock.
+public struct SystemClock: WallClock {
+    public init() {}
+    public func now() -> Date { Date() }
+}

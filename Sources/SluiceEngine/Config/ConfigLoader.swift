@@ -1,0 +1,262 @@
+import Foundation
+import SluiceCore
+import SluiceProviders
+import SluiceStore
+import Yams
+
+/// Reads the YAML config (or the built-in defaults) into a validated ``SluiceConfig``.
+public enum ConfigLoader {
+    /// Sections of the SPEC skeleton that later versions implement.
+    static let later: [String: String] = [
+        "prompts_dir": "prompts and purposes", "retry": "resilience", "tasks": "durable tasks",
+        "breaker": "resilience", "purposes": "prompts and purposes", "alerts": "observability",
+    ]
+
+    /// Loads `path`, or the defaults when `path` is nil.
+    public static func load(path: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> SluiceConfig {
+        guard let path else { return try defaults(environment: environment) }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError(path: nil, line: nil, "cannot read config file '\(path)'")
+        }
+        return try parse(String(decoding: data, as: UTF8.self), environment: environment)
+    }
+
+    /// The no-config start: a simulated provider with `sim-small` and `sim-large`,
+    /// plus `openai` when `OPENAI_API_KEY` is set.
+    public static func defaults(environment: [String: String]) throws -> SluiceConfig {
+        var c = SluiceConfig()
+        addDefaultProviders(&c, environment: environment)
+        addImplicitModels(&c)
+        return c
+    }
+
+    static func addDefaultProviders(_ c: inout SluiceConfig, environment: [String: String]) {
+        c.providers.append(SluiceConfig.Provider(name: "sim", type: .simulated))
+        if let key = environment["OPENAI_API_KEY"], !key.isEmpty {
+            var p = SluiceConfig.Provider(name: "openai", type: .openai)
+            p.apiKey = key
+            c.providers.append(p)
+        }
+        if let key = environment["ANTHROPIC_API_KEY"], !key.isEmpty, !key.isEmpty {
+            c.warnings.append("ANTHROPIC_API_KEY is set but this build has no anthropic provider yet; it is ignored")
+        }
+    }
+
+    /// Adds `sim-small` / `sim-large` for the first simulated provider when the config does not define them.
+    static func addImplicitModels(_ c: inout SluiceConfig) {
+        guard let sim = c.providers.first(where: { $0.type == .simulated }) else { return }
+        for m in SimulatedProvider.models where !c.models.contains(where: { $0.name == m }) {
+            c.models.append((m, [SluiceConfig.Target(provider: sim.name, model: m)]))
+        }
+    }
+
+    /// Parses and validates YAML text.
+    public static func parse(_ yaml: String, environment: [String: String]) throws -> SluiceConfig {
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: yaml)
+        } catch let e as YamlError {
+            throw ConfigError(path: nil, line: nil, "invalid YAML: \(e)")
+        }
+        var c = SluiceConfig()
+        guard let node else {
+            addDefaultProviders(&c, environment: environment)
+            addImplicitModels(&c)
+            return c
+        }
+        let root = ConfigNode(node: node, path: "", env: environment)
+        var sawProviders = false
+        for (key, value) in try root.mapping(
+            allowed: ["server", "storage", "auth", "providers", "models", "pricing"], later: later)
+        {
+            switch key {
+            case "server": c.server = try parseServer(value)
+            case "storage": c.storage = try parseStorage(value)
+            case "auth": c.auth = try parseAuth(value)
+            case "providers":
+                sawProviders = true
+                c.providers = try value.mapping().map { try parseProvider(name: $0, $1) }
+            case "models": c.models = try parseModels(value)
+            case "pricing": c.pricing = try parsePricing(value)
+            default: break
+            }
+        }
+        if !sawProviders { addDefaultProviders(&c, environment: environment) }
+        for p in c.providers where !p.type.isImplemented {
+            throw ConfigError(
+                path: "providers.\(p.name).type", line: nil,
+                "provider type '\(p.type.rawValue)' is not implemented in this build yet; use openai, openai_compatible or simulated")
+        }
+        try validateModels(c, root: root)
+        addImplicitModels(&c)
+        return c
+    }
+
+    static func parseServer(_ n: ConfigNode) throws -> SluiceConfig.Server {
+        var s = SluiceConfig.Server()
+        for (k, v) in try n.mapping(allowed: ["host", "port", "max_body_bytes"]) {
+            switch k {
+            case "host": s.host = try v.string()
+            case "port":
+                s.port = try v.int()
+                guard (0...65535).contains(s.port) else { throw v.error("port must be between 0 and 65535") }
+            case "max_body_bytes":
+                s.maxBodyBytes = try v.int()
+                guard s.maxBodyBytes > 0 else { throw v.error("max_body_bytes must be positive") }
+            default: break
+            }
+        }
+        return s
+    }
+
+    static func parseStorage(_ n: ConfigNode) throws -> SluiceConfig.Storage {
+        var s = SluiceConfig.Storage()
+        for (k, v) in try n.mapping(allowed: ["url", "log_bodies"]) {
+            switch k {
+            case "url":
+                switch StorageURL.parse(try v.string()) {
+                case .success(let u): s.url = u
+                case .failure(let e): throw v.error(e.message)
+                }
+            case "log_bodies":
+                let text = try v.string()
+                guard let mode = SluiceConfig.LogBodies(rawValue: text) else {
+                    throw v.error("expected one of full, redacted, hash; got '\(text)'")
+                }
+                s.logBodies = mode
+            default: break
+            }
+        }
+        return s
+    }
+
+    static func parseAuth(_ n: ConfigNode) throws -> SluiceConfig.Auth {
+        var a = SluiceConfig.Auth()
+        for (k, v) in try n.mapping(allowed: ["admin_key", "keys"]) {
+            switch k {
+            case "admin_key": a.adminKey = try v.string()
+            case "keys":
+                for item in try v.sequence() {
+                    var name: String?, key: String?, purposes = ["*"]
+                    for (ik, iv) in try item.mapping(
+                        allowed: ["name", "key", "purposes"],
+                        later: ["monthly_budget_usd": "cost governance", "rpm": "rate limits", "tpm": "rate limits"])
+                    {
+                        switch ik {
+                        case "name": name = try iv.string()
+                        case "key": key = try iv.string()
+                        case "purposes": purposes = try iv.stringList()
+                        default: break
+                        }
+                    }
+                    guard let name, !name.isEmpty else { throw item.error("every key needs a 'name'") }
+                    guard let key, key.count >= 8 else { throw item.error("key '\(name)' needs a 'key' of at least 8 characters") }
+                    if a.keys.contains(where: { $0.name == name }) { throw item.error("duplicate key name '\(name)'") }
+                    a.keys.append(SluiceConfig.VirtualKey(name: name, key: key, purposes: purposes))
+                }
+            default: break
+            }
+        }
+        if let admin = a.adminKey, admin.count < 8 { throw n.error("admin_key must be at least 8 characters") }
+        return a
+    }
+
+    static func parseProvider(name: String, _ n: ConfigNode) throws -> SluiceConfig.Provider {
+        let members = try n.mapping(
+            allowed: ["type", "api_key", "base_url", "headers", "timeout_ms", "latency_ms", "chunk_ms"])
+        guard let typeNode = members.first(where: { $0.0 == "type" })?.1 else {
+            throw n.error("provider '\(name)' needs a 'type' (\(SluiceConfig.ProviderType.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        let typeText = try typeNode.string()
+        guard let type = SluiceConfig.ProviderType(rawValue: typeText) else {
+            throw typeNode.error("unknown provider type '\(typeText)'; expected one of \(SluiceConfig.ProviderType.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        var p = SluiceConfig.Provider(name: name, type: type)
+        for (k, v) in members {
+            switch k {
+            case "api_key": p.apiKey = try v.string()
+            case "base_url":
+                let url = try v.string()
+                guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                    throw v.error("base_url must start with http:// or https://")
+                }
+                p.baseURL = url
+            case "headers": p.headers = try v.stringMap()
+            case "timeout_ms":
+                p.timeoutMs = try v.int()
+                guard p.timeoutMs > 0 else { throw v.error("timeout_ms must be positive") }
+            case "latency_ms", "chunk_ms":
+                guard type == .simulated else { throw v.error("'\(k)' applies only to simulated providers") }
+                let ms = try v.int()
+                guard ms >= 0 else { throw v.error("\(k) must not be negative") }
+                if k == "latency_ms" { p.latencyMs = ms } else { p.chunkMs = ms }
+            default: break
+            }
+        }
+        if type == .openai, p.apiKey == nil { throw n.error("provider '\(name)' of type openai needs an api_key") }
+        if type == .openaiCompatible, p.baseURL == nil { throw n.error("provider '\(name)' of type openai_compatible needs a base_url") }
+        return p
+    }
+
+    static func parseModels(_ n: ConfigNode) throws -> [(name: String, targets: [SluiceConfig.Target])] {
+        try n.mapping().map { name, m in
+            var targets: [SluiceConfig.Target] = []
+            for (k, v) in try m.mapping(allowed: ["targets"]) where k == "targets" {
+                for t in try v.sequence() {
+                    var provider: String?, model: String?, weight = 1.0, priority = 1
+                    for (tk, tv) in try t.mapping(allowed: ["provider", "model", "weight", "priority"]) {
+                        switch tk {
+                        case "provider": provider = try tv.string()
+                        case "model": model = try tv.string()
+                        case "weight":
+                            weight = try tv.double()
+                            guard weight > 0 else { throw tv.error("weight must be positive") }
+                        case "priority": priority = try tv.int()
+                        default: break
+                        }
+                    }
+                    guard let provider else { throw t.error("a target needs a 'provider'") }
+                    guard let model else { throw t.error("a target needs a 'model'") }
+                    var target = SluiceConfig.Target(provider: provider, model: model)
+                    target.weight = weight
+                    target.priority = priority
+                    targets.append(target)
+                }
+            }
+            guard !targets.isEmpty else { throw m.error("model '\(name)' needs at least one entry in 'targets'") }
+            return (name, targets)
+        }
+    }
+
+    static func parsePricing(_ n: ConfigNode) throws -> [String: ModelPrice] {
+        var out: [String: ModelPrice] = [:]
+        for (model, p) in try n.mapping() {
+            var input: Double?, output: Double?, cached: Double?, write: Double?
+            for (k, v) in try p.mapping(allowed: ["input", "output", "cached_input", "cache_write"]) {
+                let value = try v.double()
+                guard value >= 0 else { throw v.error("prices must not be negative") }
+                switch k {
+                case "input": input = value
+                case "output": output = value
+                case "cached_input": cached = value
+                case "cache_write": write = value
+                default: break
+                }
+            }
+            guard let input, let output else { throw p.error("a price needs 'input' and 'output' (USD per million tokens)") }
+            out[model] = ModelPrice(input: input, output: output, cachedInput: cached, cacheWrite: write)
+        }
+        return out
+    }
+
+    static func validateModels(_ c: SluiceConfig, root: ConfigNode) throws {
+        let names = Set(c.providers.map(\.name))
+        for (model, targets) in c.models {
+            for (i, t) in targets.enumerated() where !names.contains(t.provider) {
+                throw ConfigError(
+                    path: "models.\(model).targets[\(i)].provider", line: nil,
+                    "unknown provider '\(t.provider)'; configured providers: \(names.sorted().joined(separator: ", "))")
+            }
+        }
+    }
+}

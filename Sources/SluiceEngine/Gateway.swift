@@ -1,0 +1,62 @@
+import AsyncHTTPClient
+import Logging
+import NIOCore
+import NIOPosix
+import SluiceCore
+import SluiceProviders
+import SluiceStore
+
+/// The running gateway: providers, routes, keys, prices and the call log,
+/// built once from a ``SluiceConfig``.
+public final class Gateway: Sendable {
+    public let config: SluiceConfig
+    public let keyRing: KeyRing
+    public let catalog: ModelCatalog
+    public let store: any SluiceStore
+    public let callLog: CallLogWriter
+    public let chat: ChatService
+    public let httpClient: HTTPClient
+    public let logger: Logger
+
+    /// Builds the gateway. The store must be migrated already.
+    public init(config: SluiceConfig, store: any SluiceStore, logger: Logger, clock: any WallClock = SystemClock()) {
+        self.config = config
+        self.store = store
+        self.logger = logger
+        var clientConfig = HTTPClient.Configuration()
+        clientConfig.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 512)
+        clientConfig.decompression = .disabled
+        clientConfig.timeout = .init(connect: .seconds(10))
+        httpClient = HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton), configuration: clientConfig)
+        var providers: [String: any Provider] = [:]
+        for p in config.providers {
+            switch p.type {
+            case .simulated:
+                providers[p.name] = SimulatedProvider(name: p.name, settings: .init(latencyMs: p.latencyMs, chunkMs: p.chunkMs))
+            case .openai, .openaiCompatible:
+                let settings = OpenAIProvider.Settings(
+                    baseURL: p.baseURL ?? "https://api.openai.com/v1", apiKey: p.apiKey, headers: p.headers,
+                    timeout: .milliseconds(Int64(p.timeoutMs)))
+                providers[p.name] = OpenAIProvider(name: p.name, settings: settings, client: httpClient)
+            case .anthropic, .gemini, .azureOpenAI:
+                logger.warning("provider type not implemented in this build; skipped", metadata: ["provider": "\(p.name)"])
+            }
+        }
+        catalog = ModelCatalog(config: config, providers: providers)
+        keyRing = KeyRing(keys: config.auth.keys, adminKey: config.auth.adminKey)
+        callLog = CallLogWriter(store: store, logger: logger)
+        let recorder = CallRecorder(
+            callLog: callLog, prices: PriceTable(overrides: config.pricing), logBodies: config.storage.logBodies, logger: logger)
+        chat = ChatService(catalog: catalog, recorder: recorder, clock: clock)
+    }
+
+    /// Stores the configured keys as hashes.
+    public func syncKeys() async throws {
+        try await store.upsertKeys(keyRing.storedKeys)
+    }
+
+    /// Closes the HTTP client; call after the server and call log have stopped.
+    public func shutdown() async throws {
+        try await httpClient.shutdown()
+    }
+}

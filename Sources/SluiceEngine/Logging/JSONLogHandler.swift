@@ -1,0 +1,71 @@
+import Foundation
+import Logging
+import SluiceCore
+
+/// A swift-log handler that writes one JSON object per line:
+/// `{"ts","level","label","msg",…metadata}`.
+public struct JSONLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level = .info
+    let label: String
+    let sink: LogSink
+
+    public init(label: String, sink: LogSink = .standardError) {
+        self.label = label
+        self.sink = sink
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var obj = JSONObject()
+        obj["ts"] = .string(Self.timestamp())
+        obj["level"] = .string(event.level.rawValue)
+        obj["label"] = .string(label)
+        obj["msg"] = .string(event.message.description)
+        var merged = metadata
+        if let extra = event.metadata { merged.merge(extra) { $1 } }
+        for key in merged.keys.sorted() { obj[key] = Self.json(merged[key]!) }
+        var line = JSON.object(obj).serialized()
+        line.append(0x0A)
+        sink.write(line)
+    }
+
+    static func json(_ value: Logger.Metadata.Value) -> JSON {
+        switch value {
+        case .string(let s): return .string(s)
+        case .stringConvertible(let c):
+            if let i = c as? Int { return .int(i) }
+            if let d = c as? Double { return .double(d) }
+            if let b = c as? Bool { return .bool(b) }
+            return .string(c.description)
+        case .array(let a): return .array(a.map(json))
+        case .dictionary(let d): return .object(JSONObject(d.keys.sorted().map { ($0, json(d[$0]!)) }))
+        }
+    }
+
+    static func timestamp() -> String {
+        Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+    }
+}
+
+/// Where log lines go: a file descriptor, written with one `write(2)` per line.
+public struct LogSink: Sendable {
+    let fd: Int32
+    public static let standardError = LogSink(fd: 2)
+    public static let standardOutput = LogSink(fd: 1)
+
+    func write(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { buf in
+            var off = 0
+            while off < buf.count {
+                let n = Foundation.write(fd, buf.baseAddress! + off, buf.count - off)
+                if n <= 0 { return }
+                off += n
+            }
+        }
+    }
+}

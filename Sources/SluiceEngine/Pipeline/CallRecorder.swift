@@ -1,0 +1,105 @@
+import Foundation
+import Logging
+import SluiceCore
+import SluiceStore
+import Synchronization
+
+/// Turns a finished call into a ``CallRecord``: applies the body policy, prices
+/// the usage, writes the JSON log line and queues the record.
+public final class CallRecorder: Sendable {
+    let callLog: CallLogWriter
+    let prices: PriceTable
+    let logBodies: SluiceConfig.LogBodies
+    let logger: Logger
+    private let warnedUnpriced = Mutex<Set<String>>([])
+
+    init(callLog: CallLogWriter, prices: PriceTable, logBodies: SluiceConfig.LogBodies, logger: Logger) {
+        self.callLog = callLog
+        self.prices = prices
+        self.logBodies = logBodies
+        self.logger = logger
+    }
+
+    /// A new record for a call with the request's fields and body per policy.
+    func start(_ ctx: CallContext, request: ChatRequest?, model: String) -> CallRecord {
+        var r = CallRecord(callID: ctx.callID, createdAt: ctx.createdAt, purpose: ctx.purpose, model: model)
+        r.runID = ctx.runID
+        r.user = ctx.user
+        r.keyName = ctx.identity.keyName
+        if let request {
+            r.stream = request.stream
+            r.params = request.params
+            var hashInput: [UInt8] = []
+            JSON.array(request.messages).write(to: &hashInput)
+            JSON.object(request.params).write(to: &hashInput)
+            r.inputHash = Hashing.sha256Hex(hashInput)
+            switch logBodies {
+            case .full: r.requestBody = JSON.object(request.body).jsonString
+            case .redacted: r.requestBody = JSON.object(Self.redacted(request.body)).jsonString
+            case .hash: r.requestBody = nil
+            }
+        }
+        return r
+    }
+
+    /// The cost of `usage` on the first priced model; warns once per unpriced model.
+    func cost(_ usage: Usage, models: [String?]) -> Double? {
+        let names = models.compactMap { $0 }
+        if let c = prices.cost(of: usage, models: names) { return c }
+        let key = names.first ?? "?"
+        let first = warnedUnpriced.withLock { $0.insert(key).inserted }
+        if first {
+            logger.warning(
+                "model has no price; its calls are recorded with cost null. Add it under 'pricing:'",
+                metadata: ["model": "\(key)"])
+        }
+        return nil
+    }
+
+    /// Sets the output per policy, logs the call line and queues the record.
+    func finish(_ record: consuming CallRecord, output: String?) async {
+        var r = record
+        switch logBodies {
+        case .full: r.output = output
+        case .redacted: r.output = output.map { "[redacted: \($0.count) chars]" }
+        case .hash: r.output = nil
+        }
+        var meta: Logger.Metadata = [
+            "call_id": "\(r.callID)", "purpose": "\(r.purpose)", "model": "\(r.model)",
+            "status": "\(r.status.rawValue)", "http_status": .stringConvertible(r.httpStatus),
+            "input_tokens": .stringConvertible(r.usage.inputTokens), "output_tokens": .stringConvertible(r.usage.outputTokens),
+            "latency_ms": .stringConvertible(Self.round(r.latencyMs)),
+            "cost_usd": r.costUSD.map { .stringConvertible(($0 * 1e9).rounded() / 1e9) } ?? "null",
+        ]
+        if let v = r.runID { meta["run_id"] = "\(v)" }
+        if let v = r.provider { meta["provider"] = "\(v)" }
+        if let v = r.keyName { meta["key"] = "\(v)" }
+        if let v = r.error { meta["error"] = "\(v)" }
+        logger.info("call", metadata: meta)
+        await callLog.append(r)
+    }
+
+    static func round(_ ms: Double) -> Double { (ms * 1000).rounded() / 1000 }
+
+    /// The body with every message's text replaced by its length.
+    static func redacted(_ body: JSONObject) -> JSONObject {
+        var out = body
+        guard let messages = body["messages"]?.arrayValue else { return out }
+        out["messages"] = .array(
+            messages.map { m in
+                guard var obj = m.objectValue else { return m }
+                let text = ChatText.content(obj["content"])
+                if obj["content"] != nil { obj["content"] = .string("[redacted: \(text.count) chars]") }
+                return .object(obj)
+            })
+        return out
+    }
+}
+
+extension Duration {
+    /// The duration in milliseconds.
+    var milliseconds: Double {
+        let c = components
+        return Double(c.seconds) * 1000 + Double(c.attoseconds) / 1e15
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+import SluiceCore
+import SluiceProviders
+
+extension ChatService {
+    func openStream(
+        _ upstream: UpstreamRequest, target: ResolvedTarget, request: ChatRequest, ctx: CallContext, record: CallRecord
+    ) async -> ChatReply {
+        var record = record
+        let upstreamStart = ContinuousClock.now
+        record.provider = target.provider.name
+        do {
+            let stream = try await target.provider.stream(upstream)
+            let openMs = (ContinuousClock.now - upstreamStart).milliseconds
+            record.attempts = [Attempt(provider: target.provider.name, model: target.model, status: 200, latencyMs: openMs, error: nil)]
+            var meta = ResponseMeta(callID: ctx.callID)
+            meta.provider = target.provider.name
+            meta.answeredModel = target.model
+            meta.attempts = 1
+            meta.overheadMs = max(0, (ContinuousClock.now - ctx.start).milliseconds - openMs)
+            let relay = StreamRelay(
+                stream: stream, record: record, recorder: recorder, start: ctx.start, upstreamStart: upstreamStart,
+                clientWantsUsage: request.clientWantsUsage, targetModel: target.model, requestedModel: request.model,
+                messages: request.messages)
+            return .stream(relay, meta: meta)
+        } catch {
+            let ms = (ContinuousClock.now - upstreamStart).milliseconds
+            record.attempts = [Attempt(provider: target.provider.name, model: target.model, status: error.status, latencyMs: ms, error: error.message)]
+            return await fail(&record, Self.upstreamFailure(error, target: target, attempts: record.attempts), ctx: ctx)
+        }
+    }
+}
+
+/// Relays one upstream stream to the client as SSE frames, event by event, and
+/// writes the call record when the stream ends, however it ends: `[DONE]`, an
+/// upstream failure (sent as an error event, never a clean end), or the client
+/// going away. The usage chunk is passed on only if the client asked for it.
+public final class StreamRelay: @unchecked Sendable {
+    // Owned by the one response-writer task that calls `nextFrame()` serially.
+    private let stream: any ChunkStream
+    private var record: CallRecord
+    private let recorder: CallRecorder
+    private let start: ContinuousClock.Instant
+    private let upstreamStart: ContinuousClock.Instant
+    private let clientWantsUsage: Bool
+    private let targetModel: String
+    private let requestedModel: String
+    private let messages: [JSON]
+    private var text = ""
+    private var usage: Usage?
+    private var sawFirst = false
+    private var sentBytes = false
+    private var finished = false
+
+    init(
+        stream: any ChunkStream, record: CallRecord, recorder: CallRecorder, start: ContinuousClock.Instant,
+        upstreamStart: ContinuousClock.Instant, clientWantsUsage: Bool, targetModel: String, requestedModel: String,
+        messages: [JSON]
+    ) {
+        self.stream = stream
+        self.record = record
+        self.recorder = recorder
+        self.start = start
+        self.upstreamStart = upstreamStart
+        self.clientWantsUsage = clientWantsUsage
+        self.targetModel = targetModel
+        self.requestedModel = requestedModel
+        self.messages = messages
+    }
+
+    /// The call id of this stream.
+    public var callID: String { record.callID }
+
+    static let done = Array("data: [DONE]\n\n".utf8)
+
+    /// The next SSE frame to write, or `nil` when the stream is over.
+    public func nextFrame() async -> [UInt8]? {
+        if finished { return nil }
+        while true {
+            let chunk: StreamChunk?
+            do {
+                chunk = try await stream.next()
+            } catch {
+                let err = SluiceError(
+                    .upstreamError, "Upstream '\(record.provider ?? "")' stream failed: \(error.message)",
+                    details: ["upstream_status": error.status.map(JSON.int) ?? .null])
+                await finish(status: sentBytes ? .streamInterrupted : .error, error: err.message, httpStatus: sentBytes ? 200 : 502)
+                var frame = Array("data: ".utf8)
+                err.openAIBody.write(to: &frame)
+                frame.append(contentsOf: [0x0A, 0x0A])
+                return frame
+            }
+            guard let chunk else {
+                await finish(status: .ok, error: nil, httpStatus: 200)
+                return Self.done
+            }
+            if !sawFirst {
+                sawFirst = true
+                record.ttftMs = (ContinuousClock.now - start).milliseconds
+            }
+            if let m = chunk.json["model"]?.stringValue { record.answeredModel = m }
+            if let u = chunk.usage { usage = u }
+            if let delta = ChatText.chunkDelta(chunk.json) { text += delta }
+            if chunk.isUsageOnly && !clientWantsUsage { continue }
+            var frame = Array("data: ".utf8)
+            frame.reserveCapacity(chunk.raw.count + 8)
+            frame.append(contentsOf: chunk.raw)
+            frame.append(contentsOf: [0x0A, 0x0A])
+            sentBytes = true
+            return frame
+        }
+    }
+
+    /// Records a client that went away before the stream ended.
+    public func clientDisconnected() async {
+        guard !finished else { return }
+        await finish(status: .error, error: "client disconnected before the stream ended", httpStatus: 499)
+    }
+
+    private func finish(status: CallRecord.Status, error: String?, httpStatus: Int) async {
+        guard !finished else { return }
+        finished = true
+        record.status = status
+        record.error = error
+        record.httpStatus = httpStatus
+        let total = (ContinuousClock.now - start).milliseconds
+        record.latencyMs = total
+        record.overheadMs = max(0, total - (ContinuousClock.now - upstreamStart).milliseconds)
+        if let usage {
+            record.usage = usage
+        } else {
+            // The upstream sent no usage (it ignored include_usage): estimate at ~4 characters a token.
+            var input = 0
+            for m in messages { input += 4 + ChatText.content(m["content"]).utf8.count / 4 }
+            record.usage = Usage(inputTokens: input, outputTokens: (text.utf8.count + 3) / 4)
+        }
+        record.costUSD = recorder.cost(record.usage, models: [record.answeredModel, targetModel, requestedModel])
+        if record.answeredModel == nil { record.answeredModel = targetModel }
+        await recorder.finish(record, output: text)
+    }
+
+    deinit {
+        if !finished {
+            var r = record
+            r.status = .error
+            r.error = "stream abandoned before it ended"
+            r.httpStatus = 499
+            let recorder = self.recorder
+            Task { await recorder.finish(r, output: nil) }
+        }
+    }
+}

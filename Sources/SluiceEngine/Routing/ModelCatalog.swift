@@ -1,0 +1,47 @@
+import SluiceCore
+import SluiceProviders
+
+/// One resolved upstream target.
+public struct ResolvedTarget: Sendable {
+    public var provider: any Provider
+    public var model: String
+    public var weight: Double
+    public var priority: Int
+}
+
+/// Maps the model names clients send to upstream targets. Besides configured
+/// names it resolves `PROVIDER/MODEL` to that provider directly.
+public struct ModelCatalog: Sendable {
+    private var models: [String: [ResolvedTarget]]
+    /// Model names in config order.
+    public let names: [String]
+    private let providers: [String: any Provider]
+
+    public init(config: SluiceConfig, providers: [String: any Provider]) {
+        var map: [String: [ResolvedTarget]] = [:]
+        for (name, targets) in config.models {
+            map[name] = targets.compactMap { t in
+                providers[t.provider].map { ResolvedTarget(provider: $0, model: t.model, weight: t.weight, priority: t.priority) }
+            }
+        }
+        models = map
+        names = config.models.map(\.name)
+        self.providers = providers
+    }
+
+    /// The targets for a model name, in priority order.
+    public func targets(for model: String) throws(SluiceError) -> [ResolvedTarget] {
+        if let t = models[model] { return t.sorted { $0.priority < $1.priority } }
+        if let slash = model.firstIndex(of: "/") {
+            let providerName = String(model[..<slash])
+            let upstream = String(model[model.index(after: slash)...])
+            if let p = providers[providerName], !upstream.isEmpty {
+                return [ResolvedTarget(provider: p, model: upstream, weight: 1, priority: 1)]
+            }
+        }
+        let known = names.prefix(20).joined(separator: ", ")
+        throw SluiceError.invalidRequest(
+            "Unknown model '\(model)'. Configured models: \(known). Use one of them, or PROVIDER/MODEL to address a provider directly.",
+            param: "model")
+    }
+}

@@ -1,0 +1,122 @@
+import AsyncHTTPClient
+import NIOCore
+import NIOHTTP1
+import SluiceCore
+
+/// A provider that speaks OpenAI's chat completions API: OpenAI itself and every
+/// `openai_compatible` server (vLLM, Ollama, llama.cpp, Groq, OpenRouter…),
+/// which differ only in base URL, key and extra headers.
+public struct OpenAIProvider: Provider {
+    /// How to reach one OpenAI-family upstream.
+    public struct Settings: Sendable {
+        /// The API root, such as `https://api.openai.com/v1`, without a trailing slash.
+        public var baseURL: String
+        /// The bearer key; `nil` sends no `Authorization` header.
+        public var apiKey: String?
+        /// Extra headers sent on every request.
+        public var headers: [(String, String)]
+        /// The whole-request timeout.
+        public var timeout: TimeAmount
+
+        public init(baseURL: String, apiKey: String?, headers: [(String, String)] = [], timeout: TimeAmount = .seconds(600)) {
+            var url = baseURL
+            while url.hasSuffix("/") { url.removeLast() }
+            self.baseURL = url
+            self.apiKey = apiKey
+            self.headers = headers
+            self.timeout = timeout
+        }
+    }
+
+    public let name: String
+    public var family: APIFamily { .openAI }
+    let settings: Settings
+    let client: HTTPClient
+    let chatURL: String
+
+    /// Largest upstream body Sluice reads for a non-streamed answer.
+    static let maxBodyBytes = 64 * 1024 * 1024
+
+    public init(name: String, settings: Settings, client: HTTPClient) {
+        self.name = name
+        self.settings = settings
+        self.client = client
+        self.chatURL = settings.baseURL + "/chat/completions"
+    }
+
+    func makeRequest(_ request: UpstreamRequest) -> HTTPClientRequest {
+        var req = HTTPClientRequest(url: chatURL)
+        req.method = .POST
+        req.headers.reserveCapacity(4 + settings.headers.count)
+        req.headers.add(name: "content-type", value: "application/json")
+        if request.stream { req.headers.add(name: "accept", value: "text/event-stream") }
+        if let key = settings.apiKey { req.headers.add(name: "authorization", value: "Bearer \(key)") }
+        for (k, v) in settings.headers { req.headers.add(name: k, value: v) }
+        req.body = .bytes(ByteBuffer(bytes: JSON.object(request.body).serialized()))
+        return req
+    }
+
+    public func complete(_ request: UpstreamRequest) async throws(ProviderError) -> UpstreamResponse {
+        let response: HTTPClientResponse
+        let bytes: ByteBuffer
+        do {
+            response = try await client.execute(makeRequest(request), timeout: settings.timeout)
+            bytes = try await response.body.collect(upTo: Self.maxBodyBytes)
+        } catch {
+            throw Self.mapTransportError(error)
+        }
+        let status = Int(response.status.code)
+        let body = Array(bytes.readableBytesView)
+        guard (200..<300).contains(status) else {
+            throw Self.httpError(status: status, body: body, headers: response.headers)
+        }
+        guard let json = try? JSON.parse(body), let obj = json.objectValue, obj["choices"] != nil else {
+            throw ProviderError(.invalidResponse, status: status, message: "upstream answered \(status) with a body that is not a chat completion")
+        }
+        return UpstreamResponse(body: body, json: obj, status: status)
+    }
+
+    public func stream(_ request: UpstreamRequest) async throws(ProviderError) -> any ChunkStream {
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(makeRequest(request), timeout: settings.timeout)
+        } catch {
+            throw Self.mapTransportError(error)
+        }
+        let status = Int(response.status.code)
+        guard (200..<300).contains(status) else {
+            let body = (try? await response.body.collect(upTo: 1 << 20)).map { Array($0.readableBytesView) } ?? []
+            throw Self.httpError(status: status, body: body, headers: response.headers)
+        }
+        return OpenAIChunkStream(body: response.body)
+    }
+
+    static func mapTransportError(_ error: any Error) -> ProviderError {
+        if let e = error as? ProviderError { return e }
+        if let e = error as? HTTPClientError {
+            switch e {
+            case .deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout:
+                return ProviderError(.timeout, message: "upstream timed out (\(e))")
+            case .bodyLengthMismatch:
+                return ProviderError(.invalidResponse, message: "upstream body unusable (\(e))")
+            default:
+                return ProviderError(.connection, message: "upstream connection failed (\(e))")
+            }
+        }
+        if error is CancellationError { return ProviderError(.timeout, message: "request cancelled") }
+        return ProviderError(.connection, message: "upstream connection failed (\(error))")
+    }
+
+    static func httpError(status: Int, body: [UInt8], headers: HTTPHeaders) -> ProviderError {
+        var message = "upstream returned HTTP \(status)"
+        if let json = try? JSON.parse(body) {
+            if let m = json["error"]?["message"]?.stringValue ?? json["error"]?.stringValue ?? json["message"]?.stringValue {
+                message = m
+            }
+        } else if !body.isEmpty {
+            message = String(decoding: body.prefix(300), as: UTF8.self)
+        }
+        let retryAfter = headers.first(name: "retry-after").flatMap(Double.init)
+        return ProviderError(.http, status: status, message: message, retryAfterSeconds: retryAfter)
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import SluiceCore
+
+/// The built-in provider that needs no network: deterministic answers derived
+/// from the input, realistic usage numbers, configurable latency and chunk pace.
+///
+/// A last user message starting with `echo:` is answered with the rest of it,
+/// which makes the simulated provider handy in demos and tests.
+public struct SimulatedProvider: Provider {
+    /// Timing knobs.
+    public struct Settings: Sendable {
+        /// Delay before the answer (or the first chunk).
+        public var latencyMs: Int
+        /// Delay between stream chunks.
+        public var chunkMs: Int
+
+        public init(latencyMs: Int = 0, chunkMs: Int = 0) {
+            self.latencyMs = latencyMs
+            self.chunkMs = chunkMs
+        }
+    }
+
+    /// The model ids the simulated provider answers to.
+    public static let models = ["sim-small", "sim-large"]
+
+    public let name: String
+    public var family: APIFamily { .openAI }
+    let settings: Settings
+
+    public init(name: String, settings: Settings = Settings()) {
+        self.name = name
+        self.settings = settings
+    }
+
+    /// The pinned version reported for a model id.
+    public static func pinnedVersion(of model: String) -> String {
+        models.contains(model) ? model + "-2025-01-01" : model
+    }
+
+    public func complete(_ request: UpstreamRequest) async throws(ProviderError) -> UpstreamResponse {
+        try await pause(settings.latencyMs)
+        let answer = SimulatedAnswer(request: request)
+        var choices: [JSON] = []
+        for (i, text) in answer.texts.enumerated() {
+            choices.append([
+                "index": .int(i),
+                "message": ["role": "assistant", "content": .string(text), "refusal": nil],
+                "logprobs": nil,
+                "finish_reason": .string(answer.finishReason),
+            ])
+        }
+        let body: JSONObject = [
+            "id": .string(answer.id), "object": "chat.completion", "created": .int(answer.created),
+            "model": .string(Self.pinnedVersion(of: request.model)),
+            "choices": .array(choices), "usage": answer.usage.openAIJSON,
+            "system_fingerprint": "fp_sluice_sim",
+        ]
+        return UpstreamResponse(body: JSON.object(body).serialized(), json: body)
+    }
+
+    public func stream(_ request: UpstreamRequest) async throws(ProviderError) -> any ChunkStream {
+        try await pause(settings.latencyMs)
+        let answer = SimulatedAnswer(request: request)
+        let includeUsage = request.body["stream_options"]?["include_usage"]?.boolValue ?? false
+        var chunks: [JSONObject] = []
+        let model = JSON.string(Self.pinnedVersion(of: request.model))
+        func chunk(_ choices: [JSON], usage: JSON? = nil) -> JSONObject {
+            var c: JSONObject = [
+                "id": .string(answer.id), "object": "chat.completion.chunk", "created": .int(answer.created),
+                "model": model, "system_fingerprint": "fp_sluice_sim", "choices": .array(choices),
+            ]
+            if includeUsage { c["usage"] = usage ?? .null }
+            return c
+        }
+        for (i, text) in answer.texts.enumerated() {
+            chunks.append(chunk([["index": .int(i), "delta": ["role": "assistant", "content": "", "refusal": nil], "logprobs": nil, "finish_reason": nil]]))
+            for piece in SimulatedAnswer.pieces(of: text) {
+                chunks.append(chunk([["index": .int(i), "delta": ["content": .string(piece)], "logprobs": nil, "finish_reason": nil]]))
+            }
+            chunks.append(chunk([["index": .int(i), "delta": [:], "logprobs": nil, "finish_reason": .string(answer.finishReason)]]))
+        }
+        if includeUsage { chunks.append(chunk([], usage: answer.usage.openAIJSON)) }
+        return SimulatedChunkStream(chunks: chunks, paceMs: settings.chunkMs)
+    }
+
+    func pause(_ ms: Int) async throws(ProviderError) {
+        guard ms > 0 else { return }
+        do { try await Task.sleep(for: .milliseconds(ms)) } catch {
+            throw ProviderError(.timeout, message: "request cancelled")
+        }
+    }
+}
+
+/// Plays a prepared list of chunks at a fixed pace.
+final class SimulatedChunkStream: ChunkStream, @unchecked Sendable {
+    // Owned by one relay task, which calls `next()` serially.
+    private var chunks: [JSONObject]
+    private var index = 0
+    private let paceMs: Int
+
+    init(chunks: [JSONObject], paceMs: Int) {
+        self.chunks = chunks
+        self.paceMs = paceMs
+    }
+
+    func next() async throws(ProviderError) -> StreamChunk? {
+        guard index < chunks.count else { return nil }
+        if index > 0, paceMs > 0 {
+            do { try await Task.sleep(for: .milliseconds(paceMs)) } catch {
+                throw ProviderError(.connection, message: "stream cancelled")
+            }
+        }
+        defer { index += 1 }
+        return StreamChunk(json: chunks[index])
+    }
+}

@@ -1,0 +1,110 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import SluiceCore
+import SluiceEngine
+
+/// The one place where Sluice errors and metadata become HTTP.
+enum HTTPEdge {
+    static let jsonContentType = "application/json"
+    static let callID = HTTPField.Name("X-Sluice-Call-Id")!
+    static let cost = HTTPField.Name("X-Sluice-Cost-Usd")!
+    static let provider = HTTPField.Name("X-Sluice-Provider")!
+    static let model = HTTPField.Name("X-Sluice-Model")!
+    static let attempts = HTTPField.Name("X-Sluice-Attempts")!
+    static let cache = HTTPField.Name("X-Sluice-Cache")!
+    static let overhead = HTTPField.Name("X-Sluice-Overhead-Ms")!
+    static let purpose = HTTPField.Name("X-Sluice-Purpose")!
+    static let runID = HTTPField.Name("X-Sluice-Run-Id")!
+    static let user = HTTPField.Name("X-Sluice-User")!
+    static let cacheMode = HTTPField.Name("X-Sluice-Cache")!
+    static let apiKey = HTTPField.Name("x-api-key")!
+
+    /// A JSON response.
+    static func json(_ status: Int, _ body: [UInt8], headers: HTTPFields = [:]) -> Response {
+        var h = headers
+        h[.contentType] = jsonContentType
+        return Response(status: .init(code: status), headers: h, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    static func json(_ status: Int, _ value: JSON, headers: HTTPFields = [:]) -> Response {
+        json(status, value.serialized(), headers: headers)
+    }
+
+    /// The OpenAI-shaped error response for `error`.
+    static func error(_ error: SluiceError, headers: HTTPFields = [:]) -> Response {
+        var h = headers
+        if let retry = error.retryAfterSeconds { h[.retryAfter] = String(retry) }
+        return json(error.code.status, error.openAIBody, headers: h)
+    }
+
+    /// Maps any error thrown in a handler to a Sluice error.
+    static func sluiceError(from error: any Error) -> SluiceError {
+        if let e = error as? SluiceError { return e }
+        if let e = error as? HTTPError {
+            switch e.status.code {
+            case 413: return SluiceError(.payloadTooLarge, "The request body is larger than server.max_body_bytes.")
+            case 404: return SluiceError(.notFound, e.body ?? "No such route.")
+            case 405: return SluiceError(.methodNotAllowed, e.body ?? "Method not allowed on this route.")
+            case 400..<500: return SluiceError(.invalidRequest, e.body ?? "Bad request.")
+            default: return SluiceError(.internalError, e.body ?? "Internal error.")
+            }
+        }
+        return SluiceError(.internalError, "Internal error: \(error)")
+    }
+
+    /// `X-Sluice-*` response headers.
+    static func headers(_ meta: ResponseMeta) -> HTTPFields {
+        var h = HTTPFields()
+        if let v = meta.callID { h[callID] = v }
+        if let v = meta.costUSD { h[cost] = formatCost(v) }
+        if let v = meta.provider { h[provider] = v }
+        if let v = meta.answeredModel { h[model] = v }
+        h[attempts] = String(meta.attempts)
+        h[cache] = meta.cache
+        if let v = meta.overheadMs { h[overhead] = String(format3(v)) }
+        return h
+    }
+
+    static func formatCost(_ v: Double) -> String {
+        var s = String(format: "%.8f", v)
+        while s.hasSuffix("0") { s.removeLast() }
+        if s.hasSuffix(".") { s.removeLast() }
+        return s
+    }
+
+    static func format3(_ v: Double) -> String { String(format: "%.3f", v) }
+
+    /// The bearer key from `Authorization: Bearer …` or `x-api-key`.
+    static func presentedKey(_ request: Request) -> String? {
+        if let auth = request.headers[.authorization] {
+            let parts = auth.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == "bearer" {
+                let key = parts[1].trimmingCharacters(in: .whitespaces)
+                return key.isEmpty ? nil : key
+            }
+            return nil
+        }
+        return request.headers[apiKey]
+    }
+
+    /// Attribution from request headers.
+    static func attribution(_ request: Request) -> Attribution {
+        Attribution(
+            purpose: request.headers[purpose], runID: request.headers[runID], user: request.headers[user],
+            cacheMode: request.headers[cacheMode])
+    }
+}
+
+/// Turns anything a route throws into an OpenAI-shaped error, never a bare 500.
+struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let e = HTTPEdge.sluiceError(from: error)
+            if e.code == .internalError { context.logger.error("unhandled error", metadata: ["error": "\(error)"]) }
+            return HTTPEdge.error(e)
+        }
+    }
+}

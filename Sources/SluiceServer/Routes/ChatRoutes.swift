@@ -1,0 +1,62 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import SluiceCore
+import SluiceEngine
+
+/// `POST /v1/chat/completions` and `GET /v1/models`.
+struct ChatRoutes {
+    let gateway: Gateway
+
+    func register(on router: Router<SluiceRequestContext>) {
+        router.post("/v1/chat/completions") { request, context in try await self.chat(request, context) }
+        router.get("/v1/models") { request, context in try self.models(request, context) }
+    }
+
+    func chat(_ request: Request, _ context: SluiceRequestContext) async throws -> Response {
+        let identity = try gateway.keyRing.authenticateData(key: HTTPEdge.presentedKey(request), fromLoopback: context.isLoopback)
+        let limit = gateway.config.server.maxBodyBytes
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw SluiceError(.payloadTooLarge, "The request body is \(length) bytes; this gateway accepts at most \(limit) (server.max_body_bytes).")
+        }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: limit)
+        } catch {
+            throw SluiceError(.payloadTooLarge, "The request body is larger than \(limit) bytes (server.max_body_bytes).")
+        }
+        let reply = await gateway.chat.handle(
+            body: Array(buffer.readableBytesView), attribution: HTTPEdge.attribution(request), identity: identity)
+        switch reply {
+        case .json(let status, let body, let meta):
+            return HTTPEdge.json(status, body, headers: HTTPEdge.headers(meta))
+        case .failure(let error, let meta):
+            return HTTPEdge.error(error, headers: HTTPEdge.headers(meta))
+        case .stream(let relay, let meta):
+            var headers = HTTPEdge.headers(meta)
+            headers[.contentType] = "text/event-stream"
+            headers[.cacheControl] = "no-cache"
+            return Response(
+                status: .ok, headers: headers,
+                body: ResponseBody { writer in
+                    while let frame = await relay.nextFrame() {
+                        do {
+                            try await writer.write(ByteBuffer(bytes: frame))
+                        } catch {
+                            await relay.clientDisconnected()
+                            throw error
+                        }
+                    }
+                    try await writer.finish(nil)
+                })
+        }
+    }
+
+    func models(_ request: Request, _ context: SluiceRequestContext) throws -> Response {
+        _ = try gateway.keyRing.authenticateData(key: HTTPEdge.presentedKey(request), fromLoopback: context.isLoopback)
+        let data = gateway.catalog.names.map { name -> JSON in
+            ["id": .string(name), "object": "model", "created": 0, "owned_by": "sluice"]
+        }
+        return HTTPEdge.json(200, ["object": "list", "data": .array(data)])
+    }
+}

@@ -1,0 +1,33 @@
+import Hummingbird
+import SluiceCore
+import SluiceEngine
+
+/// `GET /healthz` (the process answers) and `GET /readyz` (the store answers and
+/// the call log is keeping up).
+struct HealthRoutes {
+    let gateway: Gateway
+
+    func register(on router: Router<SluiceRequestContext>) {
+        router.get("/healthz") { _, _ in HTTPEdge.json(200, ["status": "ok"]) }
+        router.get("/readyz") { _, _ in await self.ready() }
+    }
+
+    func ready() async -> Response {
+        var checks = JSONObject()
+        var ok = true
+        do {
+            try await gateway.store.ping()
+            checks["store"] = "ok"
+        } catch {
+            ok = false
+            checks["store"] = .string("unavailable: \(error)")
+        }
+        let pending = gateway.callLog.pending
+        checks["call_log_pending"] = .int(pending)
+        if gateway.callLog.isDegraded {
+            ok = false
+            checks["call_log"] = "writes failing; records are held in memory"
+        }
+        return HTTPEdge.json(ok ? 200 : 503, ["status": .string(ok ? "ready" : "degraded"), "checks": .object(checks)])
+    }
+}

@@ -1,0 +1,38 @@
+import Hummingbird
+import Logging
+import NIOCore
+import SluiceEngine
+
+/// Builds the Hummingbird application around a ``Gateway``.
+///
+/// ```swift
+/// let app = SluiceApp.build(gateway: gateway)
+/// try await app.runService()   // SIGTERM: stop accepting, finish requests, drain the call log
+/// ```
+public enum SluiceApp {
+    /// The router with every route collection.
+    public static func router(gateway: Gateway) -> Router<SluiceRequestContext> {
+        let router = Router(context: SluiceRequestContext.self)
+        router.add(middleware: ErrorMiddleware())
+        ChatRoutes(gateway: gateway).register(on: router)
+        HealthRoutes(gateway: gateway).register(on: router)
+        AdminCallsRoutes(gateway: gateway).register(on: router)
+        return router
+    }
+
+    /// The application: the HTTP server plus the call-log writer as a service.
+    /// Services stop in reverse order, so the server finishes its requests
+    /// before the call log drains.
+    public static func build(
+        gateway: Gateway, port: Int? = nil,
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        let server = gateway.config.server
+        return Application(
+            router: router(gateway: gateway),
+            configuration: .init(address: .hostname(server.host, port: port ?? server.port), serverName: nil),
+            services: [gateway.callLog],
+            onServerRunning: onServerRunning,
+            logger: gateway.logger)
+    }
+}

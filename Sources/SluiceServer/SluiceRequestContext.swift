@@ -1,0 +1,22 @@
+import Hummingbird
+import NIOCore
+import SluiceEngine
+
+/// The request context: Hummingbird's core storage plus the peer address,
+/// which decides whether an unauthenticated call comes from loopback.
+public struct SluiceRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The connected peer.
+    public let remoteAddress: SocketAddress?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+
+    /// True when the peer is on 127.0.0.0/8 or ::1.
+    public var isLoopback: Bool {
+        guard let ip = remoteAddress?.ipAddress else { return false }
+        return ip.hasPrefix("127.") || ip == "::1" || ip.hasPrefix("::ffff:127.")
+    }
+}

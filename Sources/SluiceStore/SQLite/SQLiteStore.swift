@@ -1,0 +1,137 @@
+import Foundation
+import GRDB
+import SluiceCore
+
+/// The embedded default backend: one SQLite file in WAL mode. Writes come in
+/// batches from ``CallLogWriter`` (one transaction per batch, one reused statement).
+public final class SQLiteStore: SluiceStore {
+    let pool: DatabasePool
+    /// The database file.
+    public let path: String
+
+    /// Opens (creating if needed) the database at `path`.
+    public init(path: String) throws {
+        self.path = path
+        var config = Configuration()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA busy_timeout = 5000")
+        }
+        let dir = (path as NSString).deletingLastPathComponent
+        if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        pool = try DatabasePool(path: path, configuration: config)
+    }
+
+    public func migrate() async throws {
+        try SQLiteMigrations.migrator.migrate(pool)
+    }
+
+    public func ping() async throws {
+        _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+
+    public func close() async throws {
+        try pool.close()
+    }
+
+    static let insertSQL =
+        "INSERT OR REPLACE INTO calls (\(CallColumns.names.joined(separator: ", "))) VALUES ("
+        + Array(repeating: "?", count: CallColumns.names.count).joined(separator: ", ") + ")"
+    static let selectSQL = "SELECT \(CallColumns.names.joined(separator: ", ")) FROM calls"
+
+    public func insert(_ records: [CallRecord]) async throws {
+        guard !records.isEmpty else { return }
+        try await pool.write { db in
+            let statement = try db.cachedStatement(sql: Self.insertSQL)
+            for r in records {
+                try statement.execute(arguments: StatementArguments(r.cells.map(\.databaseValue)))
+            }
+        }
+    }
+
+    public func list(_ filter: CallFilter) async throws -> [CallRecord] {
+        var clauses: [String] = []
+        var args: [DatabaseValue] = []
+        func add(_ sql: String, _ value: DatabaseValue) {
+            clauses.append(sql)
+            args.append(value)
+        }
+        if let v = filter.purpose { add("purpose = ?", v.databaseValue) }
+        if let v = filter.model { add("model = ?", v.databaseValue) }
+        if let v = filter.status { add("status = ?", v.databaseValue) }
+        if let v = filter.runID { add("run_id = ?", v.databaseValue) }
+        if let v = filter.since { add("created_at_ms >= ?", Int64(v.timeIntervalSince1970 * 1000).databaseValue) }
+        if let v = filter.before { add("call_id < ?", v.databaseValue) }
+        var sql = Self.selectSQL
+        if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
+        sql += " ORDER BY call_id DESC LIMIT ?"
+        args.append(max(1, min(filter.limit, 1000)).databaseValue)
+        let finalSQL = sql
+        let finalArgs = args
+        return try await pool.read { db in
+            try Row.fetchAll(db, sql: finalSQL, arguments: StatementArguments(finalArgs)).map(Self.record)
+        }
+    }
+
+    public func get(_ callID: String) async throws -> CallRecord? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: Self.selectSQL + " WHERE call_id = ?", arguments: [callID]).map(Self.record)
+        }
+    }
+
+    public func count() async throws -> Int {
+        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM calls") ?? 0 }
+    }
+
+    public func upsertKeys(_ keys: [StoredKey]) async throws {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        try await pool.write { db in
+            for k in keys {
+                try db.execute(
+                    sql: """
+                        INSERT INTO api_keys (name, key_hash, purposes, created_at_ms) VALUES (?, ?, ?, ?)
+                        ON CONFLICT(name) DO UPDATE SET key_hash = excluded.key_hash, purposes = excluded.purposes
+                        """,
+                    arguments: [k.name, k.keyHash, JSON.array(k.purposes.map(JSON.string)).jsonString, now])
+            }
+        }
+    }
+
+    public func listKeys() async throws -> [StoredKey] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT name, key_hash, purposes FROM api_keys ORDER BY name").map { row in
+                let purposes = (try? JSON.parse(row[2] as String))?.arrayValue?.compactMap(\.stringValue) ?? []
+                return StoredKey(name: row[0], keyHash: row[1], purposes: purposes)
+            }
+        }
+    }
+
+    static func record(_ row: Row) -> CallRecord {
+        var cells: [Cell] = []
+        cells.reserveCapacity(CallColumns.names.count)
+        for i in 0..<CallColumns.names.count {
+            switch row[i] as DatabaseValue {
+            case let v where v.isNull: cells.append(.null)
+            case let v:
+                switch v.storage {
+                case .int64(let x): cells.append(.int(x))
+                case .double(let x): cells.append(.double(x))
+                case .string(let x): cells.append(.text(x))
+                default: cells.append(.null)
+                }
+            }
+        }
+        return CallRecord(cells: cells)
+    }
+}
+
+extension Cell {
+    var databaseValue: DatabaseValue {
+        switch self {
+        case .null: .null
+        case .int(let v): v.databaseValue
+        case .double(let v): v.databaseValue
+        case .text(let v): v.databaseValue
+        }
+    }
+}

@@ -1,0 +1,26 @@
+/// A parsed `storage.url`.
+public enum StorageURL: Sendable, Equatable {
+    /// `sqlite://PATH` (relative paths are relative to the working directory).
+    case sqlite(path: String)
+    /// `postgres://USER:PASS@HOST:PORT/DB`.
+    case postgres(url: String)
+
+    /// Parses a storage URL, or returns a message naming what is wrong.
+    public static func parse(_ text: String) -> Result<StorageURL, StorageURLError> {
+        if text.hasPrefix("sqlite://") {
+            let path = String(text.dropFirst("sqlite://".count))
+            guard !path.isEmpty else { return .failure(StorageURLError(message: "sqlite:// needs a file path, such as sqlite://./sluice.db")) }
+            return .success(.sqlite(path: path))
+        }
+        if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
+            return .success(.postgres(url: text))
+        }
+        return .failure(StorageURLError(message: "storage.url must start with sqlite:// or postgres://, got '\(text)'"))
+    }
+}
+
+/// Why a storage URL is unusable.
+public struct StorageURLError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}

@@ -1,0 +1,29 @@
+import ArgumentParser
+import NIOCore
+import NIOPosix
+
+/// Entry point. `serve` first makes NIO's event loops Swift concurrency's
+/// executor (fewer thread hops per request), which must happen on the main
+/// thread before any task runs.
+@main
+enum Main {
+    static func main() async {
+        if CommandLine.arguments.dropFirst().first == "serve" {
+            NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        }
+        await SluiceCommand.main()
+    }
+}
+
+struct SluiceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sluice",
+        abstract: "Sluice: a production LLM gateway.",
+        subcommands: [Serve.self, CheckConfig.self, Migrate.self, Calls.self])
+}
+
+/// `--config` shared by every command.
+struct ConfigOption: ParsableArguments {
+    @Option(name: .long, help: "The YAML config file. Without one, Sluice starts on built-in defaults.")
+    var config: String?
+}

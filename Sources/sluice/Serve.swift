@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SluiceEngine
+import SluiceServer
+import SluiceStore
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the gateway.")
+
+    @OptionGroup var options: ConfigOption
+    @Option(help: "Override server.port (0 picks a free port).") var port: Int?
+
+    func run() async throws {
+        LoggingSystem.bootstrap { JSONLogHandler(label: $0, sink: .standardOutput) }
+        let logger = {
+            var l = Logger(label: "sluice")
+            l.logLevel = ProcessInfo.processInfo.environment["SLUICE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+            return l
+        }()
+        let config = try loadConfigOrExit(options.config)
+        for w in config.warnings { logger.warning("\(w)") }
+        let store = try await openStore(config, logger: logger)
+        let gateway = Gateway(config: config, store: store, logger: logger)
+        try await gateway.syncKeys()
+        if gateway.keyRing.isOpen {
+            logger.warning(
+                "no auth.keys configured: accepting unauthenticated calls from loopback only",
+                metadata: ["host": "\(config.server.host)"])
+        }
+        let started = ContinuousClock.now
+        let app = SluiceApp.build(gateway: gateway, port: port) { channel in
+            logger.info(
+                "sluice ready",
+                metadata: [
+                    "port": "\(channel.localAddress?.port ?? -1)", "host": "\(config.server.host)",
+                    "models": "\(gateway.catalog.names.joined(separator: ","))",
+                    "startup_ms": "\((ContinuousClock.now - started) / .milliseconds(1))",
+                ])
+        }
+        do {
+            try await app.runService()
+        } catch {
+            logger.error("server stopped with an error", metadata: ["error": "\(error)"])
+        }
+        logger.info("sluice stopped", metadata: ["call_log_pending": "\(gateway.callLog.pending)"])
+        try? await gateway.shutdown()
+        try? await store.close()
+    }
+}
+
+/// Loads the config or prints the error and exits 2.
+func loadConfigOrExit(_ path: String?) throws -> SluiceConfig {
+    do {
+        return try ConfigLoader.load(path: path)
+    } catch let e as ConfigError {
+        FileHandle.standardError.write(Data("sluice: config error: \(e)\n".utf8))
+        throw ExitCode(2)
+    }
+}
+
+/// Opens and migrates the configured store.
+func openStore(_ config: SluiceConfig, logger: Logger) async throws -> any SluiceStore {
+    switch config.storage.url {
+    case .sqlite(let path):
+        let store = try SQLiteStore(path: path)
+        try await store.migrate()
+        return store
+    case .postgres:
+        FileHandle.standardError.write(Data("sluice: PostgreSQL storage is not available in this build yet; use sqlite://\n".utf8))
+        throw ExitCode(2)
+    }
+}
