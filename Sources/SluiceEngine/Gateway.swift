@@ -25,8 +25,10 @@ public final class Gateway: Sendable {
         self.logger = logger
         var clientConfig = HTTPClient.Configuration()
         clientConfig.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 512)
+        // Sluice retries and falls back itself; a refused connection must fail now, not after the connect timeout.
+        clientConfig.connectionPool.retryConnectionEstablishment = false
         clientConfig.decompression = .disabled
-        clientConfig.timeout = .init(connect: .seconds(10))
+        clientConfig.timeout = .init(connect: .seconds(5))
         httpClient = HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton), configuration: clientConfig)
         var providers: [String: any Provider] = [:]
         for p in config.providers {

@@ -52,13 +52,21 @@ public struct JSONLogHandler: LogHandler {
     }
 }
 
-/// Where log lines go: a file descriptor, written with one `write(2)` per line.
+/// Where log lines go: a file descriptor (one `write(2)` per line) or, in
+/// tests, a closure.
 public struct LogSink: Sendable {
     let fd: Int32
-    public static let standardError = LogSink(fd: 2)
-    public static let standardOutput = LogSink(fd: 1)
+    let custom: (@Sendable ([UInt8]) -> Void)?
+    public static let standardError = LogSink(fd: 2, custom: nil)
+    public static let standardOutput = LogSink(fd: 1, custom: nil)
+
+    /// A sink that hands each line to `handler`.
+    public static func closure(_ handler: @escaping @Sendable ([UInt8]) -> Void) -> LogSink {
+        LogSink(fd: -1, custom: handler)
+    }
 
     func write(_ bytes: [UInt8]) {
+        if let custom { return custom(bytes) }
         bytes.withUnsafeBytes { buf in
             var off = 0
             while off < buf.count {

@@ -1,0 +1,182 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import SluiceCore
+import Synchronization
+
+/// A scriptable OpenAI-speaking server on `127.0.0.1:0` for end-to-end tests.
+///
+/// It records every request it receives, and answers each with the next
+/// scripted ``Reply`` (or a default chat completion when none is queued).
+///
+/// ```swift
+/// let upstream = try await FakeUpstream.start()
+/// upstream.enqueue(.status(500, message: "boom"))
+/// // point a provider's base_url at upstream.baseURL …
+/// await upstream.stop()
+/// ```
+public final class FakeUpstream: Sendable {
+    /// One request as received.
+    public struct Received: Sendable {
+        public var method: String
+        public var path: String
+        /// Header names lowercased.
+        public var headers: [String: String]
+        public var body: [UInt8]
+        /// The body parsed as JSON, if it was JSON.
+        public var json: JSON? { try? JSON.parse(body) }
+    }
+
+    /// How to answer one request.
+    public struct Reply: Sendable {
+        public var status = 200
+        public var headers: [(String, String)] = []
+        /// A fixed body; when `nil` a chat completion (or stream) is generated.
+        public var body: [UInt8]?
+        /// Delay before the head is sent.
+        public var delayMs = 0
+        /// The assistant text of a generated answer; defaults to an echo of the last user message.
+        public var text: String?
+        /// The answered (pinned) model; defaults to the request's model.
+        public var answeredModel: String?
+        public var usage = Usage(inputTokens: 11, outputTokens: 7)
+        /// For streams: close the connection after this many events, without `[DONE]`.
+        public var cutAfterEvents: Int?
+        /// For streams: delay between events.
+        public var eventDelayMs = 0
+        /// For streams: leave out the usage chunk even when asked for it.
+        public var omitUsage = false
+
+        public init() {}
+
+        /// A generated chat completion with this text.
+        public static func text(_ text: String, model: String? = nil, usage: Usage = Usage(inputTokens: 11, outputTokens: 7)) -> Reply {
+            var r = Reply()
+            r.text = text
+            r.answeredModel = model
+            r.usage = usage
+            return r
+        }
+
+        /// An OpenAI error body with this status.
+        public static func status(_ status: Int, message: String = "scripted failure", headers: [(String, String)] = []) -> Reply {
+            var r = Reply()
+            r.status = status
+            r.headers = headers
+            r.body = JSON.object(["error": ["message": .string(message), "type": "server_error", "code": nil]]).serialized()
+            return r
+        }
+
+        /// A raw body with this status.
+        public static func raw(_ body: String, status: Int = 200) -> Reply {
+            var r = Reply()
+            r.status = status
+            r.body = Array(body.utf8)
+            return r
+        }
+    }
+
+    struct State {
+        var received: [Received] = []
+        var script: [Reply] = []
+        var defaultReply = Reply()
+    }
+
+    private let state = Mutex(State())
+    /// The bound port.
+    public let port: Int
+    private let group: ServiceGroup
+    private let task: Task<Void, any Error>
+
+    /// `http://127.0.0.1:PORT/v1`.
+    public var baseURL: String { "http://127.0.0.1:\(port)/v1" }
+
+    private init(port: Int, group: ServiceGroup, task: Task<Void, any Error>) {
+        self.port = port
+        self.group = group
+        self.task = task
+    }
+
+    /// Starts a server on a free loopback port.
+    public static func start() async throws -> FakeUpstream {
+        let box = Mutex<FakeUpstream?>(nil)
+        let router = Router()
+        router.post("**") { request, _ in
+            let upstream = box.withLock { $0 }!
+            return try await upstream.respond(request)
+        }
+        var logger = Logger(label: "fake-upstream")
+        logger.logLevel = .error
+        let (portStream, portCont) = AsyncStream<Int>.makeStream()
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in portCont.yield(channel.localAddress?.port ?? 0); portCont.finish() },
+            logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+        let task = Task { try await group.run() }
+        var port = 0
+        for await p in portStream { port = p }
+        let upstream = FakeUpstream(port: port, group: group, task: task)
+        box.withLock { $0 = upstream }
+        return upstream
+    }
+
+    /// Stops the server.
+    public func stop() async {
+        await group.triggerGracefulShutdown()
+        _ = try? await task.value
+    }
+
+    /// Queues replies for the next requests, in order.
+    public func enqueue(_ replies: Reply...) {
+        state.withLock { $0.script.append(contentsOf: replies) }
+    }
+
+    /// Sets the reply used when the script is empty.
+    public func setDefault(_ reply: Reply) {
+        state.withLock { $0.defaultReply = reply }
+    }
+
+    /// Every request received so far.
+    public var received: [Received] { state.withLock { $0.received } }
+
+    /// How many requests arrived.
+    public var requestCount: Int { state.withLock { $0.received.count } }
+
+    func respond(_ request: Request) async throws -> Response {
+        let body = Array(try await request.body.collect(upTo: 64 << 20).readableBytesView)
+        var headers: [String: String] = [:]
+        for f in request.headers { headers[f.name.canonicalName] = f.value }
+        let received = Received(method: request.method.rawValue, path: request.uri.path, headers: headers, body: body)
+        let reply = state.withLock { s -> Reply in
+            s.received.append(received)
+            return s.script.isEmpty ? s.defaultReply : s.script.removeFirst()
+        }
+        if reply.delayMs > 0 { try await Task.sleep(for: .milliseconds(reply.delayMs)) }
+        var fields = HTTPFields()
+        for (k, v) in reply.headers { fields[HTTPField.Name(k)!] = v }
+        if let fixed = reply.body {
+            if fields[.contentType] == nil { fields[.contentType] = "application/json" }
+            return Response(status: .init(code: reply.status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: fixed)))
+        }
+        let json = received.json?.objectValue ?? JSONObject()
+        let answer = FakeAnswer(request: json, reply: reply)
+        if json["stream"]?.boolValue == true {
+            fields[.contentType] = "text/event-stream"
+            let events = answer.events()
+            return Response(status: .init(code: reply.status), headers: fields, body: ResponseBody { writer in
+                for (i, event) in events.enumerated() {
+                    if let cut = reply.cutAfterEvents, i >= cut { throw CancellationError() }
+                    if reply.eventDelayMs > 0, i > 0 { try await Task.sleep(for: .milliseconds(reply.eventDelayMs)) }
+                    try await writer.write(ByteBuffer(bytes: event))
+                }
+                try await writer.finish(nil)
+            })
+        }
+        fields[.contentType] = "application/json"
+        return Response(status: .init(code: reply.status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: answer.completion())))
+    }
+}

@@ -1,0 +1,43 @@
+import Testing
+@testable import SluiceCore
+
+@Suite struct PricingTests {
+    @Test func datedIdsFallBackToTheirFamily() {
+        let t = PriceTable()
+        #expect(t.price(for: "gpt-4o-mini-2024-07-18") == t.price(for: "gpt-4o-mini"))
+        #expect(t.price(for: "claude-3-5-haiku-20241022")?.input == 0.80)
+        #expect(t.price(for: "gpt-4o-2024-05-13")?.input == 5.00)
+        #expect(t.price(for: "openai/gpt-4o")?.input == 2.50)
+        #expect(t.price(for: "my-private-model") == nil)
+    }
+
+    @Test func costCountsCachedAndWrittenTokensAtTheirPrices() {
+        let p = ModelPrice(input: 3, output: 15, cachedInput: 0.3, cacheWrite: 3.75)
+        let usage = Usage(inputTokens: 1_000_000, outputTokens: 100_000, cachedTokens: 200_000, cacheWriteTokens: 100_000)
+        // 700k plain × 3 + 200k × 0.3 + 100k × 3.75 + 100k × 15, per million
+        #expect(abs(p.cost(of: usage) - (2.1 + 0.06 + 0.375 + 1.5)) < 1e-9)
+    }
+
+    @Test func overridesWinAndUnpricedIsNil() {
+        let t = PriceTable(overrides: ["gpt-4o-mini-2024-07-18": ModelPrice(input: 1, output: 2)])
+        #expect(t.cost(of: Usage(inputTokens: 1_000_000, outputTokens: 1_000_000), models: ["gpt-4o-mini-2024-07-18"]) == 3)
+        #expect(t.cost(of: Usage(inputTokens: 10), models: ["unknown-x", "unknown-y"]) == nil)
+    }
+
+    @Test func sinceParsesDurationsAndTimes() {
+        let now = Date(timeIntervalSince1970: 1_000_000)
+        #expect(SinceParser.parse("1h", now: now) == Date(timeIntervalSince1970: 1_000_000 - 3600))
+        #expect(SinceParser.parse("7d", now: now) == Date(timeIntervalSince1970: 1_000_000 - 604_800))
+        #expect(SinceParser.parse("2026-01-02T03:04:05Z", now: now) != nil)
+        #expect(SinceParser.parse("yesterday", now: now) == nil)
+    }
+
+    @Test func callIDsSortByTime() {
+        let a = IDs.callID(at: Date(timeIntervalSince1970: 100))
+        let b = IDs.callID(at: Date(timeIntervalSince1970: 101))
+        #expect(a < b)
+        #expect(a.hasPrefix("call_"))
+    }
+}
+
+import Foundation

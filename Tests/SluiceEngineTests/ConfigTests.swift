@@ -1,0 +1,101 @@
+import Testing
+@testable import SluiceEngine
+import SluiceStore
+
+@Suite struct ConfigTests {
+    func errorText(_ yaml: String, env: [String: String] = [:]) -> String? {
+        do {
+            _ = try ConfigLoader.parse(yaml, environment: env)
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test func defaultsServeSimulatedModels() throws {
+        let c = try ConfigLoader.load(path: nil, environment: [:])
+        #expect(c.server.host == "127.0.0.1")
+        #expect(c.server.port == 8080)
+        #expect(c.server.maxBodyBytes == 4 * 1024 * 1024)
+        #expect(c.storage.url == .sqlite(path: "./sluice.db"))
+        #expect(c.models.map(\.name) == ["sim-small", "sim-large"])
+        #expect(c.providers.map(\.name) == ["sim"])
+    }
+
+    @Test func openAIKeyAddsTheOpenAIProvider() throws {
+        let c = try ConfigLoader.load(path: nil, environment: ["OPENAI_API_KEY": "sk-test-123"])
+        #expect(c.providers.map(\.name) == ["sim", "openai"])
+        #expect(c.providers[1].apiKey == "sk-test-123")
+    }
+
+    @Test func fullConfigParses() throws {
+        let yaml = """
+            server: { host: 0.0.0.0, port: 9000, max_body_bytes: 1000 }
+            storage: { url: "sqlite:///tmp/x.db", log_bodies: hash }
+            auth:
+              admin_key: ${ADMIN}
+              keys:
+                - { name: web, key: "${WEB_KEY}", purposes: [triage] }
+            providers:
+              up: { type: openai_compatible, base_url: "http://127.0.0.1:1/v1", headers: { X-Team: a }, timeout_ms: 5000 }
+              sim: { type: simulated, latency_ms: 5, chunk_ms: 1 }
+            models:
+              fast:
+                targets:
+                  - { provider: up, model: gpt-4o-mini-2024-07-18, weight: 3 }
+                  - { provider: sim, model: sim-small, priority: 2 }
+            pricing:
+              gpt-4o-mini-2024-07-18: { input: 0.15, output: 0.60, cached_input: 0.075 }
+            """
+        let c = try ConfigLoader.parse(yaml, environment: ["ADMIN": "admin-secret-1", "WEB_KEY": "web-secret-1"])
+        #expect(c.server.port == 9000)
+        #expect(c.storage.logBodies == .hash)
+        #expect(c.auth.adminKey == "admin-secret-1")
+        #expect(c.auth.keys.first?.purposes == ["triage"])
+        #expect(c.providers.first?.headers.first?.1 == "a")
+        #expect(c.models.first?.targets.count == 2)
+        #expect(c.models.first?.targets.last?.priority == 2)
+        #expect(c.pricing["gpt-4o-mini-2024-07-18"]?.cachedInput == 0.075)
+        #expect(c.models.map(\.name) == ["fast", "sim-small", "sim-large"])
+    }
+
+    @Test func unknownKeyNamesKeyAndLine() {
+        let text = errorText("server:\n  host: 127.0.0.1\n  prot: 80\n")
+        #expect(text?.contains("server.prot (line 3)") == true, "\(text ?? "")")
+        #expect(text?.contains("unknown key 'prot'") == true)
+    }
+
+    @Test func wrongTypeNamesKeyAndLine() {
+        let text = errorText("server:\n  port: eighty\n")
+        #expect(text == "server.port (line 2): expected an integer, got 'eighty'")
+    }
+
+    @Test func missingEnvironmentVariableIsNamed() {
+        let text = errorText("auth:\n  admin_key: ${SLUICE_ADMIN_KEY}\n")
+        #expect(text?.contains("environment variable SLUICE_ADMIN_KEY is not set") == true, "\(text ?? "")")
+        #expect(text?.contains("line 2") == true)
+    }
+
+    @Test func interpolationWithDefault() throws {
+        let c = try ConfigLoader.parse("server:\n  port: ${PORT:-9100}\n", environment: [:])
+        #expect(c.server.port == 9100)
+    }
+
+    @Test(arguments: [
+        ("providers:\n  x: { type: nope }\n", "unknown provider type 'nope'"),
+        ("providers:\n  x: { base_url: \"http://a\" }\n", "needs a 'type'"),
+        ("providers:\n  x: { type: openai_compatible }\n", "needs a base_url"),
+        ("providers:\n  x: { type: openai }\n", "needs an api_key"),
+        ("models:\n  m:\n    targets:\n      - { provider: ghost, model: a }\n", "unknown provider 'ghost'"),
+        ("storage: { url: \"mysql://x\" }\n", "must start with sqlite:// or postgres://"),
+        ("storage: { log_bodies: some }\n", "expected one of full, redacted, hash"),
+        ("retry: { max_attempts: 3 }\n", "does not implement it yet"),
+        ("auth:\n  keys:\n    - { name: a, key: short }\n", "at least 8 characters"),
+        ("server: [1, 2]\n", "expected a mapping"),
+        ("server: {\n", "invalid YAML"),
+    ])
+    func invalidConfigsSayWhy(yaml: String, expected: String) {
+        let text = errorText(yaml)
+        #expect(text?.contains(expected) == true, "\(text ?? "no error")")
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import SluiceCore
+import SluiceTesting
+import Testing
+
+@Suite struct StreamTests {
+    @Test func streamRelaysEventsAndHidesUsageUnlessAsked() async throws {
+        let upstream = try await FakeUpstream.start()
+        defer { Task { await upstream.stop() } }
+        upstream.setDefault(.text("The quick brown fox jumps", usage: Usage(inputTokens: 40, outputTokens: 9)))
+        try await Harness.with(upstreamConfig(upstream)) { h in
+            let r = try await h.chat(#"{"model":"fast","stream":true,"messages":[{"role":"user","content":"hello"}]}"#)
+            #expect(r.status == 200)
+            #expect(r.header("content-type") == "text/event-stream")
+            let events = Harness.events(r.body)
+            #expect(events.last == "[DONE]")
+            let chunks = events.dropLast().compactMap { try? JSON.parse($0) }
+            #expect(chunks.count == events.count - 1)
+            #expect(!chunks.contains { ($0["choices"]?.arrayValue?.isEmpty ?? false) }, "no usage-only chunk")
+            let text = chunks.compactMap { $0["choices"]?.arrayValue?.first?["delta"]?["content"]?.stringValue }.joined()
+            #expect(text == "The quick brown fox jumps")
+            // Sluice asked the upstream for usage anyway, and recorded it.
+            let sent = try #require(upstream.received.last?.json)
+            #expect(sent["stream_options"]?["include_usage"] == true)
+            let rec = try await h.record(r.header("X-Sluice-Call-Id"))
+            #expect(rec.usage.inputTokens == 40)
+            #expect(rec.usage.outputTokens == 9)
+            #expect(rec.stream)
+            #expect(rec.status == .ok)
+            #expect(rec.ttftMs != nil)
+            #expect(rec.output == "The quick brown fox jumps")
+            #expect(rec.costUSD != nil)
+        }
+    }
+
+    @Test func usageChunkPassesWhenAsked() async throws {
+        let upstream = try await FakeUpstream.start()
+        defer { Task { await upstream.stop() } }
+        upstream.setDefault(.text("abc", usage: Usage(inputTokens: 4, outputTokens: 2)))
+        try await Harness.with(upstreamConfig(upstream)) { h in
+            let r = try await h.chat(#"{"model":"fast","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hello"}]}"#)
+            let chunks = Harness.events(r.body).dropLast().compactMap { try? JSON.parse($0) }
+            let usage = try #require(chunks.last?["usage"])
+            #expect(usage["prompt_tokens"]?.intValue == 4)
+            #expect(chunks.last?["choices"]?.arrayValue?.isEmpty == true)
+        }
+    }
+
+    @Test func streamedTextEqualsNonStreamedTextOnSimulated() async throws {
+        try await Harness.with { h in
+            let plain = try await h.chat(#"{"model":"sim-large","messages":[{"role":"user","content":"same"}]}"#)
+            let streamed = try await h.chat(#"{"model":"sim-large","stream":true,"messages":[{"role":"user","content":"same"}]}"#)
+            let full = plain.json["choices"]?.arrayValue?.first?["message"]?["content"]?.stringValue
+            let text = Harness.events(streamed.body).dropLast().compactMap { try? JSON.parse($0) }
+                .compactMap { $0["choices"]?.arrayValue?.first?["delta"]?["content"]?.stringValue }.joined()
+            #expect(full == text)
+        }
+    }
+
+    @Test func streamCutMidwayEndsWithErrorEventNotDone() async throws {
+        let upstream = try await FakeUpstream.start()
+        defer { Task { await upstream.stop() } }
+        var reply = FakeUpstream.Reply.text("one two three four five six seven")
+        reply.cutAfterEvents = 3
+        upstream.enqueue(reply)
+        try await Harness.with(upstreamConfig(upstream)) { h in
+            let r = try await h.chat(#"{"model":"fast","stream":true,"messages":[{"role":"user","content":"hello"}]}"#)
+            let events = Harness.events(r.body)
+            #expect(events.last != "[DONE]")
+            let last = try JSON.parse(try #require(events.last))
+            #expect(last["error"]?["code"]?.stringValue == "upstream_error")
+            let rec = try await h.record(r.header("X-Sluice-Call-Id"))
+            #expect(rec.status == .streamInterrupted)
+            #expect(rec.error?.contains("stream") == true)
+        }
+    }
+
+    @Test func upstreamRefusalBeforeStreamIs502() async throws {
+        let upstream = try await FakeUpstream.start()
+        defer { Task { await upstream.stop() } }
+        upstream.enqueue(.status(503, message: "overloaded"))
+        try await Harness.with(upstreamConfig(upstream)) { h in
+            let r = try await h.chat(#"{"model":"fast","stream":true,"messages":[{"role":"user","content":"hello"}]}"#)
+            #expect(r.status == 502)
+            #expect(r.json["error"]?["upstream_status"]?.intValue == 503)
+            #expect(r.json["error"]?["message"]?.stringValue?.contains("overloaded") == true)
+        }
+    }
+}
