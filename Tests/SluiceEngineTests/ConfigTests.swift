@@ -76,6 +76,20 @@ import SluiceStore
         #expect(text?.contains("line 2") == true)
     }
 
+    @Test func specSkeletonStyleReferencesInFlowMappings() throws {
+        let yaml = """
+            auth:
+              keys:
+                - { name: web, key: ${WEB_KEY}, purposes: ["*"] }
+            providers:
+              openai:    { type: openai, api_key: ${OPENAI_API_KEY} }
+            """
+        let c = try ConfigLoader.parse(yaml, environment: ["WEB_KEY": "web-key-1234", "OPENAI_API_KEY": "sk-1"])
+        #expect(c.auth.keys.first?.key == "web-key-1234")
+        #expect(c.providers.first?.apiKey == "sk-1")
+        #expect(c.auth.keys.first?.purposes == ["*"])
+    }
+
     @Test func interpolationWithDefault() throws {
         let c = try ConfigLoader.parse("server:\n  port: ${PORT:-9100}\n", environment: [:])
         #expect(c.server.port == 9100)

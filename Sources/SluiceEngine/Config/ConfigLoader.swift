@@ -53,8 +53,9 @@ public enum ConfigLoader {
     /// Parses and validates YAML text.
     public static func parse(_ yaml: String, environment: [String: String]) throws -> SluiceConfig {
         let node: Node?
+        let (text, refs) = try ConfigNode.extractReferences(yaml)
         do {
-            node = try Yams.compose(yaml: yaml)
+            node = try Yams.compose(yaml: text)
         } catch let e as YamlError {
             throw ConfigError(path: nil, line: nil, "invalid YAML: \(e)")
         }
@@ -64,7 +65,7 @@ public enum ConfigLoader {
             addImplicitModels(&c)
             return c
         }
-        let root = ConfigNode(node: node, path: "", env: environment)
+        let root = ConfigNode(node: node, path: "", env: environment, refs: refs)
         var sawProviders = false
         for (key, value) in try root.mapping(
             allowed: ["server", "storage", "auth", "providers", "models", "pricing"], later: later)

@@ -8,13 +8,16 @@ struct ConfigNode {
     let node: Node
     let path: String
     let env: [String: String]
+    /// The `${…}` expressions found in the text, replaced before parsing by
+    /// `__sluice_env_N__` so that `key: ${VAR}` also works inside `{ … }` flow mappings.
+    var refs: [String] = []
 
     var line: Int? { node.mark?.line }
 
     func error(_ message: String) -> ConfigError { ConfigError(path: path, line: line, message) }
 
     func child(_ key: String, _ node: Node) -> ConfigNode {
-        ConfigNode(node: node, path: path.isEmpty ? key : "\(path).\(key)", env: env)
+        ConfigNode(node: node, path: path.isEmpty ? key : "\(path).\(key)", env: env, refs: refs)
     }
 
     /// The members of a mapping, in order, after checking every key is allowed.
@@ -45,7 +48,7 @@ struct ConfigNode {
 
     func sequence() throws -> [ConfigNode] {
         guard case .sequence(let s) = node else { throw error("expected a list, got \(kind)") }
-        return s.enumerated().map { i, n in ConfigNode(node: n, path: "\(path)[\(i)]", env: env) }
+        return s.enumerated().map { i, n in ConfigNode(node: n, path: "\(path)[\(i)]", env: env, refs: refs) }
     }
 
     var kind: String {
@@ -93,34 +96,56 @@ struct ConfigNode {
 
     /// Replaces `${VAR}` and `${VAR:-default}`; a missing variable without default is an error naming it.
     func interpolate(_ text: String) throws -> String {
-        guard text.contains("${") else { return text }
+        guard text.contains("__sluice_env_") else { return text }
         var out = ""
         var rest = Substring(text)
-        while let start = rest.range(of: "${") {
+        while let start = rest.range(of: "__sluice_env_") {
             out += rest[rest.startIndex..<start.lowerBound]
-            guard let end = rest[start.upperBound...].firstIndex(of: "}") else {
-                throw error("unterminated '${' in '\(text)'")
+            guard let end = rest[start.upperBound...].range(of: "__"),
+                let index = Int(rest[start.upperBound..<end.lowerBound]), refs.indices.contains(index)
+            else {
+                out += rest[start]
+                rest = rest[start.upperBound...]
+                continue
             }
-            let expr = rest[start.upperBound..<end]
-            var name = String(expr)
-            var fallback: String?
-            if let r = expr.range(of: ":-") {
-                name = String(expr[expr.startIndex..<r.lowerBound])
-                fallback = String(expr[r.upperBound...])
-            }
-            guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
-                throw error("invalid environment reference '${\(expr)}'")
-            }
-            if let value = env[name], !value.isEmpty {
-                out += value
-            } else if let fallback {
-                out += fallback
-            } else {
-                throw error("environment variable \(name) is not set")
-            }
-            rest = rest[rest.index(after: end)...]
+            out += try resolve(refs[index])
+            rest = rest[end.upperBound...]
         }
         out += rest
         return out
+    }
+
+    func resolve(_ expr: String) throws -> String {
+        var name = expr
+        var fallback: String?
+        if let r = expr.range(of: ":-") {
+            name = String(expr[expr.startIndex..<r.lowerBound])
+            fallback = String(expr[r.upperBound...])
+        }
+        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+            throw error("invalid environment reference '${\(expr)}'")
+        }
+        if let value = env[name], !value.isEmpty { return value }
+        if let fallback { return fallback }
+        throw error("environment variable \(name) is not set")
+    }
+
+    /// Replaces every `${…}` in YAML text by a placeholder and returns the expressions.
+    static func extractReferences(_ text: String) throws -> (String, [String]) {
+        var out = ""
+        var refs: [String] = []
+        var rest = Substring(text)
+        while let start = rest.range(of: "${") {
+            out += rest[rest.startIndex..<start.lowerBound]
+            guard let end = rest[start.upperBound...].firstIndex(where: { $0 == "}" || $0 == "\n" }), rest[end] == "}" else {
+                let line = text[..<start.lowerBound].reduce(1) { $1 == "\n" ? $0 + 1 : $0 }
+                throw ConfigError(path: nil, line: line, "unterminated '${' (write ${NAME})")
+            }
+            out += "__sluice_env_\(refs.count)__"
+            refs.append(String(rest[start.upperBound..<end]))
+            rest = rest[rest.index(after: end)...]
+        }
+        out += rest
+        return (out, refs)
     }
 }

@@ -1,0 +1,90 @@
+import Foundation
+import SluiceTesting
+import Synchronization
+
+/// The `sluice` executable built next to the test bundle (or `$SLUICE_BIN`).
+func sluiceBinary() throws -> String {
+    if let env = ProcessInfo.processInfo.environment["SLUICE_BIN"] { return env }
+    let candidates = [
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("sluice").path,
+        FileManager.default.currentDirectoryPath + "/.build/debug/sluice",
+    ]
+    for c in candidates where FileManager.default.isExecutableFile(atPath: c) { return c }
+    throw HarnessError("sluice binary not found in \(candidates)")
+}
+
+/// A `sluice` child process with its output captured.
+final class SluiceProcess: Sendable {
+    let process: Process
+    private let output = Locked(Data())
+
+    /// Starts `sluice ARGS…` in `directory`.
+    init(_ args: [String], directory: String, environment: [String: String] = [:]) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try sluiceBinary())
+        p.arguments = args
+        p.currentDirectoryURL = URL(fileURLWithPath: directory)
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "OPENAI_API_KEY")
+        env.removeValue(forKey: "ANTHROPIC_API_KEY")
+        for (k, v) in environment { env[k] = v }
+        p.environment = env
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        process = p
+        pipe.fileHandleForReading.readabilityHandler = { [output] handle in
+            let data = handle.availableData
+            output.withLock { $0.append(data) }
+        }
+        try p.run()
+    }
+
+    /// Everything the process printed so far.
+    var text: String { output.withLock { String(decoding: $0, as: UTF8.self) } }
+
+    /// Waits for the `sluice ready` log line and returns the port.
+    func waitReady(timeout: Duration = .seconds(30)) async throws -> Int {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            for line in text.split(separator: "\n") where line.contains("\"msg\":\"sluice ready\"") {
+                if let r = line.range(of: "\"port\":\""), let end = line[r.upperBound...].firstIndex(of: "\"") {
+                    return Int(line[r.upperBound..<end]) ?? 0
+                }
+            }
+            if !process.isRunning { throw HarnessError("sluice exited early:\n\(text)") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw HarnessError("sluice did not become ready:\n\(text)")
+    }
+
+    /// Waits for exit and returns the status.
+    func waitExit(timeout: Duration = .seconds(60)) async throws -> Int32 {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            if ContinuousClock.now > deadline {
+                process.terminate()
+                throw HarnessError("sluice did not exit in time:\n\(text)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return process.terminationStatus
+    }
+
+    func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
+
+    /// Runs a short-lived `sluice` command to completion.
+    static func run(_ args: [String], directory: String, environment: [String: String] = [:]) async throws -> (Int32, String) {
+        let p = try SluiceProcess(args, directory: directory, environment: environment)
+        let status = try await p.waitExit()
+        try await Task.sleep(for: .milliseconds(50))
+        return (status, p.text)
+    }
+}
+
+/// A fresh temp directory.
+func makeTempDir() throws -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-proc-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}
