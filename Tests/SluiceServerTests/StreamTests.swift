@@ -87,3 +87,34 @@ import Testing
         }
     }
 }
+
+@Suite struct StreamPacingTests {
+    /// Events reach the client as the upstream produces them, not in one lump at the end.
+    @Test func eventsArriveOneByOne() async throws {
+        let cfg = """
+            providers:
+              sim: { type: simulated, chunk_ms: 25 }
+            """
+        try await Harness.with(cfg) { h in
+            var req = HTTPClientRequest(url: h.base + "/v1/chat/completions")
+            req.method = .POST
+            req.body = .bytes(ByteBuffer(string: #"{"model":"sim-small","stream":true,"messages":[{"role":"user","content":"echo: one two three four five six seven eight"}]}"#))
+            let start = ContinuousClock.now
+            let res = try await h.client.execute(req, timeout: .seconds(10))
+            var arrivals: [Duration] = []
+            var received = ""
+            for try await buffer in res.body {
+                arrivals.append(ContinuousClock.now - start)
+                received += String(buffer: buffer)
+            }
+            #expect(received.hasSuffix("data: [DONE]\n\n"))
+            // 11 events 25 ms apart: the first must arrive long before the last.
+            #expect(arrivals.count >= 8, "events were coalesced: \(arrivals.count) reads")
+            let first = try #require(arrivals.first), last = try #require(arrivals.last)
+            #expect(last - first > .milliseconds(150), "first \(first), last \(last)")
+        }
+    }
+}
+
+import AsyncHTTPClient
+import NIOCore
