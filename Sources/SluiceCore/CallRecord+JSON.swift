@@ -23,6 +23,6 @@ extension CallRecord {
 
     /// RFC 3339 UTC with milliseconds.
     public static func iso8601(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+        Timestamp.iso8601(date)
     }
 }

@@ -41,3 +41,12 @@ import Testing
 }
 
 import Foundation
+
+@Suite struct TimestampTests {
+    @Test func formatsUTCWithMilliseconds() {
+        #expect(Timestamp.iso8601(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000Z")
+        #expect(Timestamp.iso8601(Date(timeIntervalSince1970: 1_795_430_214.0791)) == "2026-11-23T10:36:54.079Z")
+        let d = Date(timeIntervalSince1970: 1_700_000_000.5)
+        #expect(Timestamp.iso8601(d) == d.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted)))
+    }
+}

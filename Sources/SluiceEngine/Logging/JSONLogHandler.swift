@@ -47,9 +47,7 @@ public struct JSONLogHandler: LogHandler {
         }
     }
 
-    static func timestamp() -> String {
-        Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
-    }
+    static func timestamp() -> String { Timestamp.iso8601(Date()) }
 }
 
 /// Where log lines go: a file descriptor (one `write(2)` per line) or, in
