@@ -132,8 +132,14 @@ cleanup() {
     trap - EXIT INT TERM
     set +e
     stop_pid "$SLUICE_PID" TERM 10 sluice
+    local kids="" k
+    [ -n "$NGINX_PID" ] && kids=$(cat /proc/"$NGINX_PID"/task/*/children 2>/dev/null)
     stop_pid "$NGINX_PID" QUIT 5 nginx
-    if [ "$rc" -ne 0 ] || [ "$KEEP_TMP" = 1 ]; then
+    for k in $kids; do # workers left behind only if the master had to be killed
+        grep -qs 'nginx: worker' "/proc/$k/cmdline" && kill -KILL "$k" 2>/dev/null
+    done
+    # Kept for a look after a failure (not after Ctrl-C / SIGTERM) or on request.
+    if { [ "$rc" -ne 0 ] && [ "$rc" -ne 130 ] && [ "$rc" -ne 143 ]; } || [ "$KEEP_TMP" = 1 ]; then
         note "temp dir kept: $TMP"
     else
         rm -rf "$TMP"
@@ -269,14 +275,80 @@ sanity sse direct 'chat.completion.chunk' 'data: [DONE]'
 sanity json sluice '"choices"' 'Hello! How can I assist you today?'
 sanity sse sluice 'chat.completion.chunk' '[DONE]' 'assist'
 
+# ---------------------------------------------------------------- cpu, liveness
+CLK_TCK=$(getconf CLK_TCK)
+NCPU=$(nproc)
+# Sum of user+system clock ticks of the given processes (all their threads).
+proc_ticks() {
+    local total=0 pid a
+    for pid in "$@"; do
+        [ -r "/proc/$pid/stat" ] || continue
+        a=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+        read -r -a a <<<"${a##*) }"
+        total=$((total + a[11] + a[12]))
+    done
+    echo "$total"
+}
+nginx_pids() { echo "$NGINX_PID" $(cat /proc/"$NGINX_PID"/task/*/children 2>/dev/null); }
+# "BUSY TOTAL" ticks over all CPUs, from /proc/stat.
+sys_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit }' /proc/stat; }
+# CPU seconds of this shell's waited-for children, from a file holding the
+# output of bash's `times` (which must run in this shell, not a subshell).
+child_secs() { awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/); print u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$1"; }
+
+# Waits (at most 10 s) until Sluice is idle: under 5% of a core over 0.2 s,
+# so that a run does not pay for the previous run's call-log writes.
+wait_quiet() {
+    local i a b
+    for ((i = 0; i < 50; i++)); do
+        a=$(proc_ticks "$SLUICE_PID"); sleep 0.2; b=$(proc_ticks "$SLUICE_PID")
+        [ $((b - a)) -le $((CLK_TCK / 100)) ] && return 0
+    done
+    note "sluice still busy after 10s; measuring anyway"
+}
+
+# Called when Sluice is found gone: shows how it ended and stops the bench.
+sluice_died() {
+    local rc=0
+    wait "$SLUICE_PID" 2>/dev/null || rc=$?
+    SLUICE_PID=""
+    {
+        echo "bench: sluice exited unexpectedly (exit status $rc) during: $1"
+        echo "bench: its non-call log lines (last 20):"
+        grep -v '"msg":"call"' "$SLUICE_LOG" | tail -n 20
+        echo "bench: stderr:"; tail -n 20 "$TMP/sluice.stderr"
+    } >&2
+    die "sluice is not running (see above; logs in $TMP)"
+}
+check_sluice() { kill -0 "$SLUICE_PID" 2>/dev/null || sluice_died "$1"; }
+
 # ---------------------------------------------------------------- wrk
 # Runs wrk and sets W_REQ W_RPS W_P50 W_P99 W_ERR (W_* latencies in µs).
 run_wrk() { # NAME KIND TARGET THREADS CONNS SECONDS
     local name=$1 kind=$2 target=$3 t=$4 c=$5 d=$6 out=$RUN_OUT/wrk-$1.txt line kv
-    BENCH_BODY=$(body_for "$kind" "$target") timeout -k 5 $((d + WRK_TIMEOUT + 30)) \
+    local body url sys0 sys1 sl0 sl1 ng0 ng1 ch0 ch1
+    body=$(body_for "$kind" "$target"); url=$(url_for "$kind" "$target")
+    check_sluice "before wrk $name"
+    sys0=$(sys_ticks); sl0=$(proc_ticks "$SLUICE_PID"); ng0=$(proc_ticks $(nginx_pids)); times >"$TMP/times0"
+    BENCH_BODY=$body timeout -k 5 $((d + WRK_TIMEOUT + 30)) \
         wrk -t"$t" -c"$c" -d"${d}s" --timeout "${WRK_TIMEOUT}s" --latency \
-        -s "$BENCH_DIR/post.lua" "$(url_for "$kind" "$target")" >"$out" 2>&1 \
-        || { cat "$out" >&2; die "wrk $name failed"; }
+        -s "$BENCH_DIR/post.lua" "$url" >"$out" 2>&1 \
+        || { cat "$out" >&2; check_sluice "wrk $name"; die "wrk $name failed"; }
+    sys1=$(sys_ticks); sl1=$(proc_ticks "$SLUICE_PID"); ng1=$(proc_ticks $(nginx_pids)); times >"$TMP/times1"
+    ch0=$(child_secs "$TMP/times0"); ch1=$(child_secs "$TMP/times1")
+    check_sluice "wrk $name"
+    # CPU during the run, in % of one core: wrk nginx sluice other free.
+    # wrk/nginx/sluice come from per-process accounting (precise); other is
+    # the system's busy time (/proc/stat, tick-sampled, so approximate) minus
+    # theirs; free is what is left of NCPU cores.
+    read -r W_CPU_WRK W_CPU_NGINX W_CPU_SLUICE W_CPU_OTHER W_CPU_IDLE < <(awk \
+        -v b0="${sys0% *}" -v t0="${sys0#* }" -v b1="${sys1% *}" -v t1="${sys1#* }" -v n="$NCPU" -v hz="$CLK_TCK" \
+        -v sl=$((sl1 - sl0)) -v ng=$((ng1 - ng0)) -v ch0="$ch0" -v ch1="$ch1" 'BEGIN {
+            core = (t1 - t0) / n; if (core <= 0) core = 1
+            wrk = (ch1 - ch0) * hz; busy = b1 - b0; other = busy - wrk - sl - ng; if (other < 0) other = 0
+            free = 100 * n - 100 * (wrk + ng + sl + other) / core; if (free < 0) free = 0
+            printf "%.0f %.0f %.0f %.0f %.0f\n", 100 * wrk / core, 100 * ng / core, 100 * sl / core, 100 * other / core, free }')
+    W_SLUICE_TICKS=$((sl1 - sl0))
     W_REQ="" W_RPS="" W_P50="" W_P99="" W_ERR=0
     line=$(grep '^BENCH_RESULT ' "$out" | tail -n 1 || true)
     if [ -n "$line" ]; then
@@ -325,22 +397,26 @@ if [ "$WARMUP" -gt 0 ]; then
         run_wrk "warmup-$kind-direct" "$kind" direct 1 8 "$WARMUP"
         run_wrk "warmup-$kind-sluice" "$kind" sluice 1 8 "$WARMUP"
         count_sluice 8
-        sleep "$PAUSE"
+        sleep "$PAUSE"; wait_quiet
     done
 fi
 
 ROWS=()
+CPU_ROWS=()
+wait_quiet
 for p in $POINTS; do
     IFS=: read -r kind t c <<<"$p"
     label="$kind t$t c$c"
     note "measuring $label: ${DURATION}s direct, then ${DURATION}s through sluice"
     run_wrk "$kind-t$t-c$c-direct" "$kind" direct "$t" "$c" "$DURATION"
     d=("$W_REQ" "$W_RPS" "$W_P50" "$W_P99" "$W_ERR")
-    sleep "$PAUSE"
+    CPU_ROWS+=("$label direct|$W_CPU_WRK|$W_CPU_NGINX|$W_CPU_SLUICE|$W_CPU_OTHER|$W_CPU_IDLE|")
+    sleep "$PAUSE"; wait_quiet
     run_wrk "$kind-t$t-c$c-sluice" "$kind" sluice "$t" "$c" "$DURATION"
     count_sluice "$c"
     ROWS+=("$label|${d[1]}|$W_RPS|${d[2]}|$W_P50|${d[3]}|$W_P99|${d[4]}|$W_ERR|${d[0]}|$W_REQ")
-    sleep "$PAUSE"
+    CPU_ROWS+=("$label sluice|$W_CPU_WRK|$W_CPU_NGINX|$W_CPU_SLUICE|$W_CPU_OTHER|$W_CPU_IDLE|$(awk -v t="$W_SLUICE_TICKS" -v hz="$CLK_TCK" -v r="$W_REQ" 'BEGIN { printf "%.1f", (r > 0 ? t / hz * 1e6 / r : 0) }')")
+    sleep "$PAUSE"; wait_quiet
 done
 
 # ---------------------------------------------------------------- table
@@ -360,6 +436,15 @@ done
 say ""
 say "  ratio = sluice rps / direct rps; added = sluice latency - direct latency, same run, same point."
 say "  errors = non-2xx responses + socket errors, direct/sluice. Raw wrk output: $RUN_OUT/wrk-*.txt"
+say ""
+{
+    echo "CPU during each run, % of one core ($NCPU cores = $((NCPU * 100))%); other = rest of the machine (approx.)"
+    printf '%-21s %6s %6s %7s %6s %6s %16s\n' run wrk nginx sluice other free "sluice cpu us/req"
+    for r in "${CPU_ROWS[@]}"; do
+        IFS='|' read -r label w n sl o i per <<<"$r"
+        printf '%-21s %6s %6s %7s %6s %6s %16s\n' "$label" "$w" "$n" "$sl" "$o" "$i" "$per"
+    done
+} | tee -a "$RESULTS"
 say ""
 
 # ---------------------------------------------------------------- call log check
