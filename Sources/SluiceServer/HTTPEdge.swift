@@ -66,14 +66,11 @@ enum HTTPEdge {
         return h
     }
 
-    static func formatCost(_ v: Double) -> String {
-        var s = String(format: "%.8f", v)
-        while s.hasSuffix("0") { s.removeLast() }
-        if s.hasSuffix(".") { s.removeLast() }
-        return s
-    }
+    /// USD with up to 8 decimals, trailing zeros dropped (`0.000435`, `2`).
+    static func formatCost(_ v: Double) -> String { Decimals.format(v, places: 8, trim: true) }
 
-    static func format3(_ v: Double) -> String { String(format: "%.3f", v) }
+    /// Milliseconds with 3 decimals.
+    static func format3(_ v: Double) -> String { Decimals.format(v, places: 3, trim: false) }
 
     /// The bearer key from `Authorization: Bearer …` or `x-api-key`.
     static func presentedKey(_ request: Request) -> String? {

@@ -91,8 +91,15 @@ public final class CallLogWriter: Service, Sendable {
         wake?.resume()
     }
 
+    /// How long the writer lets a small batch grow before writing it, so that a
+    /// steady trickle of calls costs one transaction per interval, not per call.
+    static let linger: Duration = .milliseconds(5)
+
     private func consume() async {
-        while let batch = await nextBatch() {
+        while true {
+            let small = state.withLock { !$0.shuttingDown && $0.queue.count < batchSize / 2 }
+            if small { try? await Task.sleep(for: Self.linger) }
+            guard let batch = await nextBatch() else { break }
             await write(batch)
             let resumed = state.withLock { s -> [CheckedContinuation<Void, Never>] in
                 s.inFlight -= batch.count

@@ -50,3 +50,13 @@ import Foundation
         #expect(Timestamp.iso8601(d) == d.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted)))
     }
 }
+
+@Suite struct DecimalsTests {
+    @Test(arguments: [
+        (0.000435, 8, true, "0.000435"), (2.0, 8, true, "2"), (0.0000237, 8, true, "0.0000237"), (0, 8, true, "0"),
+        (0.4218, 3, false, "0.422"), (12.0, 3, false, "12.000"), (-1.5, 2, false, "-1.50"), (1e-9, 8, true, "0"),
+    ] as [(Double, Int, Bool, String)])
+    func formats(value: Double, places: Int, trim: Bool, expected: String) {
+        #expect(Decimals.format(value, places: places, trim: trim) == expected)
+    }
+}

@@ -26,9 +26,17 @@ public struct JSONLogHandler: LogHandler {
         obj["level"] = .string(event.level.rawValue)
         obj["label"] = .string(label)
         obj["msg"] = .string(event.message.description)
-        var merged = metadata
-        if let extra = event.metadata { merged.merge(extra) { $1 } }
-        for key in merged.keys.sorted() { obj[key] = Self.json(merged[key]!) }
+        for key in metadata.keys.sorted() { obj[key] = Self.json(metadata[key]!) }
+        if let extra = event.metadata {
+            for key in extra.count > 1 ? extra.keys.sorted() : Array(extra.keys) {
+                let value = extra[key]!
+                if case .stringConvertible(let c) = value, let fields = c as? LogFields {
+                    for (k, v) in fields.object { obj[k] = v }
+                } else {
+                    obj[key] = Self.json(value)
+                }
+            }
+        }
         var line = JSON.object(obj).serialized()
         line.append(0x0A)
         sink.write(line)
@@ -74,4 +82,12 @@ public struct LogSink: Sendable {
             }
         }
     }
+}
+
+/// Log fields that are already JSON: the JSON handler splices them into the
+/// line as typed members; other handlers print them as a JSON string.
+public struct LogFields: CustomStringConvertible, Sendable {
+    public let object: JSONObject
+    public init(_ object: JSONObject) { self.object = object }
+    public var description: String { JSON.object(object).jsonString }
 }

@@ -21,7 +21,9 @@ public final class CallRecorder: Sendable {
     }
 
     /// A new record for a call with the request's fields and body per policy.
-    func start(_ ctx: CallContext, request: ChatRequest?, model: String) -> CallRecord {
+    /// `rawBody` is the client's bytes; when the request kept them unchanged they
+    /// are stored as they are instead of serializing the body again.
+    func start(_ ctx: CallContext, request: ChatRequest?, model: String, rawBody: [UInt8]? = nil) -> CallRecord {
         var r = CallRecord(callID: ctx.callID, createdAt: ctx.createdAt, purpose: ctx.purpose, model: model)
         r.runID = ctx.runID
         r.user = ctx.user
@@ -34,7 +36,12 @@ public final class CallRecorder: Sendable {
             JSON.object(request.params).write(to: &hashInput)
             r.inputHash = Hashing.sha256Hex(hashInput)
             switch logBodies {
-            case .full: r.requestBody = JSON.object(request.body).jsonString
+            case .full:
+                if let rawBody, request.sluiceMetadata.isEmpty {
+                    r.requestBody = String(decoding: rawBody, as: UTF8.self)
+                } else {
+                    r.requestBody = JSON.object(request.body).jsonString
+                }
             case .redacted: r.requestBody = JSON.object(Self.redacted(request.body)).jsonString
             case .hash: r.requestBody = nil
             }
@@ -64,18 +71,18 @@ public final class CallRecorder: Sendable {
         case .redacted: r.output = output.map { "[redacted: \($0.count) chars]" }
         case .hash: r.output = nil
         }
-        var meta: Logger.Metadata = [
-            "call_id": "\(r.callID)", "purpose": "\(r.purpose)", "model": "\(r.model)",
-            "status": "\(r.status.rawValue)", "http_status": .stringConvertible(r.httpStatus),
-            "input_tokens": .stringConvertible(r.usage.inputTokens), "output_tokens": .stringConvertible(r.usage.outputTokens),
-            "latency_ms": .stringConvertible(Self.round(r.latencyMs)),
-            "cost_usd": r.costUSD.map { .stringConvertible(($0 * 1e9).rounded() / 1e9) } ?? "null",
+        var fields: JSONObject = [
+            "call_id": .string(r.callID), "purpose": .string(r.purpose), "model": .string(r.model),
+            "status": .string(r.status.rawValue), "http_status": .int(r.httpStatus),
+            "input_tokens": .int(r.usage.inputTokens), "output_tokens": .int(r.usage.outputTokens),
+            "latency_ms": .double(Self.round(r.latencyMs)),
+            "cost_usd": r.costUSD.map { .double(($0 * 1e9).rounded() / 1e9) } ?? .null,
         ]
-        if let v = r.runID { meta["run_id"] = "\(v)" }
-        if let v = r.provider { meta["provider"] = "\(v)" }
-        if let v = r.keyName { meta["key"] = "\(v)" }
-        if let v = r.error { meta["error"] = "\(v)" }
-        logger.info("call", metadata: meta)
+        if let v = r.runID { fields["run_id"] = .string(v) }
+        if let v = r.provider { fields["provider"] = .string(v) }
+        if let v = r.keyName { fields["key"] = .string(v) }
+        if let v = r.error { fields["error"] = .string(v) }
+        logger.info("call", metadata: ["call": .stringConvertible(LogFields(fields))])
         await callLog.append(r)
     }
 

@@ -47,7 +47,7 @@ public struct ChatService: Sendable {
             var record = recorder.start(fallbackCtx, request: nil, model: model)
             return await fail(&record, err, ctx: fallbackCtx)
         }
-        var record = recorder.start(ctx, request: request, model: request.model)
+        var record = recorder.start(ctx, request: request, model: request.model, rawBody: body)
         let target: ResolvedTarget
         do {
             target = try pickTarget(catalog.targets(for: request.model))

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import SluiceCore
 
 /// The embedded default backend: one SQLite file in WAL mode. Writes come in
@@ -42,10 +43,19 @@ public final class SQLiteStore: SluiceStore {
     public func insert(_ records: [CallRecord]) async throws {
         guard !records.isEmpty else { return }
         try await pool.write { db in
+            // Bind through the C API: one reused statement, no per-row argument arrays.
             let statement = try db.cachedStatement(sql: Self.insertSQL)
+            let stmt = statement.sqliteStatement
             for r in records {
-                try statement.execute(arguments: StatementArguments(r.cells.map(\.databaseValue)))
+                sqlite3_reset(stmt)
+                sqlite3_clear_bindings(stmt)
+                for (i, cell) in r.cells.enumerated() { cell.bind(to: stmt, at: Int32(i + 1)) }
+                let rc = sqlite3_step(stmt)
+                guard rc == SQLITE_DONE else {
+                    throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                }
             }
+            sqlite3_reset(stmt)
         }
     }
 
@@ -125,7 +135,22 @@ public final class SQLiteStore: SluiceStore {
     }
 }
 
+private let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
+
 extension Cell {
+    func bind(to stmt: OpaquePointer, at index: Int32) {
+        switch self {
+        case .null: sqlite3_bind_null(stmt, index)
+        case .int(let v): sqlite3_bind_int64(stmt, index, v)
+        case .double(let v): sqlite3_bind_double(stmt, index, v)
+        case .text(let v):
+            var s = v
+            s.withUTF8 { buf in
+                _ = sqlite3_bind_text(stmt, index, UnsafeRawPointer(buf.baseAddress!).assumingMemoryBound(to: CChar.self), Int32(buf.count), transient)
+            }
+        }
+    }
+
     var databaseValue: DatabaseValue {
         switch self {
         case .null: .null
