@@ -38,14 +38,20 @@ struct Serve: AsyncParsableCommand {
                     "startup_ms": "\((ContinuousClock.now - started) / .milliseconds(1))",
                 ])
         }
+        var failure: (any Error)?
         do {
             try await app.runService()
         } catch {
+            failure = error
             logger.error("server stopped with an error", metadata: ["error": "\(error)"])
         }
         logger.info("sluice stopped", metadata: ["call_log_pending": "\(gateway.callLog.pending)"])
         try? await gateway.shutdown()
         try? await store.close()
+        if let failure {
+            FileHandle.standardError.write(Data("sluice: \(failure)\n".utf8))
+            throw ExitCode(1)
+        }
     }
 }
 

@@ -13,7 +13,7 @@ func tempPath(_ name: String) -> String {
 }
 
 func record(_ i: Int, purpose: String = "p", status: CallRecord.Status = .ok, at: Date = Date()) -> CallRecord {
-    var r = CallRecord(callID: IDs.callID(at: at.addingTimeInterval(Double(i) / 1000)), createdAt: at, purpose: purpose, model: "m")
+    var r = CallRecord(callID: IDs.callID(at: at.addingTimeInterval(Double(i) / 100)), createdAt: at, purpose: purpose, model: "m")
     r.status = status
     r.usage = Usage(inputTokens: i, outputTokens: 2 * i)
     r.costUSD = i % 2 == 0 ? Double(i) / 1000 : nil

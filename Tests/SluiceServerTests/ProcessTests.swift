@@ -138,6 +138,11 @@ import Testing
         let json = try JSON.parse(jsonText)
         #expect(json["data"]?.arrayValue?.count == 3)
 
+        // A port already taken is an error exit, not a silent stop.
+        let (s5, busy) = try await SluiceProcess.run(["serve", "--config", config, "--port", "\(upstream.port)"], directory: dir, environment: env)
+        #expect(s5 != 0, "\(busy)")
+        #expect(busy.contains("server stopped with an error"), "\(busy)")
+
         // A bad config names the key and line, and exits non-zero.
         let bad = dir + "/bad.yaml"
         try "server:\n  host: 127.0.0.1\n  prot: 8080\n".write(toFile: bad, atomically: true, encoding: .utf8)

@@ -146,17 +146,12 @@ extension Cell {
         case .text(let v):
             var s = v
             s.withUTF8 { buf in
-                _ = sqlite3_bind_text(stmt, index, UnsafeRawPointer(buf.baseAddress!).assumingMemoryBound(to: CChar.self), Int32(buf.count), transient)
+                if let base = buf.baseAddress {
+                    _ = sqlite3_bind_text(stmt, index, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self), Int32(buf.count), transient)
+                } else {
+                    _ = sqlite3_bind_text(stmt, index, "", 0, transient)
+                }
             }
-        }
-    }
-
-    var databaseValue: DatabaseValue {
-        switch self {
-        case .null: .null
-        case .int(let v): v.databaseValue
-        case .double(let v): v.databaseValue
-        case .text(let v): v.databaseValue
         }
     }
 }
