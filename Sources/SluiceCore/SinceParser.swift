@@ -4,7 +4,9 @@ import Foundation
 /// `1h`, `7d`, `2w`) or an ISO 8601 time.
 public enum SinceParser {
     public static func parse(_ text: String, now: Date) -> Date? {
-        if let unit = text.last, let n = Double(text.dropLast()), n >= 0 {
+        if let unit = text.last, let n = Double(text.dropLast()), n.isFinite, n >= 0,
+            text.dropLast().allSatisfy({ $0.isNumber || $0 == "." })
+        {
             let seconds: Double? = switch unit {
             case "s": n
             case "m": n * 60
@@ -13,9 +15,10 @@ public enum SinceParser {
             case "w": n * 604_800
             default: nil
             }
-            if let seconds { return now.addingTimeInterval(-seconds) }
+            // At most about 100 years back: anything larger is a typo, not a filter.
+            if let seconds { return seconds <= 3.2e9 ? now.addingTimeInterval(-seconds) : nil }
         }
-        if let d = try? Date(text, strategy: .iso8601) { return d }
+        if let d = try? Date(text, strategy: .iso8601), abs(d.timeIntervalSince1970) < 1e11 { return d }
         return nil
     }
 }

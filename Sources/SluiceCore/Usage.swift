@@ -27,6 +27,13 @@ public struct Usage: Sendable, Equatable, Codable {
         )
     }
 
+    /// An estimate at about four characters a token, for an upstream that reported no usage.
+    public static func estimate(messages: [JSON], output: String) -> Usage {
+        var input = 3
+        for m in messages { input += 4 + (ChatText.content(m["content"]).utf8.count + 3) / 4 }
+        return Usage(inputTokens: input, outputTokens: (output.utf8.count + 3) / 4)
+    }
+
     /// The OpenAI `usage` object.
     public var openAIJSON: JSON {
         [

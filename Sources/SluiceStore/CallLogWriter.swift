@@ -15,10 +15,12 @@ public final class CallLogWriter: Service, Sendable {
     struct State {
         var queue = Deque<CallRecord>()
         var inFlight = 0
-        var blocked = Deque<(CallRecord, CheckedContinuation<Void, Never>)>()
+        var blocked = Deque<(CallRecord, BlockedWaiter)>()
         var consumer: CheckedContinuation<Void, Never>?
         var shuttingDown = false
         var writeFailing = false
+        /// Set when the consumer has exited; later appends are written directly.
+        var closed = false
     }
 
     private let state = Mutex(State())
@@ -47,22 +49,35 @@ public final class CallLogWriter: Service, Sendable {
 
     /// Queues a record; waits only while the queue is full.
     public func append(_ record: CallRecord) async {
-        let (accepted, wake) = state.withLock { s -> (Bool, CheckedContinuation<Void, Never>?) in
-            guard s.queue.count + s.inFlight < capacity, s.blocked.isEmpty else { return (false, nil) }
+        enum Admit { case queued(CheckedContinuation<Void, Never>?), full, closed }
+        let admit = state.withLock { s -> Admit in
+            if s.closed { return .closed }
+            guard s.queue.count + s.inFlight < capacity, s.blocked.isEmpty else { return .full }
             s.queue.append(record)
             defer { s.consumer = nil }
-            return (true, s.consumer)
+            return .queued(s.consumer)
         }
-        wake?.resume()
-        if accepted { return }
-        await withCheckedContinuation { (cont: CheckedContinuation<Void, Never>) in
-            let wake = state.withLock { s -> CheckedContinuation<Void, Never>? in
-                s.blocked.append((record, cont))
+        switch admit {
+        case .queued(let wake):
+            wake?.resume()
+            return
+        case .closed:
+            await writeLate(record)
+            return
+        case .full:
+            break
+        }
+        let closedMeanwhile = await withCheckedContinuation { (cont: CheckedContinuation<Bool, Never>) in
+            let (wake, closed) = state.withLock { s -> (CheckedContinuation<Void, Never>?, Bool) in
+                if s.closed { return (nil, true) }
+                s.blocked.append((record, BlockedWaiter(cont)))
                 defer { s.consumer = nil }
-                return s.consumer
+                return (s.consumer, false)
             }
             wake?.resume()
+            if closed { cont.resume(returning: true) }
         }
+        if closedMeanwhile { await writeLate(record) }
     }
 
     /// Waits until every record appended so far is written.
@@ -70,15 +85,28 @@ public final class CallLogWriter: Service, Sendable {
         while pending > 0 { try? await Task.sleep(for: .milliseconds(5)) }
     }
 
+    /// Writes until shutdown, then drains. The writes run in a task of their own
+    /// that does not inherit cancellation: a cancelled service group must still
+    /// drain the queue, and GRDB refuses to write from a cancelled task.
     public func run() async throws {
+        let worker = Task { await self.consume() }
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
-                await self.consume()
+                await worker.value
             } onCancel: {
                 self.beginShutdown()
             }
         } onGracefulShutdown: {
             self.beginShutdown()
+        }
+    }
+
+    /// A record that arrives after the writer stopped (a stream abandoned at exit).
+    private func writeLate(_ record: CallRecord) async {
+        do {
+            try await Task { try await self.store.insert([record]) }.value
+        } catch {
+            logger.critical("unwritten call record", metadata: ["call_id": "\(record.callID)", "error": "\(error)"])
         }
     }
 
@@ -101,9 +129,9 @@ public final class CallLogWriter: Service, Sendable {
             if small { try? await Task.sleep(for: Self.linger) }
             guard let batch = await nextBatch() else { break }
             await write(batch)
-            let resumed = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            let resumed = state.withLock { s -> [BlockedWaiter] in
                 s.inFlight -= batch.count
-                var out: [CheckedContinuation<Void, Never>] = []
+                var out: [BlockedWaiter] = []
                 while s.queue.count + s.inFlight < capacity, let (record, cont) = s.blocked.popFirst() {
                     s.queue.append(record)
                     out.append(cont)
@@ -112,6 +140,15 @@ public final class CallLogWriter: Service, Sendable {
             }
             for c in resumed { c.resume() }
         }
+        let late = state.withLock { s -> [(CallRecord, BlockedWaiter)] in
+            s.closed = true
+            defer { s.blocked.removeAll() }
+            return Array(s.blocked)
+        }
+        for (record, waiter) in late {
+            await writeLate(record)
+            waiter.resume()
+        }
         logger.info("call log drained")
     }
 
@@ -119,9 +156,9 @@ public final class CallLogWriter: Service, Sendable {
         while true {
             enum Step { case batch([CallRecord]), finished, wait }
             let step = state.withLock { s -> Step in
-                if s.queue.isEmpty, let (record, cont) = s.blocked.popFirst() {
+                if s.queue.isEmpty, let (record, waiter) = s.blocked.popFirst() {
                     s.queue.append(record)
-                    cont.resume()
+                    waiter.resume()
                 }
                 if !s.queue.isEmpty {
                     let n = min(batchSize, s.queue.count)
@@ -152,6 +189,7 @@ public final class CallLogWriter: Service, Sendable {
     private func write(_ batch: [CallRecord]) async {
         var delayMs = 50
         var failures = 0
+        var failuresWhileStopping = 0
         while true {
             do {
                 try await store.insert(batch)
@@ -163,14 +201,22 @@ public final class CallLogWriter: Service, Sendable {
                 state.withLock { $0.writeFailing = true }
                 logger.error("call log write failed; will retry", metadata: ["error": "\(error)", "rows": "\(batch.count)"])
                 let stopping = state.withLock { $0.shuttingDown }
-                if stopping && failures >= 20 {
+                if stopping { failuresWhileStopping += 1 }
+                // Give up only when stopping and the store has kept failing for about a minute.
+                if failuresWhileStopping >= 15 {
                     for r in batch { logger.critical("unwritten call record", metadata: ["call_id": "\(r.callID)"]) }
                     return
                 }
-                // Cancellation must not end the retry loop early: sleep without throwing.
                 try? await Task.sleep(for: .milliseconds(delayMs))
                 delayMs = min(delayMs * 2, 5_000)
             }
         }
     }
+}
+
+/// A producer waiting for room; resumed with `false` once its record is queued.
+struct BlockedWaiter: Sendable {
+    let continuation: CheckedContinuation<Bool, Never>
+    init(_ continuation: CheckedContinuation<Bool, Never>) { self.continuation = continuation }
+    func resume() { continuation.resume(returning: false) }
 }

@@ -59,3 +59,16 @@ import Testing
         #expect(JSON.double(0.25).jsonString == "0.25")
     }
 }
+
+@Suite struct JSONScaleTests {
+    /// Half a million keys parse in linear time (a quadratic duplicate check would take minutes).
+    @Test(.timeLimit(.minutes(1))) func manyKeysParseLinearly() throws {
+        var text = "{"
+        for i in 0..<200_000 { text += "\"k\(i)\":\(i)," }
+        text += "\"k0\":-1}"
+        let json = try JSON.parse(text)
+        let obj = try #require(json.objectValue)
+        #expect(obj.count == 200_000)
+        #expect(obj.members[0].value == .number("-1"))
+    }
+}

@@ -19,9 +19,23 @@ import Testing
     }
 
     @Test func overridesWinAndUnpricedIsNil() {
-        let t = PriceTable(overrides: ["gpt-4o-mini-2024-07-18": ModelPrice(input: 1, output: 2)])
-        #expect(t.cost(of: Usage(inputTokens: 1_000_000, outputTokens: 1_000_000), models: ["gpt-4o-mini-2024-07-18"]) == 3)
-        #expect(t.cost(of: Usage(inputTokens: 10), models: ["unknown-x", "unknown-y"]) == nil)
+        let t = PriceTable(overrides: ["gpt-4o-mini-2024-07-18": ModelPrice(input: 1, output: 2), "my-deploy": ModelPrice(input: 7, output: 7)])
+        #expect(t.price(target: "gpt-4o-mini-2024-07-18", answered: nil)?.input == 1)
+        #expect(t.price(target: "unknown-x", answered: "unknown-y") == nil)
+        // An override on the target id wins over the built-in price of what answered.
+        #expect(t.price(target: "my-deploy", answered: "gpt-4o-2024-08-06")?.input == 7)
+        // The pinned answered model beats the target's family price.
+        #expect(t.price(target: "gpt-4o", answered: "gpt-4o-2024-05-13")?.input == 5)
+        // A target with no price stays unpriced even if the answer names a priced family only by alias.
+        #expect(PriceTable().price(target: "llama3", answered: "llama3:8b") == nil)
+    }
+
+    @Test func secretsAreScrubbed() {
+        let text = "Incorrect API key provided: sk-proj-****abcd. Key my-provider-key-123 rejected; sk-x stays"
+        let out = SecretScrubber.scrub(text, known: ["my-provider-key-123"])
+        #expect(!out.contains("abcd"))
+        #expect(!out.contains("my-provider-key-123"))
+        #expect(out.contains("sk-x stays"))
     }
 
     @Test func sinceParsesDurationsAndTimes() {
@@ -30,6 +44,9 @@ import Testing
         #expect(SinceParser.parse("7d", now: now) == Date(timeIntervalSince1970: 1_000_000 - 604_800))
         #expect(SinceParser.parse("2026-01-02T03:04:05Z", now: now) != nil)
         #expect(SinceParser.parse("yesterday", now: now) == nil)
+        #expect(SinceParser.parse("1e16s", now: now) == nil)
+        #expect(SinceParser.parse("infs", now: now) == nil)
+        #expect(SinceParser.parse("-5m", now: now) == nil)
     }
 
     @Test func callIDsSortByTime() {

@@ -107,6 +107,8 @@ import SluiceStore
         ("auth:\n  keys:\n    - { name: a, key: short }\n", "at least 8 characters"),
         ("server: [1, 2]\n", "expected a mapping"),
         ("server: {\n", "invalid YAML"),
+        ("auth:\n  keys:\n    - { name: a, key: same-secret-1 }\n    - { name: b, key: same-secret-1 }\n", "same secret as key 'a'"),
+        ("auth:\n  admin_key: same-secret-1\n  keys:\n    - { name: a, key: same-secret-1 }\n", "same secret as admin_key"),
     ])
     func invalidConfigsSayWhy(yaml: String, expected: String) {
         let text = errorText(yaml)

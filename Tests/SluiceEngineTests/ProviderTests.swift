@@ -22,6 +22,33 @@ import SluiceCore
         #expect(e?.data == Array("a\nb".utf8))
     }
 
+    @Test func carriageReturnOnlyAndSplitCRLF() {
+        var d = SSEDecoder()
+        d.feed(Array("event: x\rdata: {\"a\":1}\r\r".utf8))
+        let e = d.next()
+        #expect(e?.event == "x")
+        #expect(e?.data == Array("{\"a\":1}".utf8))
+        // A CRLF split across reads is one line ending, not two.
+        d.feed(Array("data: b\r".utf8))
+        #expect(d.next() == nil)
+        d.feed(Array("\ndata: c\r\n\r\n".utf8))
+        #expect(d.next()?.data == Array("b\nc".utf8))
+    }
+
+    @Test func eventsWithoutDataAreNotDispatched() {
+        var d = SSEDecoder()
+        d.feed(Array("event: ping\n\ndata:\n\ndata: real\n\n".utf8))
+        #expect(d.next()?.data == Array("real".utf8))
+        #expect(d.next() == nil)
+    }
+
+    @Test func finishFlushesALastEventWithoutBlankLine() {
+        var d = SSEDecoder()
+        d.feed(Array("data: [DONE]\n".utf8))
+        #expect(d.next() == nil)
+        #expect(d.finish()?.data == Array("[DONE]".utf8))
+    }
+
     @Test func partialEventIsReported() {
         var d = SSEDecoder()
         d.feed(Array("data: {\"cut".utf8))

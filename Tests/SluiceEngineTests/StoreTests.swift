@@ -141,3 +141,34 @@ final class FlakyStore: CallStore {
         try await runner.value
     }
 }
+
+@Suite struct WriterCancellationTests {
+    /// A cancelled service group (not a graceful shutdown) still writes every queued record.
+    @Test func cancellationStillDrains() async throws {
+        let sqlite = try SQLiteStore(path: tempPath("c.db"))
+        try await sqlite.migrate()
+        let slow = FlakyStore(inner: sqlite, failures: 0, delayMs: 10)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let writer = CallLogWriter(store: slow, capacity: 1000, batchSize: 10, logger: logger)
+        let runner = Task { try await writer.run() }
+        for i in 0..<60 { await writer.append(record(i)) }
+        runner.cancel()
+        try await runner.value
+        #expect(try await sqlite.count() == 60)
+        // After the writer stopped, a late record is still written.
+        await writer.append(record(99))
+        #expect(try await sqlite.count() == 61)
+    }
+
+    @Test func keysCanBeRenamedOrSwapped() async throws {
+        let store = try SQLiteStore(path: tempPath("k.db"))
+        try await store.migrate()
+        try await store.upsertKeys([StoredKey(name: "a", keyHash: "h1", purposes: ["*"]), StoredKey(name: "b", keyHash: "h2", purposes: ["*"])])
+        try await store.upsertKeys([StoredKey(name: "a", keyHash: "h2", purposes: ["*"]), StoredKey(name: "b", keyHash: "h1", purposes: ["*"])])
+        try await store.upsertKeys([StoredKey(name: "c", keyHash: "h1", purposes: ["x"])])
+        let keys = try await store.listKeys()
+        #expect(keys.first { $0.name == "c" }?.keyHash == "h1")
+        #expect(Set(keys.map(\.keyHash)).count == keys.count)
+    }
+}

@@ -109,6 +109,20 @@ let keysConfig = """
         }
     }
 
+    @Test func providerKeyInUpstreamErrorIsScrubbed() async throws {
+        let upstream = try await FakeUpstream.start()
+        defer { Task { await upstream.stop() } }
+        upstream.enqueue(.status(401, message: "Incorrect API key provided: sk-provider-secret-123."))
+        try await Harness.with(upstreamConfig(upstream)) { h in
+            let r = try await h.chat(simpleChat)
+            expectError(r, 502, "upstream_error", contains: "Incorrect API key provided")
+            #expect(!r.text.contains("secret-123"))
+            let rec = try await h.record(r.header("X-Sluice-Call-Id"))
+            #expect(rec.error?.contains("secret-123") == false)
+            #expect(!h.logs.text.contains("secret-123"))
+        }
+    }
+
     @Test func garbageFromUpstreamIs502() async throws {
         let upstream = try await FakeUpstream.start()
         defer { Task { await upstream.stop() } }

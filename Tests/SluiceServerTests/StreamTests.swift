@@ -75,6 +75,22 @@ import Testing
         }
     }
 
+    @Test func streamCutBeforeFirstEventIs502NotABrokenStream() async throws {
+        let upstream = try await FakeUpstream.start()
+        defer { Task { await upstream.stop() } }
+        var reply = FakeUpstream.Reply.text("never sent")
+        reply.cutAfterEvents = 0
+        upstream.enqueue(reply)
+        try await Harness.with(upstreamConfig(upstream)) { h in
+            let r = try await h.chat(#"{"model":"fast","stream":true,"messages":[{"role":"user","content":"hello"}]}"#)
+            #expect(r.status == 502)
+            #expect(r.json["error"]?["code"]?.stringValue == "upstream_error")
+            let rec = try await h.record(r.header("X-Sluice-Call-Id"))
+            #expect(rec.status == .error)
+            #expect(rec.httpStatus == 502)
+        }
+    }
+
     @Test func upstreamRefusalBeforeStreamIs502() async throws {
         let upstream = try await FakeUpstream.start()
         defer { Task { await upstream.stop() } }

@@ -22,9 +22,10 @@ public enum ChatText {
         return text
     }
 
-    /// The text delta of the first choice of a `chat.completion.chunk`.
+    /// The text delta of choice 0 of a `chat.completion.chunk` (the choice the
+    /// call record keeps, as for non-streamed answers).
     public static func chunkDelta(_ chunk: JSONObject) -> String? {
-        guard let first = chunk["choices"]?.arrayValue?.first else { return nil }
-        return first["delta"]?["content"]?.stringValue
+        guard let choice = chunk["choices"]?.arrayValue?.first(where: { ($0["index"]?.intValue ?? 0) == 0 }) else { return nil }
+        return choice["delta"]?["content"]?.stringValue
     }
 }

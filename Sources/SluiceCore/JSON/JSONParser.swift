@@ -99,6 +99,9 @@ struct JSONParser {
         defer { depth -= 1 }
         i += 1
         var members: [(key: String, value: JSON)] = []
+        // Duplicate keys are found by a linear scan while objects are small and by
+        // an index past 16 members, so a body with many keys stays linear.
+        var index: [String: Int]?
         skipWhitespace()
         if i < buf.count, buf[i] == UInt8(ascii: "}") { i += 1; return .object(JSONObject(uncheckedMembers: members)) }
         while true {
@@ -110,9 +113,16 @@ struct JSONParser {
             i += 1
             skipWhitespace()
             let value = try parseValue()
-            if let dup = members.firstIndex(where: { $0.key == key }) {
+            if index == nil, members.count >= 16 {
+                var built: [String: Int] = [:]
+                for (i, m) in members.enumerated() { built[m.key] = i }
+                index = built
+            }
+            let dup = index != nil ? index![key] : members.firstIndex(where: { $0.key == key })
+            if let dup {
                 members[dup].value = value
             } else {
+                index?[key] = members.count
                 members.append((key, value))
             }
             skipWhitespace()

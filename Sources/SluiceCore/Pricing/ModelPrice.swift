@@ -36,29 +36,41 @@ public struct PriceTable: Sendable {
     /// The date the built-in prices were last checked against the providers' pages.
     public static let builtInDate = "2025-10-01"
 
-    private var prices: [String: ModelPrice]
+    private let overrides: [String: ModelPrice]
+    private let builtIn: [String: ModelPrice]
 
-    /// The built-in table merged with `overrides` (overrides win).
+    /// The built-in table plus `overrides` (overrides win).
     public init(overrides: [String: ModelPrice] = [:], includeBuiltIn: Bool = true) {
-        prices = includeBuiltIn ? BuiltInPrices.table : [:]
-        for (k, v) in overrides { prices[k] = v }
+        self.overrides = overrides
+        self.builtIn = includeBuiltIn ? BuiltInPrices.table : [:]
     }
 
-    /// The price for a model id: an exact match first, then the id with its date
-    /// suffix (`-2024-07-18`, `-20241022`) removed, then without a `provider/` prefix.
+    /// The price for a model id, overrides first.
     public func price(for model: String) -> ModelPrice? {
-        if let p = prices[model] { return p }
-        let undated = Self.stripDateSuffix(model)
-        if undated != model, let p = prices[undated] { return p }
-        if let slash = model.lastIndex(of: "/") {
-            return price(for: String(model[model.index(after: slash)...]))
-        }
-        return nil
+        Self.lookup(model, in: overrides) ?? Self.lookup(model, in: builtIn)
     }
 
-    /// The cost of `usage` on the first of `models` that has a price; `nil` when none has.
-    public func cost(of usage: Usage, models: [String]) -> Double? {
-        for m in models { if let p = price(for: m) { return p.cost(of: usage) } }
+    /// The price of a call: an override for the target's model id, then one for
+    /// the answered (pinned) model; then the built-in price of the answered model
+    /// (pinned versions can differ from their family), then of the target's id.
+    /// The client-facing alias is never priced: it may route anywhere.
+    public func price(target: String, answered: String?) -> ModelPrice? {
+        if let p = Self.lookup(target, in: overrides) { return p }
+        if let answered, let p = Self.lookup(answered, in: overrides) { return p }
+        if let answered, let p = Self.lookup(answered, in: builtIn) { return p }
+        return Self.lookup(target, in: builtIn)
+    }
+
+    /// An exact match, then the id without its date suffix (`-2024-07-18`,
+    /// `-20241022`), then without a `provider/` prefix.
+    static func lookup(_ model: String, in table: [String: ModelPrice]) -> ModelPrice? {
+        if table.isEmpty { return nil }
+        if let p = table[model] { return p }
+        let undated = stripDateSuffix(model)
+        if undated != model, let p = table[undated] { return p }
+        if let slash = model.lastIndex(of: "/") {
+            return lookup(String(model[model.index(after: slash)...]), in: table)
+        }
         return nil
     }
 

@@ -153,12 +153,18 @@ public enum ConfigLoader {
                     guard let name, !name.isEmpty else { throw item.error("every key needs a 'name'") }
                     guard let key, key.count >= 8 else { throw item.error("key '\(name)' needs a 'key' of at least 8 characters") }
                     if a.keys.contains(where: { $0.name == name }) { throw item.error("duplicate key name '\(name)'") }
+                    if let other = a.keys.first(where: { $0.key == key }) {
+                        throw item.error("key '\(name)' has the same secret as key '\(other.name)'; every key needs its own")
+                    }
                     a.keys.append(SluiceConfig.VirtualKey(name: name, key: key, purposes: purposes))
                 }
             default: break
             }
         }
         if let admin = a.adminKey, admin.count < 8 { throw n.error("admin_key must be at least 8 characters") }
+        if let admin = a.adminKey, let k = a.keys.first(where: { $0.key == admin }) {
+            throw n.error("key '\(k.name)' has the same secret as admin_key; the admin key must differ from every virtual key")
+        }
         return a
     }
 

@@ -49,12 +49,14 @@ public final class CallRecorder: Sendable {
         return r
     }
 
-    /// The cost of `usage` on the first priced model; warns once per unpriced model.
-    func cost(_ usage: Usage, models: [String?]) -> Double? {
-        let names = models.compactMap { $0 }
-        if let c = prices.cost(of: usage, models: names) { return c }
-        let key = names.first ?? "?"
-        let first = warnedUnpriced.withLock { $0.insert(key).inserted }
+    /// The cost of `usage` (see ``PriceTable/price(target:answered:)``); warns once per unpriced model.
+    func cost(_ usage: Usage, target: String, answered: String?) -> Double? {
+        if let p = prices.price(target: target, answered: answered) { return p.cost(of: usage) }
+        let key = answered ?? target
+        let first = warnedUnpriced.withLock { set -> Bool in
+            guard set.count < 1000 else { return false }
+            return set.insert(key).inserted
+        }
         if first {
             logger.warning(
                 "model has no price; its calls are recorded with cost null. Add it under 'pricing:'",

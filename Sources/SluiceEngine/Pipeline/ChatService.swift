@@ -21,8 +21,12 @@ public struct ChatService: Sendable {
     let clock: any WallClock
 
     /// Handles a `/v1/chat/completions` body from an authenticated caller.
-    public func handle(body: [UInt8], attribution headerAttribution: Attribution, identity: Identity) async -> ChatReply {
-        let start = ContinuousClock.now
+    /// `start` is when the request reached Sluice, so that latency and overhead
+    /// include reading the body.
+    public func handle(
+        body: [UInt8], attribution headerAttribution: Attribution, identity: Identity,
+        start: ContinuousClock.Instant = .now
+    ) async -> ChatReply {
         // Decode.
         let request: ChatRequest
         var ctx: CallContext
@@ -57,6 +61,8 @@ public struct ChatService: Sendable {
         ctx.start = start
         var upstreamBody = request.body
         upstreamBody["model"] = .string(target.model)
+        // SPEC: the body's metadata is never forwarded upstream.
+        upstreamBody.removeValue(forKey: "metadata")
         if request.stream {
             var options = upstreamBody["stream_options"]?.objectValue ?? JSONObject()
             options["include_usage"] = true
@@ -73,8 +79,8 @@ public struct ChatService: Sendable {
             record.attempts = [Attempt(provider: target.provider.name, model: target.model, status: response.status, latencyMs: upstreamMs, error: nil)]
             record.provider = target.provider.name
             record.answeredModel = response.answeredModel ?? target.model
-            record.usage = response.usage ?? Usage()
-            record.costUSD = recorder.cost(record.usage, models: [record.answeredModel, target.model, request.model])
+            record.usage = response.usage ?? Usage.estimate(messages: request.messages, output: response.text)
+            record.costUSD = recorder.cost(record.usage, target: target.model, answered: response.answeredModel)
             let totalMs = (ContinuousClock.now - start).milliseconds
             record.latencyMs = totalMs
             record.overheadMs = max(0, totalMs - upstreamMs)

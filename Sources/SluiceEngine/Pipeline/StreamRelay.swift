@@ -11,6 +11,10 @@ extension ChatService {
         record.provider = target.provider.name
         do {
             let stream = try await target.provider.stream(upstream)
+            // Wait for the first chunk before answering 200: an upstream that fails
+            // before producing anything gets a real 502, like a non-streamed call.
+            let first = try await stream.next()
+            record.ttftMs = (ContinuousClock.now - ctx.start).milliseconds
             let openMs = (ContinuousClock.now - upstreamStart).milliseconds
             record.attempts = [Attempt(provider: target.provider.name, model: target.model, status: 200, latencyMs: openMs, error: nil)]
             var meta = ResponseMeta(callID: ctx.callID)
@@ -19,9 +23,9 @@ extension ChatService {
             meta.attempts = 1
             meta.overheadMs = max(0, (ContinuousClock.now - ctx.start).milliseconds - openMs)
             let relay = StreamRelay(
-                stream: stream, record: record, recorder: recorder, start: ctx.start, upstreamStart: upstreamStart,
-                clientWantsUsage: request.clientWantsUsage, targetModel: target.model, requestedModel: request.model,
-                messages: request.messages)
+                stream: stream, first: first.map { .chunk($0) } ?? .end, record: record, recorder: recorder,
+                start: ctx.start, upstreamStart: upstreamStart, clientWantsUsage: request.clientWantsUsage,
+                targetModel: target.model, messages: request.messages)
             return .stream(relay, meta: meta)
         } catch {
             let ms = (ContinuousClock.now - upstreamStart).milliseconds
@@ -37,34 +41,35 @@ extension ChatService {
 /// going away. The usage chunk is passed on only if the client asked for it.
 public final class StreamRelay: @unchecked Sendable {
     // Owned by the one response-writer task that calls `nextFrame()` serially.
+    /// What was read before the response head went out.
+    enum Prefetched { case chunk(StreamChunk), end, none }
+
     private let stream: any ChunkStream
+    private var prefetched: Prefetched
     private var record: CallRecord
     private let recorder: CallRecorder
     private let start: ContinuousClock.Instant
     private let upstreamStart: ContinuousClock.Instant
     private let clientWantsUsage: Bool
     private let targetModel: String
-    private let requestedModel: String
     private let messages: [JSON]
     private var text = ""
     private var usage: Usage?
-    private var sawFirst = false
-    private var sentBytes = false
     private var finished = false
 
     init(
-        stream: any ChunkStream, record: CallRecord, recorder: CallRecorder, start: ContinuousClock.Instant,
-        upstreamStart: ContinuousClock.Instant, clientWantsUsage: Bool, targetModel: String, requestedModel: String,
-        messages: [JSON]
+        stream: any ChunkStream, first: Prefetched, record: CallRecord, recorder: CallRecorder,
+        start: ContinuousClock.Instant, upstreamStart: ContinuousClock.Instant, clientWantsUsage: Bool,
+        targetModel: String, messages: [JSON]
     ) {
         self.stream = stream
+        self.prefetched = first
         self.record = record
         self.recorder = recorder
         self.start = start
         self.upstreamStart = upstreamStart
         self.clientWantsUsage = clientWantsUsage
         self.targetModel = targetModel
-        self.requestedModel = requestedModel
         self.messages = messages
     }
 
@@ -79,12 +84,18 @@ public final class StreamRelay: @unchecked Sendable {
         while true {
             let chunk: StreamChunk?
             do {
-                chunk = try await stream.next()
+                switch prefetched {
+                case .chunk(let c): chunk = c
+                case .end: chunk = nil
+                case .none: chunk = try await stream.next()
+                }
+                prefetched = .none
             } catch {
                 let err = SluiceError(
                     .upstreamError, "Upstream '\(record.provider ?? "")' stream failed: \(error.message)",
                     details: ["upstream_status": error.status.map(JSON.int) ?? .null])
-                await finish(status: sentBytes ? .streamInterrupted : .error, error: err.message, httpStatus: sentBytes ? 200 : 502)
+                // The 200 head is out: the client sees an error event, and the row says so.
+                await finish(status: .streamInterrupted, error: err.message, httpStatus: 200)
                 var frame = Array("data: ".utf8)
                 err.openAIBody.write(to: &frame)
                 frame.append(contentsOf: [0x0A, 0x0A])
@@ -94,10 +105,6 @@ public final class StreamRelay: @unchecked Sendable {
                 await finish(status: .ok, error: nil, httpStatus: 200)
                 return Self.done
             }
-            if !sawFirst {
-                sawFirst = true
-                record.ttftMs = (ContinuousClock.now - start).milliseconds
-            }
             if let m = chunk.json["model"]?.stringValue { record.answeredModel = m }
             if let u = chunk.usage { usage = u }
             if let delta = ChatText.chunkDelta(chunk.json) { text += delta }
@@ -106,7 +113,6 @@ public final class StreamRelay: @unchecked Sendable {
             frame.reserveCapacity(chunk.raw.count + 8)
             frame.append(contentsOf: chunk.raw)
             frame.append(contentsOf: [0x0A, 0x0A])
-            sentBytes = true
             return frame
         }
     }
@@ -126,15 +132,9 @@ public final class StreamRelay: @unchecked Sendable {
         let total = (ContinuousClock.now - start).milliseconds
         record.latencyMs = total
         record.overheadMs = max(0, total - (ContinuousClock.now - upstreamStart).milliseconds)
-        if let usage {
-            record.usage = usage
-        } else {
-            // The upstream sent no usage (it ignored include_usage): estimate at ~4 characters a token.
-            var input = 0
-            for m in messages { input += 4 + ChatText.content(m["content"]).utf8.count / 4 }
-            record.usage = Usage(inputTokens: input, outputTokens: (text.utf8.count + 3) / 4)
-        }
-        record.costUSD = recorder.cost(record.usage, models: [record.answeredModel, targetModel, requestedModel])
+        // An upstream that ignored include_usage gets an estimate at ~4 characters a token.
+        record.usage = usage ?? Usage.estimate(messages: messages, output: text)
+        record.costUSD = recorder.cost(record.usage, target: targetModel, answered: record.answeredModel)
         if record.answeredModel == nil { record.answeredModel = targetModel }
         await recorder.finish(record, output: text)
     }

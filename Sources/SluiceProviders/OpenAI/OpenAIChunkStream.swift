@@ -3,40 +3,41 @@ import NIOCore
 import SluiceCore
 
 /// Reads an OpenAI SSE body into chunks. A stream ends cleanly on `data: [DONE]`,
-/// or, for servers that omit it, when the body ends after a chunk with a
-/// `finish_reason`; any other end is an error, never a silent truncation.
+/// or, for servers that omit it, when the body ends after every choice it
+/// started has a `finish_reason`; any other end is an error, never a silent
+/// truncation.
 final class OpenAIChunkStream: ChunkStream, @unchecked Sendable {
     // One relay task owns this stream and calls `next()` serially; the iterator
     // is never touched concurrently.
     private var iterator: HTTPClientResponse.Body.AsyncIterator
     private var decoder = SSEDecoder()
-    private var sawFinish = false
+    private var started: Set<Int> = []
+    private var finished: Set<Int> = []
     private var done = false
+    private var endOfBody = false
 
     init(body: HTTPClientResponse.Body) {
         self.iterator = body.makeAsyncIterator()
     }
 
+    private enum Step { case chunk(StreamChunk), end }
+
     func next() async throws(ProviderError) -> StreamChunk? {
         if done { return nil }
         while true {
-            if let event = decoder.next() {
-                if event.data.elementsEqual("[DONE]".utf8) {
+            let event = endOfBody ? decoder.finish() : decoder.next()
+            if let event {
+                switch try handle(event) {
+                case .chunk(let c): return c
+                case .end:
                     done = true
                     return nil
                 }
-                guard let json = try? JSON.parse(event.data), let obj = json.objectValue else {
-                    throw ProviderError(.invalidResponse, message: "upstream sent a stream event that is not JSON")
-                }
-                if let err = obj["error"] {
-                    throw ProviderError(.http, message: err["message"]?.stringValue ?? "upstream sent an error event")
-                }
-                if let choices = obj["choices"]?.arrayValue,
-                    choices.contains(where: { !($0["finish_reason"]?.isNull ?? true) })
-                {
-                    sawFinish = true
-                }
-                return StreamChunk(raw: event.data, json: obj)
+            }
+            if endOfBody {
+                done = true
+                if !started.isEmpty && started.isSubset(of: finished) { return nil }
+                throw ProviderError(.connection, message: "upstream stream ended before it was complete")
             }
             let buffer: ByteBuffer?
             do {
@@ -44,12 +45,23 @@ final class OpenAIChunkStream: ChunkStream, @unchecked Sendable {
             } catch {
                 throw OpenAIProvider.mapTransportError(error)
             }
-            guard let buffer else {
-                done = true
-                if sawFinish && !decoder.hasPartialEvent { return nil }
-                throw ProviderError(.connection, message: "upstream stream ended before it was complete")
-            }
-            decoder.feed(buffer.readableBytesView)
+            if let buffer { decoder.feed(buffer.readableBytesView) } else { endOfBody = true }
         }
+    }
+
+    private func handle(_ event: SSEDecoder.Event) throws(ProviderError) -> Step {
+        if event.data.elementsEqual("[DONE]".utf8) { return .end }
+        guard let json = try? JSON.parse(event.data), let obj = json.objectValue else {
+            throw ProviderError(.invalidResponse, message: "upstream sent a stream event that is not JSON")
+        }
+        if let err = obj["error"], !err.isNull {
+            throw ProviderError(.http, message: err["message"]?.stringValue ?? "upstream sent an error event")
+        }
+        for choice in obj["choices"]?.arrayValue ?? [] {
+            let index = choice["index"]?.intValue ?? 0
+            started.insert(index)
+            if let reason = choice["finish_reason"], !reason.isNull { finished.insert(index) }
+        }
+        return .chunk(StreamChunk(raw: event.data, json: obj))
     }
 }

@@ -68,7 +68,7 @@ public struct OpenAIProvider: Provider {
         let status = Int(response.status.code)
         let body = Array(bytes.readableBytesView)
         guard (200..<300).contains(status) else {
-            throw Self.httpError(status: status, body: body, headers: response.headers)
+            throw httpError(status: status, body: body, headers: response.headers)
         }
         guard let json = try? JSON.parse(body), let obj = json.objectValue, obj["choices"] != nil else {
             throw ProviderError(.invalidResponse, status: status, message: "upstream answered \(status) with a body that is not a chat completion")
@@ -86,7 +86,7 @@ public struct OpenAIProvider: Provider {
         let status = Int(response.status.code)
         guard (200..<300).contains(status) else {
             let body = (try? await response.body.collect(upTo: 1 << 20)).map { Array($0.readableBytesView) } ?? []
-            throw Self.httpError(status: status, body: body, headers: response.headers)
+            throw httpError(status: status, body: body, headers: response.headers)
         }
         return OpenAIChunkStream(body: response.body)
     }
@@ -107,7 +107,8 @@ public struct OpenAIProvider: Provider {
         return ProviderError(.connection, message: "upstream connection failed (\(error))")
     }
 
-    static func httpError(status: Int, body: [UInt8], headers: HTTPHeaders) -> ProviderError {
+    /// The upstream's error, with the provider key (and anything like one) scrubbed from its message.
+    func httpError(status: Int, body: [UInt8], headers: HTTPHeaders) -> ProviderError {
         var message = "upstream returned HTTP \(status)"
         if let json = try? JSON.parse(body) {
             if let m = json["error"]?["message"]?.stringValue ?? json["error"]?.stringValue ?? json["message"]?.stringValue {
@@ -117,6 +118,7 @@ public struct OpenAIProvider: Provider {
             message = String(decoding: body.prefix(300), as: UTF8.self)
         }
         let retryAfter = headers.first(name: "retry-after").flatMap(Double.init)
+        message = SecretScrubber.scrub(message, known: settings.apiKey.map { [$0] } ?? [])
         return ProviderError(.http, status: status, message: message, retryAfterSeconds: retryAfter)
     }
 }

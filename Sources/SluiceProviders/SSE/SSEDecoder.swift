@@ -1,5 +1,7 @@
-/// An incremental Server-Sent Events decoder: feed it bytes as they arrive and
-/// take complete events out. A value type with no I/O, so it is tested alone.
+/// An incremental Server-Sent Events decoder, following the WHATWG event-stream
+/// rules: lines end in CRLF, LF or CR (also when split across reads), `:` lines
+/// are comments, a blank line dispatches the event, and an event whose data is
+/// empty is not dispatched. A value type with no I/O, so it is tested alone.
 public struct SSEDecoder: Sendable {
     /// One decoded event.
     public struct Event: Sendable, Equatable {
@@ -10,68 +12,99 @@ public struct SSEDecoder: Sendable {
     }
 
     private var buffer: [UInt8] = []
-    private var scanFrom = 0
+    private var position = 0
+    /// The last line ended in CR at the end of a read: a leading LF belongs to it.
+    private var skipLF = false
+    private var data: [UInt8] = []
+    private var sawData = false
+    private var eventName: String?
 
     public init() {}
 
     /// Appends received bytes.
     public mutating func feed(_ bytes: some Sequence<UInt8>) {
+        if position > 4096, position * 2 > buffer.count {
+            buffer.removeFirst(position)
+            position = 0
+        }
         buffer.append(contentsOf: bytes)
     }
 
     /// True when bytes of an unfinished event remain.
     public var hasPartialEvent: Bool {
-        buffer.contains { $0 != 0x0A && $0 != 0x0D && $0 != 0x20 }
+        sawData || eventName != nil || buffer[position...].contains { $0 != 0x0A && $0 != 0x0D }
     }
 
-    /// The next complete event, or `nil` until more bytes arrive. Comment-only
-    /// blocks (`: keep-alive`) are skipped.
+    /// The next complete event, or `nil` until more bytes arrive.
     public mutating func next() -> Event? {
-        while let end = blockEnd() {
-            let block = buffer[0..<end.contentEnd]
-            let event = Self.parse(block)
-            buffer.removeFirst(end.next)
-            scanFrom = 0
-            if let event { return event }
+        while let line = nextLine() {
+            if let event = process(line) { return event }
         }
         return nil
     }
 
-    private mutating func blockEnd() -> (contentEnd: Int, next: Int)? {
-        var i = scanFrom
+    /// At end of input: the last line and event as if a blank line had followed.
+    public mutating func finish() -> Event? {
+        if let event = next() { return event }
+        if position < buffer.count {
+            let line = Array(buffer[position...])
+            position = buffer.count
+            if let event = process(line[...]) { return event }
+        }
+        return dispatch()
+    }
+
+    private mutating func nextLine() -> ArraySlice<UInt8>? {
+        if skipLF, position < buffer.count {
+            if buffer[position] == 0x0A { position += 1 }
+            skipLF = false
+        }
+        var i = position
         while i < buffer.count {
-            if buffer[i] == 0x0A {
-                if i + 1 < buffer.count, buffer[i + 1] == 0x0A { return (i, i + 2) }
-                if i + 2 < buffer.count, buffer[i + 1] == 0x0D, buffer[i + 2] == 0x0A { return (i, i + 3) }
+            let c = buffer[i]
+            if c == 0x0A || c == 0x0D {
+                let line = buffer[position..<i]
+                if c == 0x0D {
+                    if i + 1 < buffer.count {
+                        position = buffer[i + 1] == 0x0A ? i + 2 : i + 1
+                    } else {
+                        position = i + 1
+                        skipLF = true
+                    }
+                } else {
+                    position = i + 1
+                }
+                return line
             }
-            if buffer[i] == 0x0D, i + 1 < buffer.count, buffer[i + 1] == 0x0D { return (i, i + 2) }
             i += 1
         }
-        scanFrom = max(0, buffer.count - 2)
         return nil
     }
 
-    static func parse(_ block: ArraySlice<UInt8>) -> Event? {
-        var event: String?
-        var data: [UInt8] = []
-        var sawData = false
-        for rawLine in block.split(separator: 0x0A, omittingEmptySubsequences: true) {
-            var line = rawLine
-            if line.last == 0x0D { line = line.dropLast() }
-            if line.first == UInt8(ascii: ":") { continue }
-            let colon = line.firstIndex(of: UInt8(ascii: ":")) ?? line.endIndex
-            let field = line[line.startIndex..<colon]
-            var value = colon < line.endIndex ? line[(colon + 1)...] : []
-            if value.first == 0x20 { value = value.dropFirst() }
-            if field.elementsEqual("data".utf8) {
-                if sawData { data.append(0x0A) }
-                data.append(contentsOf: value)
-                sawData = true
-            } else if field.elementsEqual("event".utf8) {
-                event = String(decoding: value, as: UTF8.self)
-            }
+    private mutating func process(_ line: ArraySlice<UInt8>) -> Event? {
+        if line.isEmpty { return dispatch() }
+        if line.first == UInt8(ascii: ":") { return nil }
+        let colon = line.firstIndex(of: UInt8(ascii: ":")) ?? line.endIndex
+        let field = line[line.startIndex..<colon]
+        var value = colon < line.endIndex ? line[(colon + 1)...] : []
+        if value.first == 0x20 { value = value.dropFirst() }
+        if field.elementsEqual("data".utf8) {
+            if sawData { data.append(0x0A) }
+            data.append(contentsOf: value)
+            sawData = true
+        } else if field.elementsEqual("event".utf8) {
+            eventName = String(decoding: value, as: UTF8.self)
         }
-        if !sawData && event == nil { return nil }
-        return Event(event: event, data: data)
+        return nil
+    }
+
+    private mutating func dispatch() -> Event? {
+        defer {
+            data = []
+            sawData = false
+            eventName = nil
+        }
+        guard sawData, !data.isEmpty else { return nil }
+        return Event(event: eventName, data: data)
     }
 }

@@ -14,6 +14,7 @@ struct ChatRoutes {
     }
 
     func chat(_ request: Request, _ context: SluiceRequestContext) async throws -> Response {
+        let start = ContinuousClock.now
         let identity = try gateway.keyRing.authenticateData(key: HTTPEdge.presentedKey(request), fromLoopback: context.isLoopback)
         let limit = gateway.config.server.maxBodyBytes
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
@@ -26,7 +27,8 @@ struct ChatRoutes {
             throw SluiceError(.payloadTooLarge, "The request body is larger than \(limit) bytes (server.max_body_bytes).")
         }
         let reply = await gateway.chat.handle(
-            body: Array(buffer.readableBytesView), attribution: HTTPEdge.attribution(request), identity: identity)
+            body: Array(buffer.readableBytesView), attribution: HTTPEdge.attribution(request), identity: identity,
+            start: start)
         switch reply {
         case .json(let status, let body, let meta):
             return HTTPEdge.json(status, body, headers: HTTPEdge.headers(meta))

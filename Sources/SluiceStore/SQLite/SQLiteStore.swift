@@ -70,7 +70,10 @@ public final class SQLiteStore: SluiceStore {
         if let v = filter.model { add("model = ?", v.databaseValue) }
         if let v = filter.status { add("status = ?", v.databaseValue) }
         if let v = filter.runID { add("run_id = ?", v.databaseValue) }
-        if let v = filter.since { add("created_at_ms >= ?", Int64(v.timeIntervalSince1970 * 1000).databaseValue) }
+        if let v = filter.since {
+            let ms = (v.timeIntervalSince1970 * 1000).rounded(.down)
+            add("created_at_ms >= ?", Int64(exactly: ms.isFinite ? max(-1e17, min(1e17, ms)) : 0)!.databaseValue)
+        }
         if let v = filter.before { add("call_id < ?", v.databaseValue) }
         var sql = Self.selectSQL
         if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
@@ -96,12 +99,11 @@ public final class SQLiteStore: SluiceStore {
     public func upsertKeys(_ keys: [StoredKey]) async throws {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         try await pool.write { db in
+            // INSERT OR REPLACE removes a row that conflicts on the name or on the hash,
+            // so renamed or swapped keys never block start-up.
             for k in keys {
                 try db.execute(
-                    sql: """
-                        INSERT INTO api_keys (name, key_hash, purposes, created_at_ms) VALUES (?, ?, ?, ?)
-                        ON CONFLICT(name) DO UPDATE SET key_hash = excluded.key_hash, purposes = excluded.purposes
-                        """,
+                    sql: "INSERT OR REPLACE INTO api_keys (name, key_hash, purposes, created_at_ms) VALUES (?, ?, ?, ?)",
                     arguments: [k.name, k.keyHash, JSON.array(k.purposes.map(JSON.string)).jsonString, now])
             }
         }
