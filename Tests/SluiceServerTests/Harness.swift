@@ -32,7 +32,8 @@ struct Harness {
 
     /// Runs `body` against a fresh gateway. `yaml` may use `{DB}` for the SQLite path.
     static func with(
-        _ yaml: String = "", env: [String: String] = [:], _ body: (Harness) async throws -> Void
+        _ yaml: String = "", env: [String: String] = [:], wrapStore: ((SQLiteStore) -> any SluiceStore)? = nil,
+        _ body: (Harness) async throws -> Void
     ) async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -44,7 +45,7 @@ struct Harness {
         try await store.migrate()
         let logs = LogCapture()
         let logger = Logger(label: "sluice") { label in JSONLogHandler(label: label, sink: .closure { logs.append($0) }) }
-        let gateway = Gateway(config: config, store: store, logger: logger)
+        let gateway = Gateway(config: config, store: wrapStore?(store) ?? store, logger: logger)
         try await gateway.syncKeys()
         let (ports, cont) = AsyncStream<Int>.makeStream()
         let app = SluiceApp.build(gateway: gateway, port: 0) { channel in
