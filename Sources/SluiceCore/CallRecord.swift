@@ -2,13 +2,18 @@ import Foundation
 
 /// One upstream attempt of a call.
 public struct Attempt: Sendable, Equatable {
+    /// The configured provider name the attempt went to.
     public var provider: String
+    /// The upstream model id sent to that provider.
     public var model: String
     /// The upstream HTTP status, when a response arrived.
     public var status: Int?
+    /// Milliseconds from sending to the answer (for a stream, its first chunk) or the failure.
     public var latencyMs: Double
+    /// Why the attempt failed; `nil` when it succeeded.
     public var error: String?
 
+    /// Creates an attempt from its fields.
     public init(provider: String, model: String, status: Int?, latencyMs: Double, error: String?) {
         self.provider = provider
         self.model = model
@@ -45,37 +50,57 @@ public struct CallRecord: Sendable, Equatable {
         case streamInterrupted = "stream_interrupted"
     }
 
+    /// The time-ordered call id, also sent as `X-Sluice-Call-Id`.
     public var callID: String
+    /// When the call started, by the wall clock.
     public var createdAt: Date
+    /// The run the client attributed the call to; `nil` when none was sent.
     public var runID: String?
+    /// The call's purpose; `default` when the client named none.
     public var purpose: String
+    /// The end user (header, `metadata` or the body's `user`); `nil` when none was sent.
     public var user: String?
     /// The virtual key's name (never the key).
     public var keyName: String?
+    /// The prompt's name; always `nil` until prompts land.
     public var promptName: String?
+    /// The prompt's version; always `nil` until prompts land.
     public var promptVersion: String?
+    /// The prompt variant; always `nil` until prompts land.
     public var variant: String?
     /// The model the client asked for.
     public var model: String
+    /// The provider Sluice called; `nil` when the call failed before reaching one.
     public var provider: String?
     /// The pinned model version the provider said answered.
     public var answeredModel: String?
+    /// How the call ended.
     public var status: Status
+    /// The error message the client got; `nil` when the call succeeded.
     public var error: String?
     /// The HTTP status the client got.
     public var httpStatus: Int
+    /// The upstream attempts in order; empty when none was made.
     public var attempts: [Attempt]
     /// `hit`, `miss` or `bypass`.
     public var cache: String
+    /// Whether the client asked for a stream.
     public var stream: Bool
+    /// Token counts from the provider, or an estimate when it reported none.
     public var usage: Usage
     /// `nil` when the model has no price.
     public var costUSD: Double?
+    /// USD saved by the cache; always 0 until caching lands.
     public var savedUSD: Double
+    /// Total milliseconds from the request reaching Sluice to the call's end.
     public var latencyMs: Double
+    /// Milliseconds to the first streamed chunk; `nil` when nothing was streamed.
     public var ttftMs: Double?
+    /// Milliseconds spent in Sluice rather than upstream; `nil` when no upstream answer arrived.
     public var overheadMs: Double?
+    /// Whether the answer matched the requested schema; always `nil` until structured outputs land.
     public var schemaValid: Bool?
+    /// Whether the model refused; always `nil` until structured outputs land.
     public var refusal: Bool?
     /// Sampling parameters (the request without messages).
     public var params: JSONObject
@@ -86,6 +111,7 @@ public struct CallRecord: Sendable, Equatable {
     /// The answer text per `storage.log_bodies`; `nil` in `hash` mode.
     public var output: String?
 
+    /// A new record: no attempts, zero usage, cache `bypass`, the optional fields `nil`.
     public init(
         callID: String, createdAt: Date, purpose: String, model: String, status: Status = .ok,
         httpStatus: Int = 200, inputHash: String = ""

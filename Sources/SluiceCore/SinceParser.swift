@@ -3,6 +3,7 @@ import Foundation
 /// Parses `--since` / `since=` values: a duration back from now (`90s`, `30m`,
 /// `1h`, `7d`, `2w`) or an ISO 8601 time.
 public enum SinceParser {
+    /// The time `text` names (`now` minus a duration, or an ISO 8601 time); `nil` if unparsable or out of range.
     public static func parse(_ text: String, now: Date) -> Date? {
         if let unit = text.last, let n = Double(text.dropLast()), n.isFinite, n >= 0,
             text.dropLast().allSatisfy({ $0.isNumber || $0 == "." })

@@ -10,22 +10,38 @@ public struct SluiceError: Error, Sendable, CustomStringConvertible {
         /// The OpenAI `type` string.
         public let type: String
 
+        /// The `code` string.
         public var description: String { name }
 
+        /// 400: malformed JSON, wrong types, unknown model or invalid attribution.
         public static let invalidRequest = Code(name: "invalid_request", status: 400, type: "invalid_request_error")
+        /// 401: the API key is missing or not valid.
         public static let invalidAPIKey = Code(name: "invalid_api_key", status: 401, type: "authentication_error")
+        /// 403: the key may not use this purpose, or an admin route lacks the admin key.
         public static let forbidden = Code(name: "forbidden", status: 403, type: "permission_error")
+        /// 404: no such route or call.
         public static let notFound = Code(name: "not_found", status: 404, type: "invalid_request_error")
+        /// 405: the route does not take this method.
         public static let methodNotAllowed = Code(name: "method_not_allowed", status: 405, type: "invalid_request_error")
+        /// 409: the same idempotency key came with a different body.
         public static let idempotencyConflict = Code(name: "idempotency_conflict", status: 409, type: "invalid_request_error")
+        /// 413: the body is over `server.max_body_bytes`.
         public static let payloadTooLarge = Code(name: "payload_too_large", status: 413, type: "invalid_request_error")
+        /// 422: the output is still invalid after repair attempts.
         public static let schemaValidationFailed = Code(name: "schema_validation_failed", status: 422, type: "invalid_response_error")
+        /// 429: a rate limit was hit.
         public static let rateLimited = Code(name: "rate_limited", status: 429, type: "rate_limit_error")
+        /// 429: a spending budget is used up.
         public static let budgetExceeded = Code(name: "budget_exceeded", status: 429, type: "rate_limit_error")
+        /// 502: every upstream target failed.
         public static let upstreamError = Code(name: "upstream_error", status: 502, type: "api_error")
+        /// 503: the purpose's kill switch is on.
         public static let disabled = Code(name: "disabled", status: 503, type: "api_error")
+        /// 503: every target's circuit breaker is open.
         public static let breakerOpen = Code(name: "breaker_open", status: 503, type: "api_error")
+        /// 504: the purpose's `timeout_ms` passed.
         public static let timeout = Code(name: "timeout", status: 504, type: "timeout_error")
+        /// 500: an unexpected failure inside Sluice.
         public static let internalError = Code(name: "internal_error", status: 500, type: "api_error")
     }
 
@@ -40,6 +56,7 @@ public struct SluiceError: Error, Sendable, CustomStringConvertible {
     /// Seconds a client should wait before retrying, sent as `Retry-After`.
     public var retryAfterSeconds: Int?
 
+    /// An error with its code and message, and optionally the field at fault, extra body members and `Retry-After`.
     public init(_ code: Code, _ message: String, param: String? = nil, details: JSONObject = JSONObject(), retryAfterSeconds: Int? = nil) {
         self.code = code
         self.message = message
@@ -48,6 +65,7 @@ public struct SluiceError: Error, Sendable, CustomStringConvertible {
         self.retryAfterSeconds = retryAfterSeconds
     }
 
+    /// `CODE: MESSAGE`.
     public var description: String { "\(code.name): \(message)" }
 
     /// Shorthand for a 400 `invalid_request`.

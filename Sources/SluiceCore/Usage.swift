@@ -9,6 +9,7 @@ public struct Usage: Sendable, Equatable, Codable {
     /// Prompt tokens written to the provider's prompt cache (Anthropic).
     public var cacheWriteTokens: Int
 
+    /// Token counts; each defaults to 0.
     public init(inputTokens: Int = 0, outputTokens: Int = 0, cachedTokens: Int = 0, cacheWriteTokens: Int = 0) {
         self.inputTokens = inputTokens
         self.outputTokens = outputTokens

@@ -9,6 +9,8 @@ public protocol WallClock: Sendable {
 
 /// The system's clock.
 public struct SystemClock: WallClock {
+    /// The system clock.
     public init() {}
+    /// The current system time.
     public func now() -> Date { Date() }
 }

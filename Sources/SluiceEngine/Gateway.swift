@@ -9,13 +9,21 @@ import SluiceStore
 /// The running gateway: providers, routes, keys, prices and the call log,
 /// built once from a ``SluiceConfig``.
 public final class Gateway: Sendable {
+    /// The configuration it was built from.
     public let config: SluiceConfig
+    /// The hashed virtual keys and admin key.
     public let keyRing: KeyRing
+    /// Model names mapped to upstream targets.
     public let catalog: ModelCatalog
+    /// The call and key store.
     public let store: any SluiceStore
+    /// The writer that queues call records and writes them to the store in batches.
     public let callLog: CallLogWriter
+    /// The chat pipeline.
     public let chat: ChatService
+    /// The HTTP client shared by upstream providers; closed by ``shutdown()``.
     public let httpClient: HTTPClient
+    /// The gateway's logger.
     public let logger: Logger
 
     /// Builds the gateway. The store must be migrated already.

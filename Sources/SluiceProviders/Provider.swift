@@ -15,6 +15,7 @@ public struct UpstreamRequest: Sendable {
     /// Whether to stream.
     public var stream: Bool
 
+    /// A request sending `body` for the upstream `model`, streamed or not.
     public init(body: JSONObject, model: String, stream: Bool) {
         self.body = body
         self.model = model
@@ -31,6 +32,7 @@ public struct UpstreamResponse: Sendable {
     /// The upstream HTTP status (2xx).
     public var status: Int
 
+    /// An answer from its raw bytes, parsed body and status (200 by default).
     public init(body: [UInt8], json: JSONObject, status: Int = 200) {
         self.body = body
         self.json = json
@@ -52,11 +54,13 @@ public struct StreamChunk: Sendable {
     /// The parsed chunk.
     public var json: JSONObject
 
+    /// A chunk from its original text and parsed form.
     public init(raw: [UInt8], json: JSONObject) {
         self.raw = raw
         self.json = json
     }
 
+    /// A chunk built from JSON; `raw` is its serialization.
     public init(json: JSONObject) {
         self.json = json
         self.raw = JSON.object(json).serialized()

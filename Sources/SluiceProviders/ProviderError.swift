@@ -12,6 +12,7 @@ public struct ProviderError: Error, Sendable, CustomStringConvertible {
         case invalidResponse = "invalid_response"
     }
 
+    /// The failure class.
     public var kind: Kind
     /// The upstream status, when a response arrived.
     public var status: Int?
@@ -20,6 +21,7 @@ public struct ProviderError: Error, Sendable, CustomStringConvertible {
     /// `Retry-After` in seconds, when the upstream sent one.
     public var retryAfterSeconds: Double?
 
+    /// An error of `kind`, with the upstream status and `Retry-After` when known.
     public init(_ kind: Kind, status: Int? = nil, message: String, retryAfterSeconds: Double? = nil) {
         self.kind = kind
         self.status = status
@@ -27,6 +29,7 @@ public struct ProviderError: Error, Sendable, CustomStringConvertible {
         self.retryAfterSeconds = retryAfterSeconds
     }
 
+    /// `KIND STATUS: MESSAGE`, without the status when there is none.
     public var description: String {
         if let status { return "\(kind.rawValue) \(status): \(message)" }
         return "\(kind.rawValue): \(message)"

@@ -5,10 +5,12 @@ import SluiceEngine
 /// The request context: Hummingbird's core storage plus the peer address,
 /// which decides whether an unauthenticated call comes from loopback.
 public struct SluiceRequestContext: RequestContext, RemoteAddressRequestContext {
+    /// Hummingbird's per-request storage.
     public var coreContext: CoreRequestContextStorage
     /// The connected peer.
     public let remoteAddress: SocketAddress?
 
+    /// The context for a new request, with the channel's peer address.
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress

@@ -3,9 +3,13 @@ import SluiceCore
 
 /// Which calls to list.
 public struct CallFilter: Sendable, Equatable {
+    /// Only calls with this purpose; `nil` for any.
     public var purpose: String?
+    /// Only calls for this requested model name; `nil` for any.
     public var model: String?
+    /// Only calls with this status (`ok`, `error`, `stream_interrupted`); `nil` for any.
     public var status: String?
+    /// Only calls of this run; `nil` for any.
     public var runID: String?
     /// Only calls created at or after this time.
     public var since: Date?
@@ -14,6 +18,7 @@ public struct CallFilter: Sendable, Equatable {
     /// Page size.
     public var limit: Int
 
+    /// A filter whose `nil` fields match every call; `limit` defaults to 50.
     public init(
         purpose: String? = nil, model: String? = nil, status: String? = nil, runID: String? = nil,
         since: Date? = nil, before: String? = nil, limit: Int = 50
@@ -30,10 +35,14 @@ public struct CallFilter: Sendable, Equatable {
 
 /// A stored virtual key: its name, the SHA-256 of the key, and its scope. The key itself is never stored.
 public struct StoredKey: Sendable, Equatable {
+    /// The key's name.
     public var name: String
+    /// The hex SHA-256 of the key.
     public var keyHash: String
+    /// Purposes the key may use; `*` allows all.
     public var purposes: [String]
 
+    /// A stored key from its name, hash and purposes.
     public init(name: String, keyHash: String, purposes: [String]) {
         self.name = name
         self.keyHash = keyHash

@@ -21,6 +21,8 @@ public enum StorageURL: Sendable, Equatable {
 
 /// Why a storage URL is unusable.
 public struct StorageURLError: Error, Sendable, CustomStringConvertible {
+    /// What is wrong, naming the expected form.
     public var message: String
+    /// The message.
     public var description: String { message }
 }

@@ -21,10 +21,13 @@ import Synchronization
 public final class FakeUpstream: Sendable {
     /// One request as received.
     public struct Received: Sendable {
+        /// The HTTP method.
         public var method: String
+        /// The request path, such as `/v1/chat/completions`.
         public var path: String
         /// Header names lowercased.
         public var headers: [String: String]
+        /// The raw body bytes.
         public var body: [UInt8]
         /// The body parsed as JSON, if it was JSON.
         public var json: JSON? { try? JSON.parse(body) }
@@ -32,7 +35,9 @@ public final class FakeUpstream: Sendable {
 
     /// How to answer one request.
     public struct Reply: Sendable {
+        /// The HTTP status; default 200.
         public var status = 200
+        /// Extra response headers.
         public var headers: [(String, String)] = []
         /// A fixed body; when `nil` a chat completion (or stream) is generated.
         public var body: [UInt8]?
@@ -42,6 +47,7 @@ public final class FakeUpstream: Sendable {
         public var text: String?
         /// The answered (pinned) model; defaults to the request's model.
         public var answeredModel: String?
+        /// The usage a generated answer reports; default 11 input and 7 output tokens.
         public var usage = Usage(inputTokens: 11, outputTokens: 7)
         /// For streams: close the connection after this many events, without `[DONE]`.
         public var cutAfterEvents: Int?
@@ -50,6 +56,7 @@ public final class FakeUpstream: Sendable {
         /// For streams: leave out the usage chunk even when asked for it.
         public var omitUsage = false
 
+        /// The default reply: a generated 200 chat completion.
         public init() {}
 
         /// A generated chat completion with this text.

@@ -4,6 +4,7 @@ import Synchronization
 public final class Locked<Value: Sendable>: Sendable {
     private let mutex: Mutex<Value>
 
+    /// A lock holding `value`.
     public init(_ value: Value) { mutex = Mutex(value) }
 
     /// Runs `body` with exclusive access.

@@ -4,6 +4,7 @@ import Synchronization
 public final class LogCapture: Sendable {
     private let lines = Mutex<[String]>([])
 
+    /// An empty capture.
     public init() {}
 
     /// Appends one line.

@@ -135,10 +135,12 @@ public struct JSONObject: Sendable, Equatable, Sequence {
     /// Number of members.
     public var count: Int { members.count }
 
+    /// Iterates the members in order.
     public func makeIterator() -> IndexingIterator<[(key: String, value: JSON)]> {
         members.makeIterator()
     }
 
+    /// Equal when both have the same members in the same order.
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
         guard lhs.members.count == rhs.members.count else { return false }
         for (a, b) in zip(lhs.members, rhs.members) where a.key != b.key || a.value != b.value {
@@ -151,15 +153,23 @@ public struct JSONObject: Sendable, Equatable, Sequence {
 extension JSON: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,
     ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral, ExpressibleByFloatLiteral
 {
+    /// A string value from a string literal.
     public init(stringLiteral value: String) { self = .string(value) }
+    /// A boolean value from a boolean literal.
     public init(booleanLiteral value: Bool) { self = .bool(value) }
+    /// A number value from an integer literal.
     public init(integerLiteral value: Int) { self = .int(value) }
+    /// A number value from a floating-point literal.
     public init(floatLiteral value: Double) { self = .double(value) }
+    /// An array value from an array literal.
     public init(arrayLiteral elements: JSON...) { self = .array(elements) }
+    /// An object value from a dictionary literal, keys in literal order.
     public init(dictionaryLiteral elements: (String, JSON)...) { self = .object(JSONObject(elements)) }
+    /// `null` from a `nil` literal.
     public init(nilLiteral: ()) { self = .null }
 }
 
 extension JSONObject: ExpressibleByDictionaryLiteral {
+    /// An object from a dictionary literal, keys in literal order; later duplicates replace earlier ones.
     public init(dictionaryLiteral elements: (String, JSON)...) { self.init(elements) }
 }

@@ -7,6 +7,7 @@ public struct JSONParseError: Error, Sendable, CustomStringConvertible {
     /// 1-based column of the problem.
     public var column: Int
 
+    /// `REASON at line L, column C`.
     public var description: String { "\(reason) at line \(line), column \(column)" }
 }
 

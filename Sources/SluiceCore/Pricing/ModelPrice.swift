@@ -9,6 +9,7 @@ public struct ModelPrice: Sendable, Equatable, Codable {
     /// Input tokens written to the provider's prompt cache; the input price when absent.
     public var cacheWrite: Double?
 
+    /// Prices in USD per million tokens; a `nil` cache price falls back to `input`.
     public init(input: Double, output: Double, cachedInput: Double? = nil, cacheWrite: Double? = nil) {
         self.input = input
         self.output = output

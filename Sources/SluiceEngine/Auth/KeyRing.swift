@@ -10,6 +10,7 @@ public struct Identity: Sendable, Equatable {
     /// True for the admin key.
     public var isAdmin: Bool
 
+    /// An unauthenticated loopback caller in open mode: any purpose, not admin.
     public static let openLoopback = Identity(keyName: nil, purposes: ["*"], isAdmin: false)
 
     /// Whether the caller may use `purpose`.
@@ -28,6 +29,7 @@ public struct KeyRing: Sendable {
     /// True when an admin key is configured.
     public var hasAdminKey: Bool { adminHash != nil }
 
+    /// Hashes the virtual keys and the admin key (`nil` for none); the keys themselves are not kept.
     public init(keys: [SluiceConfig.VirtualKey], adminKey: String?) {
         var map: [String: Identity] = [:]
         for k in keys { map[Hashing.sha256Hex(k.key)] = Identity(keyName: k.name, purposes: k.purposes, isAdmin: false) }

@@ -7,12 +7,14 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible {
     /// What is wrong.
     public var message: String
 
+    /// An error at `path` and `line`, either `nil` when unknown.
     public init(path: String?, line: Int?, _ message: String) {
         self.path = path
         self.line = line
         self.message = message
     }
 
+    /// `PATH (line N): MESSAGE`, leaving out what is unknown.
     public var description: String {
         var prefix = ""
         if let path, !path.isEmpty { prefix += path }

@@ -6,9 +6,13 @@ import SluiceStore
 public struct SluiceConfig: Sendable {
     /// `server:`
     public struct Server: Sendable, Equatable {
+        /// The bind address; default `127.0.0.1`.
         public var host = "127.0.0.1"
+        /// The bind port; default 8080, `0` picks a free one.
         public var port = 8080
+        /// Largest accepted request body in bytes (default 4 MiB); larger ones get 413.
         public var maxBodyBytes = 4 * 1024 * 1024
+        /// The defaults.
         public init() {}
     }
 
@@ -24,17 +28,23 @@ public struct SluiceConfig: Sendable {
 
     /// `storage:`
     public struct Storage: Sendable, Equatable {
+        /// Where the call log is stored; default `sqlite://./sluice.db`.
         public var url: StorageURL = .sqlite(path: "./sluice.db")
+        /// How much of each body the call log keeps; default `full`.
         public var logBodies: LogBodies = .full
+        /// The defaults.
         public init() {}
     }
 
     /// One virtual key from `auth.keys`.
     public struct VirtualKey: Sendable {
+        /// The key's name, recorded on its calls.
         public var name: String
+        /// The secret clients send; hashed by ``KeyRing`` and never stored.
         public var key: String
         /// Purposes the key may use; `*` allows all.
         public var purposes: [String]
+        /// A virtual key allowed `purposes` (all by default).
         public init(name: String, key: String, purposes: [String] = ["*"]) {
             self.name = name
             self.key = key
@@ -44,8 +54,11 @@ public struct SluiceConfig: Sendable {
 
     /// `auth:`
     public struct Auth: Sendable {
+        /// The key for `/admin/*`; `nil` when none is configured.
         public var adminKey: String?
+        /// The virtual keys; none opens the data plane to loopback callers.
         public var keys: [VirtualKey] = []
+        /// No admin key and no virtual keys.
         public init() {}
     }
 
@@ -60,14 +73,23 @@ public struct SluiceConfig: Sendable {
 
     /// One entry of `providers:`.
     public struct Provider: Sendable {
+        /// The name under `providers:`, used by model targets and `PROVIDER/MODEL`.
         public var name: String
+        /// The provider kind.
         public var type: ProviderType
+        /// The upstream key, sent as a bearer token; `nil` sends none.
         public var apiKey: String?
+        /// The API root; `nil` means `https://api.openai.com/v1`.
         public var baseURL: String?
+        /// Extra headers sent on every upstream request.
         public var headers: [(String, String)] = []
+        /// Whole-request timeout in milliseconds; default 600000.
         public var timeoutMs = 600_000
+        /// Simulated only: milliseconds before the answer or first chunk; default 0.
         public var latencyMs = 0
+        /// Simulated only: milliseconds between stream chunks; default 0.
         public var chunkMs = 0
+        /// A provider with defaults for everything but its name and type.
         public init(name: String, type: ProviderType) {
             self.name = name
             self.type = type
@@ -76,26 +98,36 @@ public struct SluiceConfig: Sendable {
 
     /// One target of a model's fallback chain.
     public struct Target: Sendable, Equatable {
+        /// The name of the provider to call.
         public var provider: String
+        /// The upstream model id sent to that provider.
         public var model: String
+        /// Relative chance among targets of equal priority; default 1.
         public var weight: Double = 1
+        /// Targets with the lowest value answer first; default 1.
         public var priority: Int = 1
+        /// A target with weight 1 and priority 1.
         public init(provider: String, model: String) {
             self.provider = provider
             self.model = model
         }
     }
 
+    /// The `server:` section.
     public var server = Server()
+    /// The `storage:` section.
     public var storage = Storage()
+    /// The `auth:` section.
     public var auth = Auth()
     /// Providers in file order.
     public var providers: [Provider] = []
     /// Model name → targets, in file order.
     public var models: [(name: String, targets: [Target])] = []
+    /// `pricing:` overrides by model id; they win over the built-in table.
     public var pricing: [String: ModelPrice] = [:]
     /// Warnings to log at start (for example an unsupported provider skipped).
     public var warnings: [String] = []
 
+    /// Section defaults with no providers, models or pricing overrides.
     public init() {}
 }

@@ -5,21 +5,26 @@ import SluiceCore
 /// A swift-log handler that writes one JSON object per line:
 /// `{"ts","level","label","msg",…metadata}`.
 public struct JSONLogHandler: LogHandler {
+    /// Metadata added to every line.
     public var metadata: Logger.Metadata = [:]
+    /// The lowest level written; default `info`.
     public var logLevel: Logger.Level = .info
     let label: String
     let sink: LogSink
 
+    /// A handler labelled `label` that writes to `sink` (standard error by default).
     public init(label: String, sink: LogSink = .standardError) {
         self.label = label
         self.sink = sink
     }
 
+    /// One handler metadata value.
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
+    /// Writes `event` as one JSON line, splicing ``LogFields`` in as typed members.
     public func log(event: LogEvent) {
         var obj = JSONObject()
         obj["ts"] = .string(Self.timestamp())
@@ -63,7 +68,9 @@ public struct JSONLogHandler: LogHandler {
 public struct LogSink: Sendable {
     let fd: Int32
     let custom: (@Sendable ([UInt8]) -> Void)?
+    /// Standard error (fd 2).
     public static let standardError = LogSink(fd: 2, custom: nil)
+    /// Standard output (fd 1).
     public static let standardOutput = LogSink(fd: 1, custom: nil)
 
     /// A sink that hands each line to `handler`.
@@ -87,7 +94,10 @@ public struct LogSink: Sendable {
 /// Log fields that are already JSON: the JSON handler splices them into the
 /// line as typed members; other handlers print them as a JSON string.
 public struct LogFields: CustomStringConvertible, Sendable {
+    /// The fields.
     public let object: JSONObject
+    /// Wraps fields that are already JSON.
     public init(_ object: JSONObject) { self.object = object }
+    /// The fields as a JSON object string.
     public var description: String { JSON.object(object).jsonString }
 }

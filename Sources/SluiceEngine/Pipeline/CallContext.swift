@@ -3,11 +3,16 @@ import SluiceCore
 
 /// Attribution a client sends as `X-Sluice-*` headers or `metadata` keys.
 public struct Attribution: Sendable, Equatable {
+    /// `x-sluice-purpose`; `nil` when not sent.
     public var purpose: String?
+    /// `x-sluice-run-id`; `nil` when not sent.
     public var runID: String?
+    /// `x-sluice-user`; `nil` when not sent.
     public var user: String?
+    /// `x-sluice-cache` (`default`, `bypass` or `refresh`); `nil` when not sent.
     public var cacheMode: String?
 
+    /// Attribution from explicit values; `nil` means not sent.
     public init(purpose: String? = nil, runID: String? = nil, user: String? = nil, cacheMode: String? = nil) {
         self.purpose = purpose
         self.runID = runID
@@ -32,12 +37,19 @@ public struct Attribution: Sendable, Equatable {
 
 /// Everything known about a call before it reaches a provider.
 public struct CallContext: Sendable {
+    /// The time-ordered call id.
     public var callID: String
+    /// When the call was created, by the wall clock.
     public var createdAt: Date
+    /// When the request reached Sluice; latency and overhead count from here.
     public var start: ContinuousClock.Instant
+    /// The authenticated caller.
     public var identity: Identity
+    /// The validated purpose; `default` when none was sent.
     public var purpose: String
+    /// The run id; `nil` when none was sent.
     public var runID: String?
+    /// The end user from the header, `metadata` or the body's `user`; `nil` when none.
     public var user: String?
     /// `default`, `bypass` or `refresh`.
     public var cacheMode: String
@@ -76,13 +88,21 @@ public struct CallContext: Sendable {
 
 /// What the HTTP edge puts in `X-Sluice-*` response headers.
 public struct ResponseMeta: Sendable {
+    /// `X-Sluice-Call-Id`; omitted when `nil`.
     public var callID: String?
+    /// `X-Sluice-Cost-Usd`; omitted when `nil` (unpriced or not answered).
     public var costUSD: Double?
+    /// `X-Sluice-Provider`; omitted when `nil`.
     public var provider: String?
+    /// `X-Sluice-Model`, the model that answered; omitted when `nil`.
     public var answeredModel: String?
+    /// `X-Sluice-Attempts`: the number of upstream attempts.
     public var attempts: Int = 0
+    /// `X-Sluice-Cache`: `hit`, `miss` or `bypass`.
     public var cache: String = "bypass"
+    /// `X-Sluice-Overhead-Ms`: milliseconds spent in Sluice; omitted when `nil`.
     public var overheadMs: Double?
 
+    /// Headers for `callID`, with no attempts and cache `bypass`.
     public init(callID: String? = nil) { self.callID = callID }
 }

@@ -3,9 +3,13 @@ import SluiceProviders
 
 /// One resolved upstream target.
 public struct ResolvedTarget: Sendable {
+    /// The provider to call.
     public var provider: any Provider
+    /// The upstream model id.
     public var model: String
+    /// Relative chance among targets of equal priority.
     public var weight: Double
+    /// Targets with the lowest value are chosen first.
     public var priority: Int
 }
 
@@ -17,6 +21,7 @@ public struct ModelCatalog: Sendable {
     public let names: [String]
     private let providers: [String: any Provider]
 
+    /// Resolves the configured models; targets naming a provider not in `providers` are dropped.
     public init(config: SluiceConfig, providers: [String: any Provider]) {
         var map: [String: [ResolvedTarget]] = [:]
         for (name, targets) in config.models {

@@ -18,6 +18,7 @@ public struct OpenAIProvider: Provider {
         /// The whole-request timeout.
         public var timeout: TimeAmount
 
+        /// Settings with trailing slashes stripped from `baseURL`; the timeout defaults to 600 s.
         public init(baseURL: String, apiKey: String?, headers: [(String, String)] = [], timeout: TimeAmount = .seconds(600)) {
             var url = baseURL
             while url.hasSuffix("/") { url.removeLast() }
@@ -28,7 +29,9 @@ public struct OpenAIProvider: Provider {
         }
     }
 
+    /// The configured provider name.
     public let name: String
+    /// Always ``APIFamily/openAI``.
     public var family: APIFamily { .openAI }
     let settings: Settings
     let client: HTTPClient
@@ -37,6 +40,7 @@ public struct OpenAIProvider: Provider {
     /// Largest upstream body Sluice reads for a non-streamed answer.
     static let maxBodyBytes = 64 * 1024 * 1024
 
+    /// A provider named `name` that sends through the shared `client`.
     public init(name: String, settings: Settings, client: HTTPClient) {
         self.name = name
         self.settings = settings
@@ -56,6 +60,7 @@ public struct OpenAIProvider: Provider {
         return req
     }
 
+    /// Posts to `{baseURL}/chat/completions`; throws on transport failure, a non-2xx status or a non-completion body.
     public func complete(_ request: UpstreamRequest) async throws(ProviderError) -> UpstreamResponse {
         let response: HTTPClientResponse
         let bytes: ByteBuffer
@@ -76,6 +81,7 @@ public struct OpenAIProvider: Provider {
         return UpstreamResponse(body: body, json: obj, status: status)
     }
 
+    /// Posts a streaming request and returns its SSE chunks; throws on transport failure or a non-2xx status.
     public func stream(_ request: UpstreamRequest) async throws(ProviderError) -> any ChunkStream {
         let response: HTTPClientResponse
         do {

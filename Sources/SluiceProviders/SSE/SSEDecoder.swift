@@ -19,6 +19,7 @@ public struct SSEDecoder: Sendable {
     private var sawData = false
     private var eventName: String?
 
+    /// An empty decoder.
     public init() {}
 
     /// Appends received bytes.

@@ -14,6 +14,7 @@ public struct SimulatedProvider: Provider {
         /// Delay between stream chunks.
         public var chunkMs: Int
 
+        /// Delays in milliseconds; both default to 0 (no delay).
         public init(latencyMs: Int = 0, chunkMs: Int = 0) {
             self.latencyMs = latencyMs
             self.chunkMs = chunkMs
@@ -23,10 +24,13 @@ public struct SimulatedProvider: Provider {
     /// The model ids the simulated provider answers to.
     public static let models = ["sim-small", "sim-large"]
 
+    /// The configured provider name.
     public let name: String
+    /// Always ``APIFamily/openAI``.
     public var family: APIFamily { .openAI }
     let settings: Settings
 
+    /// A simulated provider named `name`, with no delays by default.
     public init(name: String, settings: Settings = Settings()) {
         self.name = name
         self.settings = settings
@@ -37,6 +41,7 @@ public struct SimulatedProvider: Provider {
         models.contains(model) ? model + "-2025-01-01" : model
     }
 
+    /// A deterministic chat completion after `latencyMs`; throws only when cancelled.
     public func complete(_ request: UpstreamRequest) async throws(ProviderError) -> UpstreamResponse {
         try await pause(settings.latencyMs)
         let answer = SimulatedAnswer(request: request)
@@ -58,6 +63,7 @@ public struct SimulatedProvider: Provider {
         return UpstreamResponse(body: JSON.object(body).serialized(), json: body)
     }
 
+    /// The same answer as chunks `chunkMs` apart, plus a usage chunk when `include_usage` is set.
     public func stream(_ request: UpstreamRequest) async throws(ProviderError) -> any ChunkStream {
         try await pause(settings.latencyMs)
         let answer = SimulatedAnswer(request: request)

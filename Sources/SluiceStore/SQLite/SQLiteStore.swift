@@ -23,14 +23,17 @@ public final class SQLiteStore: SluiceStore {
         pool = try DatabasePool(path: path, configuration: config)
     }
 
+    /// Applies pending schema migrations.
     public func migrate() async throws {
         try SQLiteMigrations.migrator.migrate(pool)
     }
 
+    /// Runs `SELECT 1` to prove the database answers.
     public func ping() async throws {
         _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
     }
 
+    /// Closes the connection pool.
     public func close() async throws {
         try pool.close()
     }
@@ -40,6 +43,7 @@ public final class SQLiteStore: SluiceStore {
         + Array(repeating: "?", count: CallColumns.names.count).joined(separator: ", ") + ")"
     static let selectSQL = "SELECT \(CallColumns.names.joined(separator: ", ")) FROM calls"
 
+    /// Writes the records in one transaction with one reused statement; an existing call id is replaced.
     public func insert(_ records: [CallRecord]) async throws {
         guard !records.isEmpty else { return }
         try await pool.write { db in
@@ -59,6 +63,7 @@ public final class SQLiteStore: SluiceStore {
         }
     }
 
+    /// Calls matching `filter`, newest first; `limit` is clamped to 1…1000.
     public func list(_ filter: CallFilter) async throws -> [CallRecord] {
         var clauses: [String] = []
         var args: [DatabaseValue] = []
@@ -86,16 +91,19 @@ public final class SQLiteStore: SluiceStore {
         }
     }
 
+    /// The call with this id, or `nil`.
     public func get(_ callID: String) async throws -> CallRecord? {
         try await pool.read { db in
             try Row.fetchOne(db, sql: Self.selectSQL + " WHERE call_id = ?", arguments: [callID]).map(Self.record)
         }
     }
 
+    /// The number of stored calls.
     public func count() async throws -> Int {
         try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM calls") ?? 0 }
     }
 
+    /// Inserts the keys, replacing any row with the same name or hash.
     public func upsertKeys(_ keys: [StoredKey]) async throws {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         try await pool.write { db in
@@ -109,6 +117,7 @@ public final class SQLiteStore: SluiceStore {
         }
     }
 
+    /// Every stored key, ordered by name.
     public func listKeys() async throws -> [StoredKey] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT name, key_hash, purposes FROM api_keys ORDER BY name").map { row in
