@@ -22,7 +22,7 @@ public final class Gateway: Sendable {
     /// The chat pipeline.
     public let chat: ChatService
     /// The HTTP client shared by upstream providers; closed by ``shutdown()``.
-    public let httpClient: HTTPClient
+    public let httpClients: HTTPClients
     /// The gateway's logger.
     public let logger: Logger
 
@@ -37,7 +37,7 @@ public final class Gateway: Sendable {
         clientConfig.connectionPool.retryConnectionEstablishment = false
         clientConfig.decompression = .disabled
         clientConfig.timeout = .init(connect: .seconds(5))
-        httpClient = HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton), configuration: clientConfig)
+        httpClients = HTTPClients(configuration: clientConfig)
         var providers: [String: any Provider] = [:]
         for p in config.providers {
             switch p.type {
@@ -47,7 +47,7 @@ public final class Gateway: Sendable {
                 let settings = OpenAIProvider.Settings(
                     baseURL: p.baseURL ?? "https://api.openai.com/v1", apiKey: p.apiKey, headers: p.headers,
                     timeout: .milliseconds(Int64(p.timeoutMs)))
-                providers[p.name] = OpenAIProvider(name: p.name, settings: settings, client: httpClient)
+                providers[p.name] = OpenAIProvider(name: p.name, settings: settings, clients: httpClients)
             case .anthropic, .gemini, .azureOpenAI:
                 logger.warning("provider type not implemented in this build; skipped", metadata: ["provider": "\(p.name)"])
             }
@@ -67,6 +67,6 @@ public final class Gateway: Sendable {
 
     /// Closes the HTTP client; call after the server and call log have stopped.
     public func shutdown() async throws {
-        try await httpClient.shutdown()
+        try await httpClients.shutdown()
     }
 }

@@ -1,3 +1,4 @@
+import NIOCore
 import SluiceCore
 
 /// The wire family a provider speaks; a request in the same family is forwarded
@@ -14,12 +15,16 @@ public struct UpstreamRequest: Sendable {
     public var model: String
     /// Whether to stream.
     public var stream: Bool
+    /// The event loop of the client's connection; a provider that talks to its
+    /// upstream from the same loop saves thread hand-offs.
+    public var eventLoop: (any EventLoop)?
 
     /// A request sending `body` for the upstream `model`, streamed or not.
-    public init(body: JSONObject, model: String, stream: Bool) {
+    public init(body: JSONObject, model: String, stream: Bool, eventLoop: (any EventLoop)? = nil) {
         self.body = body
         self.model = model
         self.stream = stream
+        self.eventLoop = eventLoop
     }
 }
 

@@ -9,11 +9,14 @@ public struct SluiceRequestContext: RequestContext, RemoteAddressRequestContext 
     public var coreContext: CoreRequestContextStorage
     /// The connected peer.
     public let remoteAddress: SocketAddress?
+    /// The event loop of the client's connection.
+    public let eventLoop: any EventLoop
 
-    /// The context for a new request, with the channel's peer address.
+    /// The context for a new request, with the channel's peer address and loop.
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
+        eventLoop = source.channel.eventLoop
     }
 
     /// True when the peer is on 127.0.0.0/8 or ::1.

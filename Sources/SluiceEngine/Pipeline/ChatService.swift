@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import SluiceCore
 import SluiceProviders
 
@@ -25,7 +26,7 @@ public struct ChatService: Sendable {
     /// include reading the body.
     public func handle(
         body: [UInt8], attribution headerAttribution: Attribution, identity: Identity,
-        start: ContinuousClock.Instant = .now
+        start: ContinuousClock.Instant = .now, eventLoop: (any EventLoop)? = nil
     ) async -> ChatReply {
         // Decode.
         let request: ChatRequest
@@ -68,13 +69,13 @@ public struct ChatService: Sendable {
             options["include_usage"] = true
             upstreamBody["stream_options"] = .object(options)
             return await openStream(
-                UpstreamRequest(body: upstreamBody, model: target.model, stream: true), target: target,
+                UpstreamRequest(body: upstreamBody, model: target.model, stream: true, eventLoop: eventLoop), target: target,
                 request: request, ctx: ctx, record: record)
         }
         let upstreamStart = ContinuousClock.now
         do {
             let response = try await target.provider.complete(
-                UpstreamRequest(body: upstreamBody, model: target.model, stream: false))
+                UpstreamRequest(body: upstreamBody, model: target.model, stream: false, eventLoop: eventLoop))
             let upstreamMs = (ContinuousClock.now - upstreamStart).milliseconds
             record.attempts = [Attempt(provider: target.provider.name, model: target.model, status: response.status, latencyMs: upstreamMs, error: nil)]
             record.provider = target.provider.name

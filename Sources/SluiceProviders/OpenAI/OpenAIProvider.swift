@@ -34,17 +34,17 @@ public struct OpenAIProvider: Provider {
     /// Always ``APIFamily/openAI``.
     public var family: APIFamily { .openAI }
     let settings: Settings
-    let client: HTTPClient
+    let clients: HTTPClients
     let chatURL: String
 
     /// Largest upstream body Sluice reads for a non-streamed answer.
     static let maxBodyBytes = 64 * 1024 * 1024
 
     /// A provider named `name` that sends through the shared `client`.
-    public init(name: String, settings: Settings, client: HTTPClient) {
+    public init(name: String, settings: Settings, clients: HTTPClients) {
         self.name = name
         self.settings = settings
-        self.client = client
+        self.clients = clients
         self.chatURL = settings.baseURL + "/chat/completions"
     }
 
@@ -65,7 +65,7 @@ public struct OpenAIProvider: Provider {
         let response: HTTPClientResponse
         let bytes: ByteBuffer
         do {
-            response = try await client.execute(makeRequest(request), timeout: settings.timeout)
+            response = try await clients.client(for: request.eventLoop).execute(makeRequest(request), timeout: settings.timeout)
             bytes = try await response.body.collect(upTo: Self.maxBodyBytes)
         } catch {
             throw Self.mapTransportError(error)
@@ -85,7 +85,7 @@ public struct OpenAIProvider: Provider {
     public func stream(_ request: UpstreamRequest) async throws(ProviderError) -> any ChunkStream {
         let response: HTTPClientResponse
         do {
-            response = try await client.execute(makeRequest(request), timeout: settings.timeout)
+            response = try await clients.client(for: request.eventLoop).execute(makeRequest(request), timeout: settings.timeout)
         } catch {
             throw Self.mapTransportError(error)
         }

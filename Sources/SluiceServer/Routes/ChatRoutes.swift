@@ -28,7 +28,7 @@ struct ChatRoutes {
         }
         let reply = await gateway.chat.handle(
             body: Array(buffer.readableBytesView), attribution: HTTPEdge.attribution(request), identity: identity,
-            start: start)
+            start: start, eventLoop: context.eventLoop)
         switch reply {
         case .json(let status, let body, let meta):
             return HTTPEdge.json(status, body, headers: HTTPEdge.headers(meta))
