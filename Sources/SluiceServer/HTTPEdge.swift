@@ -17,7 +17,6 @@ enum HTTPEdge {
     static let purpose = HTTPField.Name("X-Sluice-Purpose")!
     static let runID = HTTPField.Name("X-Sluice-Run-Id")!
     static let user = HTTPField.Name("X-Sluice-User")!
-    static let cacheMode = HTTPField.Name("X-Sluice-Cache")!
     static let apiKey = HTTPField.Name("x-api-key")!
 
     /// A JSON response.
@@ -89,7 +88,7 @@ enum HTTPEdge {
     static func attribution(_ request: Request) -> Attribution {
         Attribution(
             purpose: request.headers[purpose], runID: request.headers[runID], user: request.headers[user],
-            cacheMode: request.headers[cacheMode])
+            cacheMode: request.headers[cache])
     }
 }
 

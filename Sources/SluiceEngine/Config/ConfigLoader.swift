@@ -37,7 +37,7 @@ public enum ConfigLoader {
             p.apiKey = key
             c.providers.append(p)
         }
-        if let key = environment["ANTHROPIC_API_KEY"], !key.isEmpty, !key.isEmpty {
+        if let key = environment["ANTHROPIC_API_KEY"], !key.isEmpty {
             c.warnings.append("ANTHROPIC_API_KEY is set but this build has no anthropic provider yet; it is ignored")
         }
     }

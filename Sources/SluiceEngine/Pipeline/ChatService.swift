@@ -30,7 +30,7 @@ public struct ChatService: Sendable {
     ) async -> ChatReply {
         // Decode.
         let request: ChatRequest
-        var ctx: CallContext
+        let ctx: CallContext
         do {
             let json: JSON
             do { json = try JSON.parse(body) } catch {
@@ -59,7 +59,6 @@ public struct ChatService: Sendable {
         } catch {
             return await fail(&record, error, ctx: ctx)
         }
-        ctx.start = start
         var upstreamBody = request.body
         upstreamBody["model"] = .string(target.model)
         // SPEC: the body's metadata is never forwarded upstream.
@@ -95,11 +94,19 @@ public struct ChatService: Sendable {
             await recorder.finish(record, output: response.text)
             return .json(status: 200, body: response.body, meta: meta)
         } catch {
-            let upstreamMs = (ContinuousClock.now - upstreamStart).milliseconds
-            record.attempts = [Attempt(provider: target.provider.name, model: target.model, status: error.status, latencyMs: upstreamMs, error: error.message)]
-            record.provider = target.provider.name
-            return await fail(&record, Self.upstreamFailure(error, target: target, attempts: record.attempts), ctx: ctx)
+            return await failUpstream(&record, error, target: target, since: upstreamStart, ctx: ctx)
         }
+    }
+
+    /// Records the one failed attempt and answers 502 with it.
+    func failUpstream(
+        _ record: inout CallRecord, _ error: ProviderError, target: ResolvedTarget, since upstreamStart: ContinuousClock.Instant,
+        ctx: CallContext
+    ) async -> ChatReply {
+        let ms = (ContinuousClock.now - upstreamStart).milliseconds
+        record.provider = target.provider.name
+        record.attempts = [Attempt(provider: target.provider.name, model: target.model, status: error.status, latencyMs: ms, error: error.message)]
+        return await fail(&record, Self.upstreamFailure(error, target: target, attempts: record.attempts), ctx: ctx)
     }
 
     /// Weighted random choice among the targets of the best priority.

@@ -28,9 +28,7 @@ extension ChatService {
                 targetModel: target.model, messages: request.messages)
             return .stream(relay, meta: meta)
         } catch {
-            let ms = (ContinuousClock.now - upstreamStart).milliseconds
-            record.attempts = [Attempt(provider: target.provider.name, model: target.model, status: error.status, latencyMs: ms, error: error.message)]
-            return await fail(&record, Self.upstreamFailure(error, target: target, attempts: record.attempts), ctx: ctx)
+            return await failUpstream(&record, error, target: target, since: upstreamStart, ctx: ctx)
         }
     }
 }

@@ -25,9 +25,10 @@ public struct ModelCatalog: Sendable {
     public init(config: SluiceConfig, providers: [String: any Provider]) {
         var map: [String: [ResolvedTarget]] = [:]
         for (name, targets) in config.models {
+            // Sorted once here (stable, so file order holds within a priority), not per call.
             map[name] = targets.compactMap { t in
                 providers[t.provider].map { ResolvedTarget(provider: $0, model: t.model, weight: t.weight, priority: t.priority) }
-            }
+            }.enumerated().sorted { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }.map(\.element)
         }
         models = map
         names = config.models.map(\.name)
@@ -36,7 +37,7 @@ public struct ModelCatalog: Sendable {
 
     /// The targets for a model name, in priority order.
     public func targets(for model: String) throws(SluiceError) -> [ResolvedTarget] {
-        if let t = models[model] { return t.sorted { $0.priority < $1.priority } }
+        if let t = models[model] { return t }
         if let slash = model.firstIndex(of: "/") {
             let providerName = String(model[..<slash])
             let upstream = String(model[model.index(after: slash)...])
