@@ -10,6 +10,18 @@ enum CallColumns {
         "latency_ms", "ttft_ms", "overhead_ms", "schema_valid", "refusal", "params", "input_hash",
         "request_body", "output",
     ]
+
+    /// How each column is stored, in ``names`` order.
+    enum Kind { case text, int, double }
+    static let kinds: [Kind] = names.map { name in
+        switch name {
+        case "created_at_ms", "http_status", "stream", "input_tokens", "output_tokens", "cached_tokens",
+            "cache_write_tokens", "schema_valid", "refusal":
+            return .int
+        case "cost_usd", "saved_usd", "latency_ms", "ttft_ms", "overhead_ms": return .double
+        default: return .text
+        }
+    }
 }
 
 /// A backend-neutral cell value.

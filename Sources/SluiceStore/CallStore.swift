@@ -70,8 +70,12 @@ public protocol KeyStore: Sendable {
     func listKeys() async throws -> [StoredKey]
 }
 
-/// Everything a backend provides.
-public protocol SluiceStore: CallStore, KeyStore {
+/// Everything a backend provides: SQLite for one node, PostgreSQL for several.
+public protocol SluiceStore: CallStore, KeyStore, QuotaStore, WorkQueueStore {
+    /// `sqlite` or `postgres`.
+    var backend: String { get }
+    /// Change notification between the nodes sharing this store.
+    var changes: any ChangeFeed { get }
     /// Runs pending migrations.
     func migrate() async throws
     /// A cheap query that proves the store answers.

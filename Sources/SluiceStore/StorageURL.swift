@@ -2,8 +2,8 @@
 public enum StorageURL: Sendable, Equatable {
     /// `sqlite://PATH` (relative paths are relative to the working directory).
     case sqlite(path: String)
-    /// `postgres://USER:PASS@HOST:PORT/DB`.
-    case postgres(url: String)
+    /// `postgres://USER:PASS@HOST:PORT/DB`, checked when parsed.
+    case postgres(url: PostgresURL)
 
     /// Parses a storage URL, or returns a message naming what is wrong.
     public static func parse(_ text: String) -> Result<StorageURL, StorageURLError> {
@@ -13,7 +13,11 @@ public enum StorageURL: Sendable, Equatable {
             return .success(.sqlite(path: path))
         }
         if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
-            return .success(.postgres(url: text))
+            do {
+                return .success(.postgres(url: try PostgresURL.parse(text)))
+            } catch {
+                return .failure(error)
+            }
         }
         return .failure(StorageURLError(message: "storage.url must start with sqlite:// or postgres://, got '\(text)'"))
     }
@@ -23,6 +27,8 @@ public enum StorageURL: Sendable, Equatable {
 public struct StorageURLError: Error, Sendable, CustomStringConvertible {
     /// What is wrong, naming the expected form.
     public var message: String
+    /// An error with this message.
+    public init(message: String) { self.message = message }
     /// The message.
     public var description: String { message }
 }

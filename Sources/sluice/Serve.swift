@@ -65,15 +65,32 @@ func loadConfigOrExit(_ path: String?) throws -> SluiceConfig {
     }
 }
 
-/// Opens and migrates the configured store.
+/// Opens and migrates the configured store. PostgreSQL gets a few tries, so
+/// that a gateway started together with its database waits for it.
 func openStore(_ config: SluiceConfig, logger: Logger) async throws -> any SluiceStore {
     switch config.storage.url {
     case .sqlite(let path):
         let store = try SQLiteStore(path: path)
         try await store.migrate()
         return store
-    case .postgres:
-        FileHandle.standardError.write(Data("sluice: PostgreSQL storage is not available in this build yet; use sqlite://\n".utf8))
-        throw ExitCode(2)
+    case .postgres(let url):
+        let store = PostgresStore(url: url, logger: logger)
+        var attempt = 0
+        while true {
+            do {
+                try await store.migrate()
+                logger.info("storage ready", metadata: ["backend": "postgres", "url": "\(url.redacted)"])
+                return store
+            } catch {
+                attempt += 1
+                guard attempt < 10 else {
+                    try? await store.close()
+                    FileHandle.standardError.write(Data("sluice: cannot use \(url.redacted): \(error)\n".utf8))
+                    throw ExitCode(1)
+                }
+                logger.warning("PostgreSQL not ready; retrying", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+                try await Task.sleep(for: .seconds(2))
+            }
+        }
     }
 }

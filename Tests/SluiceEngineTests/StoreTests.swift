@@ -22,32 +22,6 @@ func record(_ i: Int, purpose: String = "p", status: CallRecord.Status = .ok, at
     return r
 }
 
-@Suite struct SQLiteStoreTests {
-    @Test func insertListFilterGet() async throws {
-        let store = try SQLiteStore(path: tempPath("calls.db"))
-        try await store.migrate()
-        let base = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 * 1000).rounded() / 1000)
-        var rows = (0..<10).map { record($0, purpose: $0 < 4 ? "a" : "b", at: base) }
-        rows[3].status = .error
-        rows[3].error = "boom"
-        rows[5].runID = "run-1"
-        try await store.insert(rows)
-        #expect(try await store.count() == 10)
-        #expect(try await store.list(CallFilter(purpose: "a")).count == 4)
-        #expect(try await store.list(CallFilter(status: "error")).map(\.callID) == [rows[3].callID])
-        #expect(try await store.list(CallFilter(runID: "run-1")).count == 1)
-        let page = try await store.list(CallFilter(limit: 3))
-        #expect(page.map(\.callID) == rows.reversed().prefix(3).map(\.callID))
-        let next = try await store.list(CallFilter(before: page.last!.callID, limit: 3))
-        #expect(next.first?.callID == rows[6].callID)
-        let got = try #require(try await store.get(rows[4].callID))
-        #expect(got == rows[4])
-        #expect(got.costUSD == 0.004)
-        #expect(try await store.get(rows[5].callID)?.costUSD == nil)
-        try await store.close()
-    }
-}
-
 /// A store that fails its first `failures` inserts and can be slowed down.
 final class FlakyStore: CallStore {
     let inner: SQLiteStore
@@ -159,16 +133,5 @@ final class FlakyStore: CallStore {
         // After the writer stopped, a late record is still written.
         await writer.append(record(99))
         #expect(try await sqlite.count() == 61)
-    }
-
-    @Test func keysCanBeRenamedOrSwapped() async throws {
-        let store = try SQLiteStore(path: tempPath("k.db"))
-        try await store.migrate()
-        try await store.upsertKeys([StoredKey(name: "a", keyHash: "h1", purposes: ["*"]), StoredKey(name: "b", keyHash: "h2", purposes: ["*"])])
-        try await store.upsertKeys([StoredKey(name: "a", keyHash: "h2", purposes: ["*"]), StoredKey(name: "b", keyHash: "h1", purposes: ["*"])])
-        try await store.upsertKeys([StoredKey(name: "c", keyHash: "h1", purposes: ["x"])])
-        let keys = try await store.listKeys()
-        #expect(keys.first { $0.name == "c" }?.keyHash == "h1")
-        #expect(Set(keys.map(\.keyHash)).count == keys.count)
     }
 }

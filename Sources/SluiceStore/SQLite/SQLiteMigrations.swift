@@ -33,6 +33,32 @@ enum SQLiteMigrations {
                     );
                     """)
         }
+        m.registerMigration("002_quota_queue") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE quota_pools (
+                        scope TEXT NOT NULL, window_key TEXT NOT NULL,
+                        cap INTEGER NOT NULL, allocated INTEGER NOT NULL, used INTEGER NOT NULL,
+                        updated_at_ms INTEGER NOT NULL,
+                        PRIMARY KEY (scope, window_key)
+                    );
+                    CREATE TABLE quota_leases (
+                        lease_id TEXT PRIMARY KEY NOT NULL,
+                        scope TEXT NOT NULL, window_key TEXT NOT NULL, node TEXT NOT NULL,
+                        amount INTEGER NOT NULL, used INTEGER NOT NULL,
+                        expires_at_ms INTEGER NOT NULL, settled_at_ms INTEGER
+                    );
+                    CREATE INDEX quota_leases_open ON quota_leases(expires_at_ms) WHERE settled_at_ms IS NULL;
+                    CREATE TABLE work_queue (
+                        item_id TEXT PRIMARY KEY NOT NULL,
+                        queue TEXT NOT NULL, payload TEXT NOT NULL, status TEXT NOT NULL,
+                        available_at_ms INTEGER NOT NULL, attempts INTEGER NOT NULL,
+                        claimed_by TEXT, heartbeat_at_ms INTEGER,
+                        created_at_ms INTEGER NOT NULL, finished_at_ms INTEGER
+                    );
+                    CREATE INDEX work_queue_ready ON work_queue(queue, status, available_at_ms);
+                    """)
+        }
         return m
     }
 }

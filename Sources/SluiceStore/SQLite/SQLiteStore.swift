@@ -1,6 +1,9 @@
 import Foundation
 import GRDB
 import GRDBSQLite
+#if canImport(Glibc)
+import Glibc
+#endif
 import SluiceCore
 
 /// The embedded default backend: one SQLite file in WAL mode. Writes come in
@@ -9,6 +12,10 @@ public final class SQLiteStore: SluiceStore {
     let pool: DatabasePool
     /// The database file.
     public let path: String
+    /// `sqlite`.
+    public var backend: String { "sqlite" }
+    /// In-process change notification (one node).
+    public let changes: any ChangeFeed = LocalChangeFeed()
 
     /// Opens (creating if needed) the database at `path`.
     public init(path: String) throws {
@@ -24,7 +31,16 @@ public final class SQLiteStore: SluiceStore {
     }
 
     /// Applies pending schema migrations.
+    /// Processes opening one file together serialise on a lock file, so each migration runs once.
     public func migrate() async throws {
+        let lockPath = path + ".migrate-lock"
+        let fd = open(lockPath, O_CREAT | O_RDWR, 0o644)
+        guard fd >= 0 else { throw StorageURLError(message: "cannot open \(lockPath): errno \(errno)") }
+        defer { _ = Glibc.close(fd) }
+        while flock(fd, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw StorageURLError(message: "cannot lock \(lockPath): errno \(errno)") }
+        }
+        defer { flock(fd, LOCK_UN) }
         try SQLiteMigrations.migrator.migrate(pool)
     }
 
@@ -35,6 +51,7 @@ public final class SQLiteStore: SluiceStore {
 
     /// Closes the connection pool.
     public func close() async throws {
+        (changes as? LocalChangeFeed)?.broadcaster.finish()
         try pool.close()
     }
 

@@ -1,0 +1,109 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// PostgreSQL schema migrations. Each migration is a list of statements run in
+/// one transaction under an advisory lock, so nodes starting together apply it once.
+enum PostgresMigrations {
+    static let all: [(id: String, statements: [String])] = [
+        (
+            "001_calls",
+            [
+                """
+                CREATE TABLE calls (
+                    call_id TEXT PRIMARY KEY,
+                    created_at_ms BIGINT NOT NULL,
+                    run_id TEXT, purpose TEXT NOT NULL, "user" TEXT, key_name TEXT,
+                    prompt_name TEXT, prompt_version TEXT, variant TEXT,
+                    model TEXT NOT NULL, provider TEXT, answered_model TEXT,
+                    status TEXT NOT NULL, error TEXT, http_status BIGINT NOT NULL,
+                    attempts TEXT NOT NULL, cache TEXT NOT NULL, stream BIGINT NOT NULL,
+                    input_tokens BIGINT NOT NULL, output_tokens BIGINT NOT NULL,
+                    cached_tokens BIGINT NOT NULL, cache_write_tokens BIGINT NOT NULL,
+                    cost_usd DOUBLE PRECISION, saved_usd DOUBLE PRECISION NOT NULL,
+                    latency_ms DOUBLE PRECISION NOT NULL, ttft_ms DOUBLE PRECISION, overhead_ms DOUBLE PRECISION,
+                    schema_valid BIGINT, refusal BIGINT,
+                    params TEXT NOT NULL, input_hash TEXT NOT NULL,
+                    request_body TEXT, output TEXT
+                )
+                """,
+                "CREATE INDEX calls_created ON calls (created_at_ms)",
+                "CREATE INDEX calls_purpose_created ON calls (purpose, created_at_ms)",
+                "CREATE INDEX calls_run ON calls (run_id) WHERE run_id IS NOT NULL",
+                """
+                CREATE TABLE api_keys (
+                    name TEXT PRIMARY KEY,
+                    key_hash TEXT NOT NULL UNIQUE,
+                    purposes TEXT NOT NULL,
+                    created_at_ms BIGINT NOT NULL
+                )
+                """,
+            ]
+        ),
+        (
+            "002_quota_queue",
+            [
+                """
+                CREATE TABLE quota_pools (
+                    scope TEXT NOT NULL, window_key TEXT NOT NULL,
+                    cap BIGINT NOT NULL, allocated BIGINT NOT NULL, used BIGINT NOT NULL,
+                    last_grant BIGINT NOT NULL, updated_at_ms BIGINT NOT NULL,
+                    PRIMARY KEY (scope, window_key)
+                )
+                """,
+                """
+                CREATE TABLE quota_leases (
+                    lease_id TEXT PRIMARY KEY,
+                    scope TEXT NOT NULL, window_key TEXT NOT NULL, node TEXT NOT NULL,
+                    amount BIGINT NOT NULL, used BIGINT NOT NULL,
+                    expires_at_ms BIGINT NOT NULL, settled_at_ms BIGINT
+                )
+                """,
+                "CREATE INDEX quota_leases_open ON quota_leases (expires_at_ms) WHERE settled_at_ms IS NULL",
+                """
+                CREATE TABLE work_queue (
+                    item_id TEXT PRIMARY KEY,
+                    queue TEXT NOT NULL, payload TEXT NOT NULL, status TEXT NOT NULL,
+                    available_at_ms BIGINT NOT NULL, attempts BIGINT NOT NULL,
+                    claimed_by TEXT, heartbeat_at_ms BIGINT,
+                    created_at_ms BIGINT NOT NULL, finished_at_ms BIGINT
+                )
+                """,
+                "CREATE INDEX work_queue_ready ON work_queue (queue, status, available_at_ms)",
+            ]
+        ),
+    ]
+
+    static func run(on store: PostgresStore) async throws {
+        let schema = store.url.schema
+        let logger = store.logger
+        try await store.run("migrate", timeout: .seconds(120)) { client in
+            try await client.withTransaction(logger: logger) { conn in
+                try await conn.query(
+                    PostgresQuery(unsafeSQL: "SELECT pg_advisory_xact_lock(hashtext('sluice_migrate_\(schema)'))"),
+                    logger: logger)
+                try await conn.query(PostgresQuery(unsafeSQL: #"CREATE SCHEMA IF NOT EXISTS "\#(schema)""#), logger: logger)
+                try await conn.query(
+                    PostgresQuery(
+                        unsafeSQL: #"""
+                            CREATE TABLE IF NOT EXISTS "\#(schema)".sluice_migrations
+                            (id TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())
+                            """#), logger: logger)
+                var applied = Set<String>()
+                for try await id in try await conn.query(
+                    PostgresQuery(unsafeSQL: #"SELECT id FROM "\#(schema)".sluice_migrations"#), logger: logger
+                ).decode(String.self) {
+                    applied.insert(id)
+                }
+                for m in all where !applied.contains(m.id) {
+                    for statement in m.statements {
+                        try await conn.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    }
+                    try await conn.query(
+                        #"INSERT INTO "sluice_migrations" (id) VALUES (\#(m.id))"#, logger: logger)
+                    logger.info("migration applied", metadata: ["id": "\(m.id)", "backend": "postgres"])
+                }
+            }
+        }
+    }
+}

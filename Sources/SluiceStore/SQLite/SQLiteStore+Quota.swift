@@ -1,0 +1,113 @@
+import Foundation
+import GRDB
+import SluiceCore
+
+/// Quota leases on SQLite: each statement group runs in one IMMEDIATE
+/// transaction, so processes sharing the file serialise on it.
+extension SQLiteStore {
+    /// Takes up to `request.amount` from the window; `nil` when nothing is left.
+    public func acquireLease(_ request: LeaseRequest) async throws -> Lease? {
+        let id = IDs.make("lease", at: request.now)
+        return try await pool.write { db -> Lease? in
+            let allocated = try Int64.fetchOne(
+                db, sql: "SELECT allocated FROM quota_pools WHERE scope = ? AND window_key = ?",
+                arguments: [request.scope, request.window]) ?? 0
+            let grant = max(0, min(request.amount, request.cap - allocated))
+            try db.execute(
+                sql: """
+                    INSERT INTO quota_pools (scope, window_key, cap, allocated, used, updated_at_ms) VALUES (?, ?, ?, ?, 0, ?)
+                    ON CONFLICT (scope, window_key) DO UPDATE SET cap = excluded.cap,
+                        allocated = allocated + ?, updated_at_ms = excluded.updated_at_ms
+                    """,
+                arguments: [request.scope, request.window, request.cap, grant, request.now.millis, grant])
+            guard grant > 0 else { return nil }
+            try db.execute(
+                sql: """
+                    INSERT INTO quota_leases (lease_id, scope, window_key, node, amount, used, expires_at_ms)
+                    VALUES (?, ?, ?, ?, ?, 0, ?)
+                    """,
+                arguments: [id, request.scope, request.window, request.node, grant, request.expiresAt.millis])
+            return Lease(id: id, scope: request.scope, window: request.window, amount: grant, expiresAt: request.expiresAt)
+        }
+    }
+
+    /// Records the use so far of an open lease.
+    public func reportLeaseUse(_ leaseID: String, used: Int64) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE quota_leases SET used = ? WHERE lease_id = ? AND settled_at_ms IS NULL",
+                arguments: [max(0, used), leaseID])
+        }
+    }
+
+    /// Closes a lease, keeping `used` as spent and returning the rest.
+    @discardableResult
+    public func settleLease(_ leaseID: String, used: Int64, now: Date) async throws -> Bool {
+        try await pool.write { db in try Self.settle(db, leaseID: leaseID, used: max(0, used), now: now) }
+    }
+
+    static func settle(_ db: Database, leaseID: String, used: Int64?, now: Date) throws -> Bool {
+        guard
+            let row = try Row.fetchOne(
+                db, sql: "SELECT scope, window_key, amount, used FROM quota_leases WHERE lease_id = ? AND settled_at_ms IS NULL",
+                arguments: [leaseID])
+        else { return false }
+        let amount: Int64 = row[2]
+        let spent = used ?? row[3]
+        try db.execute(
+            sql: "UPDATE quota_leases SET used = ?, settled_at_ms = ? WHERE lease_id = ?",
+            arguments: [spent, now.millis, leaseID])
+        try db.execute(
+            sql: """
+                UPDATE quota_pools SET allocated = allocated - ? + ?, used = used + ?, updated_at_ms = ?
+                WHERE scope = ? AND window_key = ?
+                """,
+            arguments: [amount, spent, spent, now.millis, row[0] as String, row[1] as String])
+        return true
+    }
+
+    /// Settles every expired lease at its last reported use.
+    public func reclaimExpiredLeases(now: Date) async throws -> Int {
+        try await pool.write { db in
+            let ids = try String.fetchAll(
+                db, sql: "SELECT lease_id FROM quota_leases WHERE settled_at_ms IS NULL AND expires_at_ms <= ?",
+                arguments: [now.millis])
+            var n = 0
+            for id in ids where try Self.settle(db, leaseID: id, used: nil, now: now) { n += 1 }
+            return n
+        }
+    }
+
+    /// The window's state, or `nil` if it was never leased from.
+    public func quotaUsage(scope: String, window: String) async throws -> QuotaUsage? {
+        try await pool.read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT cap, allocated, used FROM quota_pools WHERE scope = ? AND window_key = ?",
+                arguments: [scope, window]
+            ).map { QuotaUsage(cap: $0[0], allocated: $0[1], used: $0[2]) }
+        }
+    }
+
+    /// Deletes idle windows with no open lease, and their settled leases.
+    public func pruneQuotaWindows(before: Date) async throws -> Int {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    DELETE FROM quota_pools WHERE updated_at_ms < ? AND NOT EXISTS (
+                        SELECT 1 FROM quota_leases l WHERE l.scope = quota_pools.scope
+                        AND l.window_key = quota_pools.window_key AND l.settled_at_ms IS NULL)
+                    """,
+                arguments: [before.millis])
+            let pools = db.changesCount
+            try db.execute(
+                sql: "DELETE FROM quota_leases WHERE settled_at_ms IS NOT NULL AND settled_at_ms < ?",
+                arguments: [before.millis])
+            return pools
+        }
+    }
+}
+
+extension Date {
+    /// Milliseconds since 1970, as stored.
+    var millis: Int64 { Int64((timeIntervalSince1970 * 1000).rounded(.down)) }
+}

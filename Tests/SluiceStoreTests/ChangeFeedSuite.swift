@@ -1,0 +1,42 @@
+import Foundation
+import SluiceStore
+import SluiceTesting
+import Testing
+
+/// Waits for the next `.change` event, up to `limit`.
+func nextChange(_ stream: AsyncStream<ChangeEvent>, within limit: Duration) async -> Change? {
+    await withTaskGroup(of: Change?.self) { group in
+        group.addTask {
+            for await event in stream { if case .change(let c) = event { return c } }
+            return nil
+        }
+        group.addTask {
+            try? await Task.sleep(for: limit)
+            return nil
+        }
+        let first = await group.next() ?? nil
+        group.cancelAll()
+        return first
+    }
+}
+
+@Suite struct ChangeFeedSuite {
+    /// A change published by one node reaches a subscriber on another within one second
+    /// (SQLite: a subscriber in the same process).
+    @Test(arguments: StoreBackend.available)
+    func aChangeReachesTheOtherNodeWithinOneSecond(_ backend: StoreBackend) async throws {
+        try await StoreFixture.with(backend) { fixture in
+            let a = try await fixture.open()
+            let b = backend == .sqlite ? a : try await fixture.open()
+            let stream = await b.changes.subscribe()
+            #expect(b.changes.isListening)
+            let sent = ContinuousClock.now
+            try await a.changes.publish(Change(topic: "flags", payload: #"{"triage.kill":true}"#))
+            let got = await nextChange(stream, within: .seconds(1))
+            #expect(got == Change(topic: "flags", payload: #"{"triage.kill":true}"#))
+            #expect(ContinuousClock.now - sent < .seconds(1))
+            try await a.close()
+            if backend == .postgres { try await b.close() }
+        }
+    }
+}
