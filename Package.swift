@@ -65,6 +65,7 @@ let package = Package(
             dependencies: [
                 "SluiceCore", "SluiceProviders", "SluiceStore",
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -133,6 +134,7 @@ let package = Package(
                 "SluiceServer", "SluiceEngine", "SluiceStore", "SluiceTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,3 +1,4 @@
+import Foundation
 import AsyncHTTPClient
 import Logging
 import NIOCore
@@ -25,6 +26,14 @@ public final class Gateway: Sendable {
     public let httpClients: HTTPClients
     /// The gateway's logger.
     public let logger: Logger
+    /// This node's id (host, process and a random part), as it appears in shared tables.
+    public let node: String
+    /// Spends shared quotas (budgets, rate windows) from leased slices.
+    public let quotas: QuotaLeaser
+    /// Store upkeep: expired leases back to their pools, idle windows pruned.
+    public let maintenance: StoreMaintenance
+    /// Changes announced by any node (flags, kill switches), delivered to handlers.
+    public let changes: ChangeWatcher
 
     /// Builds the gateway. The store must be migrated already.
     public init(config: SluiceConfig, store: any SluiceStore, logger: Logger, clock: any WallClock = SystemClock()) {
@@ -58,6 +67,15 @@ public final class Gateway: Sendable {
         let recorder = CallRecorder(
             callLog: callLog, prices: PriceTable(overrides: config.pricing), logBodies: config.storage.logBodies, logger: logger)
         chat = ChatService(catalog: catalog, recorder: recorder, clock: clock)
+        node = Self.makeNodeID()
+        quotas = QuotaLeaser(store: store, node: node, clock: clock)
+        maintenance = StoreMaintenance(store: store, clock: clock, logger: logger)
+        changes = ChangeWatcher(feed: store.changes, logger: logger)
+    }
+
+    static func makeNodeID() -> String {
+        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "node"
+        return "\(host)-\(ProcessInfo.processInfo.processIdentifier)-\(String(UInt32.random(in: .min ... .max), radix: 36))"
     }
 
     /// Stores the configured keys as hashes.

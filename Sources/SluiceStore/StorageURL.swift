@@ -19,7 +19,7 @@ public enum StorageURL: Sendable, Equatable {
                 return .failure(error)
             }
         }
-        return .failure(StorageURLError(message: "storage.url must start with sqlite:// or postgres://, got '\(text)'"))
+        return .failure(StorageURLError(message: "storage.url must start with sqlite:// or postgres://, got '\(redactingCredentials(text))'"))
     }
 }
 
@@ -31,4 +31,10 @@ public struct StorageURLError: Error, Sendable, CustomStringConvertible {
     public init(message: String) { self.message = message }
     /// The message.
     public var description: String { message }
+}
+
+/// `text` with any `user:password@` part masked, for error messages.
+func redactingCredentials(_ text: String) -> String {
+    guard let scheme = text.range(of: "://"), let at = text[scheme.upperBound...].lastIndex(of: "@") else { return text }
+    return String(text[..<scheme.upperBound]) + "***" + String(text[at...])
 }

@@ -15,12 +15,16 @@ struct HealthRoutes {
     func ready() async -> Response {
         var checks = JSONObject()
         var ok = true
+        checks["backend"] = .string(gateway.store.backend)
         do {
             try await gateway.store.ping()
             checks["store"] = "ok"
         } catch {
             ok = false
             checks["store"] = .string("unavailable: \(error)")
+        }
+        if gateway.store.backend == "postgres" {
+            checks["notifications"] = gateway.changes.isListening ? "listening" : "reconnecting"
         }
         let pending = gateway.callLog.pending
         checks["call_log_pending"] = .int(pending)
