@@ -103,6 +103,10 @@ import SluiceStore
         ("models:\n  m:\n    targets:\n      - { provider: ghost, model: a }\n", "unknown provider 'ghost'"),
         ("storage: { url: \"mysql://x\" }\n", "must start with sqlite:// or postgres://"),
         ("storage: { log_bodies: some }\n", "expected one of full, redacted, hash"),
+        ("storage: { url: \"postgres://u:pw@h/db?bogus=1\" }\n", "unknown parameter 'bogus'"),
+        ("storage: { url: \"postgres://u:pw@h/db?sslmode=maybe\" }\n", "sslmode must be one of"),
+        ("storage: { url: \"postgres://u:pw@h/db?schema=Bad-Name\" }\n", "schema must be lower-case"),
+        ("storage: { url: \"postgres://h/db\" }\n", "the user is missing"),
         ("retry: { max_attempts: 3 }\n", "does not implement it yet"),
         ("auth:\n  keys:\n    - { name: a, key: short }\n", "at least 8 characters"),
         ("server: [1, 2]\n", "expected a mapping"),
@@ -113,5 +117,22 @@ import SluiceStore
     func invalidConfigsSayWhy(yaml: String, expected: String) {
         let text = errorText(yaml)
         #expect(text?.contains(expected) == true, "\(text ?? "no error")")
+    }
+
+    /// A PostgreSQL URL is parsed whole at load; a password never shows in an error.
+    @Test func postgresURLsParseAndErrorsHideThePassword() throws {
+        let c = try ConfigLoader.parse(
+            "storage: { url: \"postgresql://sluice:p%40ss@db.internal:6543/gw?schema=team_a&sslmode=disable&pool_max=40\" }\n",
+            environment: [:])
+        guard case .postgres(let url) = c.storage.url else {
+            Issue.record("not postgres: \(c.storage.url)")
+            return
+        }
+        #expect(url.host == "db.internal" && url.port == 6543 && url.user == "sluice" && url.password == "p@ss")
+        #expect(url.database == "gw" && url.schema == "team_a" && url.sslMode == .disable && url.poolMax == 40)
+        #expect(url.redacted == "postgres://sluice:***@db.internal:6543/gw?schema=team_a")
+        let text = errorText("storage: { url: \"postgress://sluice:hunter2secret@db/x\" }\n")
+        #expect(text?.contains("must start with") == true)
+        #expect(text?.contains("hunter2secret") == false, "\(text ?? "")")
     }
 }
