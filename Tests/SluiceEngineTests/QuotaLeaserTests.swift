@@ -7,23 +7,14 @@ import Synchronization
 import Testing
 
 /// Counts the lease round trips a leaser makes.
-final class CountingQuotaStore: QuotaStore {
-    let inner: any SluiceStore
+final class CountingQuotaStore: ForwardingStore {
+    let base: any SluiceStore
     let acquires = Atomic<Int>(0)
-    init(_ inner: any SluiceStore) { self.inner = inner }
+    init(_ base: any SluiceStore) { self.base = base }
     func acquireLease(_ r: LeaseRequest) async throws -> Lease? {
         acquires.add(1, ordering: .relaxed)
-        return try await inner.acquireLease(r)
+        return try await base.acquireLease(r)
     }
-    func reportLeaseUse(_ id: String, used: Int64) async throws { try await inner.reportLeaseUse(id, used: used) }
-    func settleLease(_ id: String, used: Int64, now: Date) async throws -> Bool {
-        try await inner.settleLease(id, used: used, now: now)
-    }
-    func reclaimExpiredLeases(now: Date) async throws -> Int { try await inner.reclaimExpiredLeases(now: now) }
-    func quotaUsage(scope: String, window: String) async throws -> QuotaUsage? {
-        try await inner.quotaUsage(scope: scope, window: window)
-    }
-    func pruneQuotaWindows(before: Date) async throws -> Int { try await inner.pruneQuotaWindows(before: before) }
 }
 
 @Suite struct QuotaLeaserTests {
@@ -73,7 +64,7 @@ final class CountingQuotaStore: QuotaStore {
             #expect(usage.allocated == results.spent)
             let roundTrips = stores.reduce(0) { $0 + $1.acquires.load(ordering: .relaxed) }
             #expect(roundTrips * 5 < results.reserved, "\(roundTrips) lease round trips for \(results.reserved) reservations")
-            for s in stores { try await s.inner.close() }
+            for s in stores { try await s.base.close() }
         }
     }
 }

@@ -3,6 +3,7 @@ import Logging
 import ServiceLifecycle
 import SluiceCore
 import SluiceStore
+import SluiceTesting
 import Synchronization
 import Testing
 
@@ -13,13 +14,7 @@ func tempPath(_ name: String) -> String {
 }
 
 func record(_ i: Int, purpose: String = "p", status: CallRecord.Status = .ok, at: Date = Date()) -> CallRecord {
-    var r = CallRecord(callID: IDs.callID(at: at.addingTimeInterval(Double(i) / 100)), createdAt: at, purpose: purpose, model: "m")
-    r.status = status
-    r.usage = Usage(inputTokens: i, outputTokens: 2 * i)
-    r.costUSD = i % 2 == 0 ? Double(i) / 1000 : nil
-    r.attempts = [Attempt(provider: "x", model: "m-1", status: 200, latencyMs: 1.5, error: nil)]
-    r.params = ["temperature": 0.5]
-    return r
+    sampleRecord(i, purpose: purpose, status: status, at: at)
 }
 
 /// A store that fails its first `failures` inserts and can be slowed down.

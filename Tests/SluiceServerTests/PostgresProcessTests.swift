@@ -107,6 +107,8 @@ struct NodeClient {
             ["calls", "--config", config, "--json", "--limit", "100"], directory: dir, environment: Self.env)
         #expect(status == 0, "\(out)")
         for id in ids { #expect(out.contains(id)) }
+        let (migrated, migrateOut) = try await SluiceProcess.run(["migrate", "--config", config], directory: dir, environment: Self.env)
+        #expect(migrated == 0 && migrateOut.contains("migrations applied"), "\(migrateOut)")
 
         try await client.http.shutdown()
         for n in nodes { n.signal(SIGTERM) }

@@ -1,0 +1,61 @@
+import Foundation
+import SluiceCore
+import SluiceStore
+
+/// A store that passes every call to `base`; test doubles conform and
+/// override only what they change (fail while "down", count round trips).
+public protocol ForwardingStore: SluiceStore {
+    /// The store calls go to.
+    var base: any SluiceStore { get }
+}
+
+extension ForwardingStore {
+    public var backend: String { base.backend }
+    public var changes: any ChangeFeed { base.changes }
+    public func migrate() async throws { try await base.migrate() }
+    public func ping() async throws { try await base.ping() }
+    public func close() async throws { try await base.close() }
+    public func insert(_ records: [CallRecord]) async throws { try await base.insert(records) }
+    public func list(_ filter: CallFilter) async throws -> [CallRecord] { try await base.list(filter) }
+    public func get(_ callID: String) async throws -> CallRecord? { try await base.get(callID) }
+    public func count() async throws -> Int { try await base.count() }
+    public func upsertKeys(_ keys: [StoredKey]) async throws { try await base.upsertKeys(keys) }
+    public func listKeys() async throws -> [StoredKey] { try await base.listKeys() }
+    public func acquireLease(_ r: LeaseRequest) async throws -> Lease? { try await base.acquireLease(r) }
+    public func reportLeaseUse(_ id: String, used: Int64) async throws { try await base.reportLeaseUse(id, used: used) }
+    public func settleLease(_ id: String, used: Int64, now: Date) async throws -> Bool {
+        try await base.settleLease(id, used: used, now: now)
+    }
+    public func reclaimExpiredLeases(now: Date) async throws -> Int { try await base.reclaimExpiredLeases(now: now) }
+    public func quotaUsage(scope: String, window: String) async throws -> QuotaUsage? {
+        try await base.quotaUsage(scope: scope, window: window)
+    }
+    public func pruneQuotaWindows(before: Date) async throws -> Int { try await base.pruneQuotaWindows(before: before) }
+    public func enqueue(queue: String, id: String, payload: String, availableAt: Date) async throws -> Bool {
+        try await base.enqueue(queue: queue, id: id, payload: payload, availableAt: availableAt)
+    }
+    public func claim(queue: String, worker: String, limit: Int, now: Date) async throws -> [QueueItem] {
+        try await base.claim(queue: queue, worker: worker, limit: limit, now: now)
+    }
+    public func heartbeat(id: String, worker: String, now: Date) async throws -> Bool {
+        try await base.heartbeat(id: id, worker: worker, now: now)
+    }
+    public func finish(id: String, worker: String, outcome: QueueOutcome, now: Date) async throws -> Bool {
+        try await base.finish(id: id, worker: worker, outcome: outcome, now: now)
+    }
+    public func requeueStale(queue: String, heartbeatBefore: Date) async throws -> Int {
+        try await base.requeueStale(queue: queue, heartbeatBefore: heartbeatBefore)
+    }
+    public func queueCounts(queue: String) async throws -> [String: Int] { try await base.queueCounts(queue: queue) }
+}
+
+/// A sample call record for store tests: `i` sets its tokens and cost, ids sort by `i`.
+public func sampleRecord(_ i: Int, purpose: String = "p", status: CallRecord.Status = .ok, at: Date = Date()) -> CallRecord {
+    var r = CallRecord(callID: IDs.callID(at: at.addingTimeInterval(Double(i) / 100)), createdAt: at, purpose: purpose, model: "m")
+    r.status = status
+    r.usage = Usage(inputTokens: i, outputTokens: 2 * i)
+    r.costUSD = i % 2 == 0 ? Double(i) / 1000 : nil
+    r.attempts = [Attempt(provider: "x", model: "m-1", status: 200, latencyMs: 1.5, error: nil)]
+    r.params = ["temperature": 0.5]
+    return r
+}
