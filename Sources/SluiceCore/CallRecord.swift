@@ -48,6 +48,8 @@ public struct CallRecord: Sendable, Equatable {
         case ok, error
         /// The stream failed after bytes reached the client.
         case streamInterrupted = "stream_interrupted"
+        /// Every target failed and the purpose's `fallback_response` was served.
+        case degraded
     }
 
     /// The time-ordered call id, also sent as `X-Sluice-Call-Id`.

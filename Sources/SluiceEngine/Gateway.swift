@@ -22,8 +22,8 @@ public final class Gateway: Sendable {
     public let callLog: CallLogWriter
     /// The chat pipeline.
     public let chat: ChatService
-    /// The HTTP client shared by upstream providers; closed by ``shutdown()``.
-    public let httpClients: HTTPClients
+    /// The HTTP clients of upstream providers, one set per distinct connect/read timeout; closed by ``shutdown()``.
+    let httpClients: [HTTPClients]
     /// The gateway's logger.
     public let logger: Logger
     /// This node's id (host, process and a random part), as it appears in shared tables.
@@ -34,19 +34,20 @@ public final class Gateway: Sendable {
     public let maintenance: StoreMaintenance
     /// Changes announced by any node (flags, kill switches), delivered to handlers.
     public let changes: ChangeWatcher
+    /// This node's circuit breakers, one per target.
+    public let breakers: BreakerBoard
+    /// The kill switches in force, shared by every node through the store.
+    public let kills: KillBoard
 
     /// Builds the gateway. The store must be migrated already.
     public init(config: SluiceConfig, store: any SluiceStore, logger: Logger, clock: any WallClock = SystemClock()) {
         self.config = config
         self.store = store
         self.logger = logger
-        var clientConfig = HTTPClient.Configuration()
-        clientConfig.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 512)
-        // Sluice retries and falls back itself; a refused connection must fail now, not after the connect timeout.
-        clientConfig.connectionPool.retryConnectionEstablishment = false
-        clientConfig.decompression = .disabled
-        clientConfig.timeout = .init(connect: .seconds(5))
-        httpClients = HTTPClients(configuration: clientConfig)
+        var clientSets: [String: HTTPClients] = [:]
+        func clients(connectMs: Int, readMs: Int?) -> HTTPClients {
+            Self.clients(connectMs: connectMs, readMs: readMs, into: &clientSets)
+        }
         var providers: [String: any Provider] = [:]
         for p in config.providers {
             switch p.type {
@@ -56,7 +57,8 @@ public final class Gateway: Sendable {
                 let settings = OpenAIProvider.Settings(
                     baseURL: p.baseURL ?? "https://api.openai.com/v1", apiKey: p.apiKey, headers: p.headers,
                     timeout: .milliseconds(Int64(p.timeoutMs)))
-                providers[p.name] = OpenAIProvider(name: p.name, settings: settings, clients: httpClients)
+                providers[p.name] = OpenAIProvider(
+                    name: p.name, settings: settings, clients: clients(connectMs: p.connectTimeoutMs, readMs: p.readTimeoutMs))
             case .anthropic, .gemini, .azureOpenAI:
                 logger.warning("provider type not implemented in this build; skipped", metadata: ["provider": "\(p.name)"])
             }
@@ -66,11 +68,38 @@ public final class Gateway: Sendable {
         callLog = CallLogWriter(store: store, logger: logger)
         let recorder = CallRecorder(
             callLog: callLog, prices: PriceTable(overrides: config.pricing), logBodies: config.storage.logBodies, logger: logger)
-        chat = ChatService(catalog: catalog, recorder: recorder, clock: clock)
+        breakers = BreakerBoard(settings: config.breaker, clock: clock)
+        kills = KillBoard(store: store, feed: store.changes, clock: clock, logger: logger)
+        chat = ChatService(
+            catalog: catalog, recorder: recorder, clock: clock, policies: CallPolicies(config: config),
+            runner: AttemptRunner(breakers: breakers, kills: kills))
         node = Self.makeNodeID()
         quotas = QuotaLeaser(store: store, node: node, clock: clock)
         maintenance = StoreMaintenance(store: store, clock: clock, logger: logger)
         changes = ChangeWatcher(feed: store.changes, logger: logger)
+        httpClients = Array(clientSets.values)
+        let kills = self.kills
+        changes.on(KillBoard.topic) { _ in await kills.reloadLogged() }
+    }
+
+    /// Upstream clients with these timeouts, shared by providers that use the same ones.
+    static func clients(connectMs: Int, readMs: Int?, into sets: inout [String: HTTPClients]) -> HTTPClients {
+        let key = "\(connectMs)/\(readMs ?? 0)"
+        if let c = sets[key] { return c }
+        var config = HTTPClient.Configuration()
+        config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 512)
+        // Sluice retries and falls back itself; a refused connection must fail now, not after the connect timeout.
+        config.connectionPool.retryConnectionEstablishment = false
+        config.decompression = .disabled
+        config.timeout = .init(connect: .milliseconds(Int64(connectMs)), read: readMs.map { .milliseconds(Int64($0)) })
+        let c = HTTPClients(configuration: config)
+        sets[key] = c
+        return c
+    }
+
+    /// Loads what the hot path reads from memory (kill switches); call before serving.
+    public func start() async throws {
+        try await kills.reload()
     }
 
     static func makeNodeID() -> String {
@@ -85,6 +114,6 @@ public final class Gateway: Sendable {
 
     /// Closes the HTTP client; call after the server and call log have stopped.
     public func shutdown() async throws {
-        try await httpClients.shutdown()
+        for c in httpClients { try await c.shutdown() }
     }
 }

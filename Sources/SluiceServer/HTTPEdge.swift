@@ -18,6 +18,8 @@ enum HTTPEdge {
     static let runID = HTTPField.Name("X-Sluice-Run-Id")!
     static let user = HTTPField.Name("X-Sluice-User")!
     static let apiKey = HTTPField.Name("x-api-key")!
+    static let degraded = HTTPField.Name("X-Sluice-Degraded")!
+    static let actor = HTTPField.Name("X-Sluice-Actor")!
 
     /// A JSON response.
     static func json(_ status: Int, _ body: [UInt8], headers: HTTPFields = [:]) -> Response {
@@ -62,6 +64,7 @@ enum HTTPEdge {
         h[attempts] = String(meta.attempts)
         h[cache] = meta.cache
         if let v = meta.overheadMs { h[overhead] = String(format3(v)) }
+        if meta.degraded { h[degraded] = "true" }
         return h
     }
 

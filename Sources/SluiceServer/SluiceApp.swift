@@ -17,6 +17,7 @@ public enum SluiceApp {
         ChatRoutes(gateway: gateway).register(on: router)
         HealthRoutes(gateway: gateway).register(on: router)
         AdminCallsRoutes(gateway: gateway).register(on: router)
+        AdminControlRoutes(gateway: gateway).register(on: router)
         return router
     }
 

@@ -55,6 +55,16 @@ public final class FakeUpstream: Sendable {
         public var eventDelayMs = 0
         /// For streams: leave out the usage chunk even when asked for it.
         public var omitUsage = false
+        /// A transport fault instead of a clean answer.
+        public var fault: Fault?
+
+        /// Transport faults.
+        public enum Fault: Sendable {
+            /// Reset the connection (TCP RST) without answering.
+            case reset
+            /// Send the head with the full `content-length`, then only half the body, then close.
+            case truncate
+        }
 
         /// The default reply: a generated 200 chat completion.
         public init() {}
@@ -74,6 +84,20 @@ public final class FakeUpstream: Sendable {
             r.status = status
             r.headers = headers
             r.body = JSON.object(["error": ["message": .string(message), "type": "server_error", "code": nil]]).serialized()
+            return r
+        }
+
+        /// A connection reset before any answer.
+        public static var reset: Reply {
+            var r = Reply()
+            r.fault = .reset
+            return r
+        }
+
+        /// A chat completion cut off halfway through its body.
+        public static var truncated: Reply {
+            var r = Reply()
+            r.fault = .truncate
             return r
         }
 
@@ -110,10 +134,10 @@ public final class FakeUpstream: Sendable {
     /// Starts a server on a free loopback port.
     public static func start() async throws -> FakeUpstream {
         let box = Mutex<FakeUpstream?>(nil)
-        let router = Router()
-        router.post("**") { request, _ in
+        let router = Router(context: FakeContext.self)
+        router.post("**") { request, context in
             let upstream = box.withLock { $0 }!
-            return try await upstream.respond(request)
+            return try await upstream.respond(request, channel: context.channel)
         }
         var logger = Logger(label: "fake-upstream")
         logger.logLevel = .error
@@ -153,7 +177,7 @@ public final class FakeUpstream: Sendable {
     /// How many requests arrived.
     public var requestCount: Int { state.withLock { $0.received.count } }
 
-    func respond(_ request: Request) async throws -> Response {
+    func respond(_ request: Request, channel: any Channel) async throws -> Response {
         let body = Array(try await request.body.collect(upTo: 64 << 20).readableBytesView)
         var headers: [String: String] = [:]
         for f in request.headers { headers[f.name.canonicalName] = f.value }
@@ -163,6 +187,14 @@ public final class FakeUpstream: Sendable {
             return s.script.isEmpty ? s.defaultReply : s.script.removeFirst()
         }
         if reply.delayMs > 0 { try await Task.sleep(for: .milliseconds(reply.delayMs)) }
+        if case .reset = reply.fault {
+            // SO_LINGER 0 turns the close into a reset.
+            if let options = channel as? any SocketOptionProvider {
+                try? await options.setSoLinger(linger(l_onoff: 1, l_linger: 0)).get()
+            }
+            try? await channel.close().get()
+            throw CancellationError()
+        }
         var fields = HTTPFields()
         for (k, v) in reply.headers { fields[HTTPField.Name(k)!] = v }
         if let fixed = reply.body {
@@ -184,6 +216,27 @@ public final class FakeUpstream: Sendable {
             })
         }
         fields[.contentType] = "application/json"
-        return Response(status: .init(code: reply.status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: answer.completion())))
+        let completion = answer.completion()
+        if case .truncate = reply.fault {
+            fields[.contentLength] = "\(completion.count)"
+            return Response(status: .init(code: reply.status), headers: fields, body: ResponseBody { writer in
+                try await writer.write(ByteBuffer(bytes: completion.prefix(completion.count / 2)))
+                try await Task.sleep(for: .milliseconds(20))
+                try? await channel.close().get()
+                throw CancellationError()
+            })
+        }
+        return Response(status: .init(code: reply.status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: completion)))
+    }
+}
+
+/// The fake's request context: it keeps the channel, so that a reply can reset the connection.
+struct FakeContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    let channel: any Channel
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
     }
 }

@@ -47,6 +47,17 @@ extension ForwardingStore {
         try await base.requeueStale(queue: queue, heartbeatBefore: heartbeatBefore)
     }
     public func queueCounts(queue: String) async throws -> [String: Int] { try await base.queueCounts(queue: queue) }
+    public func setKill(_ kill: KillSwitch, audit: AuditEntry) async throws -> KillSwitch? {
+        try await base.setKill(kill, audit: audit)
+    }
+    public func removeKill(scope: KillSwitch.Scope, name: String, audit: AuditEntry) async throws -> KillSwitch? {
+        try await base.removeKill(scope: scope, name: name, audit: audit)
+    }
+    public func kills() async throws -> [KillSwitch] { try await base.kills() }
+    public func appendAudit(_ entry: AuditEntry) async throws { try await base.appendAudit(entry) }
+    public func audit(limit: Int, before: String?) async throws -> [AuditEntry] {
+        try await base.audit(limit: limit, before: before)
+    }
 }
 
 /// A sample call record for store tests: `i` sets its tokens and cost, ids sort by `i`.

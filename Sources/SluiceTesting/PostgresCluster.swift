@@ -25,7 +25,13 @@ public final class PostgresCluster: Sendable {
     public var url: String { "postgres://sluice:pw-\(port)@127.0.0.1:\(port)/sluice?sslmode=disable" }
 
     /// Creates and starts a cluster on a free port with a `sluice` database.
-    public static func start() throws -> PostgresCluster {
+    /// The blocking `initdb`/`pg_ctl` work runs on its own thread, never on one
+    /// of the few threads every other test's tasks share.
+    public static func start() async throws -> PostgresCluster {
+        try await offThread { try startBlocking() }
+    }
+
+    static func startBlocking() throws -> PostgresCluster {
         guard let bin = binDir else { throw ClusterError("no PostgreSQL server binaries (install Debian's postgresql)") }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-pg-\(UUID().uuidString.prefix(8))").path
         var lastError: (any Error)?
@@ -36,7 +42,7 @@ public final class PostgresCluster: Sendable {
                 return cluster
             } catch {
                 lastError = error
-                cluster.destroy()
+                cluster.destroyBlocking()
             }
         }
         throw lastError ?? ClusterError("could not start PostgreSQL")
@@ -55,34 +61,62 @@ public final class PostgresCluster: Sendable {
         defer { try? FileManager.default.removeItem(atPath: pw) }
         if getuid() == 0 { try Self.sh("chown postgres:postgres \(directory) && chmod 644 \(pw)") }
         try asPostgres("\(binDir)/initdb -D \(directory) -U sluice --pwfile=\(pw) --auth=scram-sha-256 >/dev/null")
-        try startServer()
+        try startServerBlocking()
         try Self.sh("PGPASSWORD=pw-\(port) \(binDir)/createdb -h 127.0.0.1 -p \(port) -U sluice sluice")
     }
 
     /// Starts the server (after ``stop()``).
-    public func startServer() throws {
+    public func startServer() async throws {
+        try await Self.offThread { try self.startServerBlocking() }
+    }
+
+    func startServerBlocking() throws {
         try asPostgres(
             "\(binDir)/pg_ctl -D \(directory) -l \(directory)/server.log -w -o '-p \(port) -c listen_addresses=127.0.0.1 -k \(directory)' start >/dev/null")
     }
 
     /// Stops the server at once, closing every client connection (`-m fast`).
-    public func stop() throws {
-        try asPostgres("\(binDir)/pg_ctl -D \(directory) -m fast -w stop >/dev/null")
+    public func stop() async throws {
+        try await Self.offThread { try self.asPostgres("\(self.binDir)/pg_ctl -D \(self.directory) -m fast -w stop >/dev/null") }
     }
 
     /// Stops and starts the server.
-    public func restart() throws {
+    public func restart() async throws {
+        try await Self.offThread { try self.restartBlocking() }
+    }
+
+    func restartBlocking() throws {
         try asPostgres("\(binDir)/pg_ctl -D \(directory) -m fast -w restart -o '-p \(port) -c listen_addresses=127.0.0.1 -k \(directory)' >/dev/null")
     }
 
     /// Stops the server and deletes its files.
-    public func destroy() {
+    public func destroy() async {
+        await Self.offThread { self.destroyBlocking() }
+    }
+
+    func destroyBlocking() {
         try? asPostgres("\(binDir)/pg_ctl -D \(directory) -m immediate -w stop >/dev/null 2>&1")
         try? FileManager.default.removeItem(atPath: directory)
     }
 
     private func asPostgres(_ command: String) throws {
         try Self.sh(getuid() == 0 ? "runuser -u postgres -- sh -c \"\(command.replacingOccurrences(of: "\"", with: "\\\""))\"" : command)
+    }
+
+    /// Runs blocking work on a thread of its own and waits for it without blocking the caller's thread.
+    static func offThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { cont in
+            Thread { cont.resume(with: Result { try work() }) }.start()
+        }
+    }
+
+    static func offThread(_ work: @escaping @Sendable () -> Void) async {
+        await withCheckedContinuation { cont in
+            Thread {
+                work()
+                cont.resume()
+            }.start()
+        }
     }
 
     /// Runs a shell command. Its stderr goes to a file, not a pipe: a server

@@ -23,6 +23,7 @@ struct Serve: AsyncParsableCommand {
         let store = try await openStore(config, logger: logger)
         let gateway = Gateway(config: config, store: store, logger: logger)
         try await gateway.syncKeys()
+        try await gateway.start()
         if gateway.keyRing.isOpen {
             logger.warning(
                 "no auth.keys configured: accepting unauthenticated calls from loopback only",

@@ -107,7 +107,15 @@ import SluiceStore
         ("storage: { url: \"postgres://u:pw@h/db?sslmode=maybe\" }\n", "sslmode must be one of"),
         ("storage: { url: \"postgres://u:pw@h/db?schema=Bad-Name\" }\n", "schema must be lower-case"),
         ("storage: { url: \"postgres://h/db\" }\n", "the user is missing"),
-        ("retry: { max_attempts: 3 }\n", "does not implement it yet"),
+        ("tasks: { workers: 3 }\n", "does not implement it yet"),
+        ("retry: { max_attempts: 0 }\n", "max_attempts must be 1…20"),
+        ("retry: { base_ms: 500, max_ms: 100 }\n", "must be at least base_ms"),
+        ("breaker: { error_rate: 1.5 }\n", "error_rate must be in (0, 1]"),
+        ("breaker: { cooldown: 3 }\n", "cooldown"),
+        ("purposes:\n  triage: { timeout_ms: -5 }\n", "timeout_ms must be positive"),
+        ("purposes:\n  triage: { fallback_response: [1] }\n", "fallback_response must be a text or a response object"),
+        ("purposes:\n  triage: { daily_budget_usd: 5 }\n", "does not implement it yet"),
+        ("providers:\n  p: { type: openai_compatible, base_url: \"http://x\", read_timeout_ms: 0 }\n", "read_timeout_ms must be positive"),
         ("auth:\n  keys:\n    - { name: a, key: short }\n", "at least 8 characters"),
         ("server: [1, 2]\n", "expected a mapping"),
         ("server: {\n", "invalid YAML"),
@@ -134,5 +142,38 @@ import SluiceStore
         let text = errorText("storage: { url: \"postgress://sluice:hunter2secret@db/x\" }\n")
         #expect(text?.contains("must start with") == true)
         #expect(text?.contains("hunter2secret") == false, "\(text ?? "")")
+    }
+}
+
+@Suite struct ResilienceConfigTests {
+    @Test func retryBreakerAndPurposesParse() throws {
+        let c = try ConfigLoader.parse(
+            """
+            retry:    { max_attempts: 4, base_ms: 100, max_ms: 2000 }
+            breaker:  { window_s: 20, min_calls: 5, error_rate: 0.3, cooldown_s: 10 }
+            providers:
+              up: { type: openai_compatible, base_url: "http://127.0.0.1:1/v1", connect_timeout_ms: 800, read_timeout_ms: 9000 }
+            purposes:
+              triage:
+                timeout_ms: 8000
+                ttft_timeout_ms: 1500
+                retry: { max_attempts: 2 }
+                fallback_response: "Sorry, try again later."
+              summary:
+                fallback_response: { id: x, choices: [ { index: 0, message: { role: assistant, content: "n/a" } } ] }
+            """, environment: [:])
+        #expect(c.retry.maxAttempts == 4 && c.retry.baseMs == 100 && c.retry.maxMs == 2000)
+        #expect(c.breaker.windowS == 20 && c.breaker.minCalls == 5 && c.breaker.errorRate == 0.3 && c.breaker.cooldownS == 10)
+        #expect(c.providers.first { $0.name == "up" }?.connectTimeoutMs == 800)
+        #expect(c.providers.first { $0.name == "up" }?.readTimeoutMs == 9000)
+        let triage = try #require(c.purposes["triage"])
+        #expect(triage.timeoutMs == 8000 && triage.ttftTimeoutMs == 1500)
+        #expect(triage.retry?.maxAttempts == 2)
+        #expect(triage.fallbackResponse?.stringValue == "Sorry, try again later.")
+        let policy = CallPolicy(config: c, purpose: "triage")
+        #expect(policy.retry.settings.maxAttempts == 2)
+        #expect(policy.timeout == .milliseconds(8000))
+        #expect(CallPolicy(config: c, purpose: "other").retry.settings.maxAttempts == 4)
+        #expect(c.purposes["summary"]?.fallbackResponse?["choices"]?.arrayValue?.first?["message"]?["content"]?.stringValue == "n/a")
     }
 }

@@ -25,6 +25,10 @@ let runningInCI = ProcessInfo.processInfo.environment["CI"] != nil
     @Test(.enabled(if: pythonHasOpenAI, "needs python3 with openai and pytest"))
     func openAIPythonSDKSuite() async throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        try await exclusively { try await runSuite(root: root) }
+    }
+
+    func runSuite(root: URL) async throws {
         try await Harness.with { h in
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/usr/bin/env")

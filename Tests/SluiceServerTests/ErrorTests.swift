@@ -94,7 +94,7 @@ let keysConfig = """
         let upstream = try await FakeUpstream.start()
         defer { Task { await upstream.stop() } }
         upstream.enqueue(.status(500, message: "The server had an error while processing your request."))
-        try await Harness.with(upstreamConfig(upstream)) { h in
+        try await Harness.with(upstreamConfig(upstream, extra: noRetry)) { h in
             let r = try await h.chat(simpleChat)
             expectError(r, 502, "upstream_error", contains: "The server had an error")
             #expect(r.json["error"]?["upstream_status"]?.intValue == 500)
@@ -127,7 +127,7 @@ let keysConfig = """
         let upstream = try await FakeUpstream.start()
         defer { Task { await upstream.stop() } }
         upstream.enqueue(.raw("<html>oops</html>"))
-        try await Harness.with(upstreamConfig(upstream)) { h in
+        try await Harness.with(upstreamConfig(upstream, extra: noRetry)) { h in
             expectError(try await h.chat(simpleChat), 502, "upstream_error", contains: "not a chat completion")
         }
     }
@@ -138,6 +138,7 @@ let keysConfig = """
               dead: { type: openai_compatible, base_url: "http://127.0.0.1:9/v1" }
             models:
               m: { targets: [ { provider: dead, model: x } ] }
+            \(noRetry)
             """
         try await Harness.with(cfg) { h in
             let r = try await h.chat(#"{"model":"m","messages":[{"role":"user","content":"x"}]}"#)

@@ -47,6 +47,7 @@ struct Harness {
         let logger = Logger(label: "sluice") { label in JSONLogHandler(label: label, sink: .closure { logs.append($0) }) }
         let gateway = Gateway(config: config, store: wrapStore?(store) ?? store, logger: logger)
         try await gateway.syncKeys()
+        try await gateway.start()
         let (ports, cont) = AsyncStream<Int>.makeStream()
         let app = SluiceApp.build(gateway: gateway, port: 0) { channel in
             cont.yield(channel.localAddress?.port ?? 0)
@@ -133,4 +134,41 @@ func upstreamConfig(_ upstream: FakeUpstream, extra: String = "") -> String {
     """
 }
 
+/// Config that turns retries off, for tests about a single failure.
+let noRetry = "retry: { max_attempts: 1 }"
+
 let simpleChat = #"{"model":"fast","messages":[{"role":"user","content":"hello"}]}"#
+
+/// Keeps the tests that load the machine (process load tests, PostgreSQL
+/// restarts, the Python suite) apart from the tests that measure time against
+/// a deadline, so that a 10 % margin measures Sluice, not a starved scheduler.
+actor ExclusiveGate {
+    static let shared = ExclusiveGate()
+    private var busy = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func acquire() async {
+        if busy {
+            await withCheckedContinuation { waiters.append($0) }
+        } else {
+            busy = true
+        }
+    }
+
+    func release() {
+        if waiters.isEmpty { busy = false } else { waiters.removeFirst().resume() }
+    }
+}
+
+/// Runs `body` while no other exclusive test runs.
+func exclusively<T>(_ body: () async throws -> T) async throws -> T {
+    await ExclusiveGate.shared.acquire()
+    do {
+        let value = try await body()
+        await ExclusiveGate.shared.release()
+        return value
+    } catch {
+        await ExclusiveGate.shared.release()
+        throw error
+    }
+}

@@ -122,8 +122,12 @@ struct NodeClient {
     /// every answered call has its row once the database is back.
     @Test(.enabled(if: PostgresCluster.binDir != nil || ci))
     func postgresRestartDuringLoadLosesNoRecord() async throws {
-        let cluster = try PostgresCluster.start()
-        defer { cluster.destroy() }
+        try await exclusively { try await restartDuringLoad() }
+    }
+
+    func restartDuringLoad() async throws {
+        let cluster = try await PostgresCluster.start()
+        defer { Task { await cluster.destroy() } }
         let upstream = try await FakeUpstream.start()
         var reply = FakeUpstream.Reply.text("steady answer")
         reply.delayMs = 5
@@ -158,7 +162,7 @@ struct NodeClient {
             for _ in 0..<600 where answered.value.count < n { try await Task.sleep(for: .milliseconds(25)) }
         }
         try await waitAnswered(100)
-        try cluster.stop()
+        try await cluster.stop()
         let before = answered.value.count
         var degraded = false
         for _ in 0..<60 where !degraded {
@@ -170,9 +174,9 @@ struct NodeClient {
         try await Task.sleep(for: .milliseconds(500))
         let duringOutage = answered.value.count - before
         #expect(duringOutage > 20, "calls must be served while the database is down (\(duringOutage))")
-        try cluster.startServer()
+        try await cluster.startServer()
         try await waitAnswered(answered.value.count + 100)
-        try cluster.restart()
+        try await cluster.restart()
         try await waitAnswered(answered.value.count + 100)
         stop.withLock { $0 = true }
         await load.value

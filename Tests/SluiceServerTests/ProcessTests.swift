@@ -36,6 +36,10 @@ import Testing
     }
 
     @Test func sigtermUnderLoadLosesNoCallRecordAndLeaksNoSecret() async throws {
+        try await exclusively { try await sigtermUnderLoad() }
+    }
+
+    func sigtermUnderLoad() async throws {
         let upstream = try await FakeUpstream.start()
         var slow = FakeUpstream.Reply.text("steady answer")
         slow.delayMs = 30

@@ -81,7 +81,7 @@ import Testing
         var reply = FakeUpstream.Reply.text("never sent")
         reply.cutAfterEvents = 0
         upstream.enqueue(reply)
-        try await Harness.with(upstreamConfig(upstream)) { h in
+        try await Harness.with(upstreamConfig(upstream, extra: noRetry)) { h in
             let r = try await h.chat(#"{"model":"fast","stream":true,"messages":[{"role":"user","content":"hello"}]}"#)
             #expect(r.status == 502)
             #expect(r.json["error"]?["code"]?.stringValue == "upstream_error")
@@ -95,7 +95,7 @@ import Testing
         let upstream = try await FakeUpstream.start()
         defer { Task { await upstream.stop() } }
         upstream.enqueue(.status(503, message: "overloaded"))
-        try await Harness.with(upstreamConfig(upstream)) { h in
+        try await Harness.with(upstreamConfig(upstream, extra: noRetry)) { h in
             let r = try await h.chat(#"{"model":"fast","stream":true,"messages":[{"role":"user","content":"hello"}]}"#)
             #expect(r.status == 502)
             #expect(r.json["error"]?["upstream_status"]?.intValue == 503)

@@ -8,8 +8,7 @@ import Yams
 public enum ConfigLoader {
     /// Sections of the SPEC skeleton that later versions implement.
     static let later: [String: String] = [
-        "prompts_dir": "prompts and purposes", "retry": "resilience", "tasks": "durable tasks",
-        "breaker": "resilience", "purposes": "prompts and purposes", "alerts": "observability",
+        "prompts_dir": "prompts and purposes", "tasks": "durable tasks", "alerts": "observability",
     ]
 
     /// Loads `path`, or the defaults when `path` is nil.
@@ -68,7 +67,8 @@ public enum ConfigLoader {
         let root = ConfigNode(node: node, path: "", env: environment, refs: refs)
         var sawProviders = false
         for (key, value) in try root.mapping(
-            allowed: ["server", "storage", "auth", "providers", "models", "pricing"], later: later)
+            allowed: ["server", "storage", "auth", "providers", "models", "pricing", "retry", "breaker", "purposes"],
+            later: later)
         {
             switch key {
             case "server": c.server = try parseServer(value)
@@ -79,6 +79,9 @@ public enum ConfigLoader {
                 c.providers = try value.mapping().map { try parseProvider(name: $0, $1) }
             case "models": c.models = try parseModels(value)
             case "pricing": c.pricing = try parsePricing(value)
+            case "retry": c.retry = try parseRetry(value)
+            case "breaker": c.breaker = try parseBreaker(value)
+            case "purposes": c.purposes = try parsePurposes(value)
             default: break
             }
         }
@@ -170,7 +173,7 @@ public enum ConfigLoader {
 
     static func parseProvider(name: String, _ n: ConfigNode) throws -> SluiceConfig.Provider {
         let members = try n.mapping(
-            allowed: ["type", "api_key", "base_url", "headers", "timeout_ms", "latency_ms", "chunk_ms"])
+            allowed: ["type", "api_key", "base_url", "headers", "timeout_ms", "connect_timeout_ms", "read_timeout_ms", "latency_ms", "chunk_ms"])
         guard let typeNode = members.first(where: { $0.0 == "type" })?.1 else {
             throw n.error("provider '\(name)' needs a 'type' (\(SluiceConfig.ProviderType.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
@@ -192,6 +195,13 @@ public enum ConfigLoader {
             case "timeout_ms":
                 p.timeoutMs = try v.int()
                 guard p.timeoutMs > 0 else { throw v.error("timeout_ms must be positive") }
+            case "connect_timeout_ms":
+                p.connectTimeoutMs = try v.int()
+                guard p.connectTimeoutMs > 0 else { throw v.error("connect_timeout_ms must be positive") }
+            case "read_timeout_ms":
+                let ms = try v.int()
+                guard ms > 0 else { throw v.error("read_timeout_ms must be positive") }
+                p.readTimeoutMs = ms
             case "latency_ms", "chunk_ms":
                 guard type == .simulated else { throw v.error("'\(k)' applies only to simulated providers") }
                 let ms = try v.int()

@@ -1,3 +1,4 @@
+import SluiceCore
 import Foundation
 import Yams
 
@@ -83,6 +84,32 @@ struct ConfigNode {
         case "true", "yes", "on": return true
         case "false", "no", "off": return false
         default: throw error("expected true or false, got '\(s)'")
+        }
+    }
+
+    /// The node as JSON: mappings become objects (in order), sequences arrays;
+    /// plain scalars that read as numbers, booleans or null become those, quoted ones stay strings.
+    func json() throws -> JSON {
+        switch node {
+        case .mapping:
+            var o = JSONObject()
+            for (k, v) in try mapping() { o[k] = try v.json() }
+            return .object(o)
+        case .sequence:
+            return .array(try sequence().map { try $0.json() })
+        case .scalar(let scalar):
+            let text = try string()
+            guard scalar.style == .plain else { return .string(text) }
+            switch text {
+            case "true": return .bool(true)
+            case "false": return .bool(false)
+            case "null", "~": return .null
+            default: break
+            }
+            if let parsed = try? JSON.parse(text), case .number = parsed { return parsed }
+            return .string(text)
+        default:
+            throw error("expected a value, got \(kind)")
         }
     }
 

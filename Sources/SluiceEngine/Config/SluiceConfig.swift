@@ -85,6 +85,10 @@ public struct SluiceConfig: Sendable {
         public var headers: [(String, String)] = []
         /// Whole-request timeout in milliseconds; default 600000.
         public var timeoutMs = 600_000
+        /// How long connecting to the upstream may take; default 5000.
+        public var connectTimeoutMs = 5_000
+        /// The longest silence while reading an answer (between stream chunks, say); `nil` (the default) for none.
+        public var readTimeoutMs: Int?
         /// Simulated only: milliseconds before the answer or first chunk; default 0.
         public var latencyMs = 0
         /// Simulated only: milliseconds between stream chunks; default 0.
@@ -127,6 +131,12 @@ public struct SluiceConfig: Sendable {
     public var pricing: [String: ModelPrice] = [:]
     /// Warnings to log at start (for example an unsupported provider skipped).
     public var warnings: [String] = []
+    /// `retry:`, the default for every purpose.
+    public var retry = Retry()
+    /// `breaker:`, per target.
+    public var breaker = Breaker()
+    /// `purposes:` by name.
+    public var purposes: [String: Purpose] = [:]
 
     /// Section defaults with no providers, models or pricing overrides.
     public init() {}

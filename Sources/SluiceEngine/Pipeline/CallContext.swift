@@ -54,6 +54,9 @@ public struct CallContext: Sendable {
     /// `default`, `bypass` or `refresh`.
     public var cacheMode: String
 
+    /// Whether `name` can be a purpose: 1–128 letters, digits, `_`, `-`, `.` or `:`.
+    public static func isValidPurpose(_ name: String) -> Bool { validName(name) }
+
     static func validName(_ s: String) -> Bool {
         !s.isEmpty && s.count <= 128 && s.allSatisfy { $0.isLetter || $0.isNumber || "_-.:".contains($0) }
     }
@@ -102,6 +105,8 @@ public struct ResponseMeta: Sendable {
     public var cache: String = "bypass"
     /// `X-Sluice-Overhead-Ms`: milliseconds spent in Sluice; omitted when `nil`.
     public var overheadMs: Double?
+    /// `X-Sluice-Degraded: true`: every target failed and the purpose's `fallback_response` was served.
+    public var degraded = false
 
     /// Headers for `callID`, with no attempts and cache `bypass`.
     public init(callID: String? = nil) { self.callID = callID }

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import SluiceCore
 import SluiceProviders
+import SluiceStore
 
 /// The answer to one chat call, ready for the HTTP edge.
 public enum ChatReply: Sendable {
@@ -11,6 +12,8 @@ public enum ChatReply: Sendable {
     case failure(SluiceError, meta: ResponseMeta)
     /// An open stream; the edge writes its frames.
     case stream(StreamRelay, meta: ResponseMeta)
+    /// A complete server-sent-events body (a degraded answer to a stream request).
+    case events([UInt8], meta: ResponseMeta)
 }
 
 /// The chat pipeline: decode → attribute → admit → route → call the provider →
@@ -20,6 +23,9 @@ public struct ChatService: Sendable {
     let catalog: ModelCatalog
     let recorder: CallRecorder
     let clock: any WallClock
+    let policies: CallPolicies
+    let runner: AttemptRunner
+    var kills: KillBoard { runner.kills }
 
     /// Handles a `/v1/chat/completions` body from an authenticated caller.
     /// `start` is when the request reached Sluice, so that latency and overhead
@@ -53,30 +59,52 @@ public struct ChatService: Sendable {
             return await fail(&record, err, ctx: fallbackCtx)
         }
         var record = recorder.start(ctx, request: request, model: request.model, rawBody: body)
-        let target: ResolvedTarget
+        if !kills.isEmpty, let k = kills.kill(.purpose, ctx.purpose) ?? kills.kill(.model, request.model) {
+            return await fail(&record, Self.disabled(k), ctx: ctx)
+        }
+        let targets: [ResolvedTarget]
         do {
-            target = try pickTarget(catalog.targets(for: request.model))
+            targets = try catalog.targets(for: request.model)
         } catch {
             return await fail(&record, error, ctx: ctx)
         }
         var upstreamBody = request.body
-        upstreamBody["model"] = .string(target.model)
         // SPEC: the body's metadata is never forwarded upstream.
         upstreamBody.removeValue(forKey: "metadata")
         if request.stream {
             var options = upstreamBody["stream_options"]?.objectValue ?? JSONObject()
             options["include_usage"] = true
             upstreamBody["stream_options"] = .object(options)
-            return await openStream(
-                UpstreamRequest(body: upstreamBody, model: target.model, stream: true, eventLoop: eventLoop), target: target,
-                request: request, ctx: ctx, record: record)
         }
-        let upstreamStart = ContinuousClock.now
-        do {
-            let response = try await target.provider.complete(
-                UpstreamRequest(body: upstreamBody, model: target.model, stream: false, eventLoop: eventLoop))
-            let upstreamMs = (ContinuousClock.now - upstreamStart).milliseconds
-            record.attempts = [Attempt(provider: target.provider.name, model: target.model, status: response.status, latencyMs: upstreamMs, error: nil)]
+        let prepared = upstreamBody
+        let policy = policies[ctx.purpose]
+        let deadline = policy.timeout.map { start + $0 }
+        let stream = request.stream
+        let outcome = await runner.run(
+            targets: targets, policy: policy, deadline: deadline, purpose: ctx.purpose, stream: stream, record: &record
+        ) { target async throws(ProviderError) -> Answer in
+            var body = prepared
+            body["model"] = .string(target.model)
+            let upstream = UpstreamRequest(body: body, model: target.model, stream: stream, eventLoop: eventLoop)
+            if stream {
+                let chunks = try await target.provider.stream(upstream)
+                // Wait for the first chunk before answering 200: a stream that fails
+                // before producing anything falls back like any call.
+                return .stream(chunks, first: try await chunks.next())
+            }
+            return .complete(try await target.provider.complete(upstream))
+        }
+        switch outcome {
+        case .failure(let error):
+            if let fallback = policy.fallbackResponse, Self.degradable.contains(error.code) {
+                return await degrade(&record, fallback: fallback, because: error, request: request, ctx: ctx)
+            }
+            return await fail(&record, error, ctx: ctx)
+        case .success(.stream(let chunks, let first), let target, let firstStart):
+            return openStream(
+                chunks, first: first, target: target, firstStart: firstStart, request: request, ctx: ctx, record: record)
+        case .success(.complete(let response), let target, let firstStart):
+            let upstreamMs = (ContinuousClock.now - firstStart).milliseconds
             record.provider = target.provider.name
             record.answeredModel = response.answeredModel ?? target.model
             record.usage = response.usage ?? Usage.estimate(messages: request.messages, output: response.text)
@@ -89,49 +117,29 @@ public struct ChatService: Sendable {
             meta.costUSD = record.costUSD
             meta.provider = record.provider
             meta.answeredModel = record.answeredModel
-            meta.attempts = 1
+            meta.attempts = record.attempts.count
             meta.overheadMs = record.overheadMs
             await recorder.finish(record, output: response.text)
             return .json(status: 200, body: response.body, meta: meta)
-        } catch {
-            return await failUpstream(&record, error, target: target, since: upstreamStart, ctx: ctx)
         }
     }
 
-    /// Records the one failed attempt and answers 502 with it.
-    func failUpstream(
-        _ record: inout CallRecord, _ error: ProviderError, target: ResolvedTarget, since upstreamStart: ContinuousClock.Instant,
-        ctx: CallContext
-    ) async -> ChatReply {
-        let ms = (ContinuousClock.now - upstreamStart).milliseconds
-        record.provider = target.provider.name
-        record.attempts = [Attempt(provider: target.provider.name, model: target.model, status: error.status, latencyMs: ms, error: error.message)]
-        return await fail(&record, Self.upstreamFailure(error, target: target, attempts: record.attempts), ctx: ctx)
+    /// What one successful attempt produced.
+    enum Answer: Sendable {
+        case complete(UpstreamResponse)
+        case stream(any ChunkStream, first: StreamChunk?)
     }
 
-    /// Weighted random choice among the targets of the best priority.
-    func pickTarget(_ targets: [ResolvedTarget]) -> ResolvedTarget {
-        guard let best = targets.first?.priority else { return targets[0] }
-        let group = targets.filter { $0.priority == best }
-        if group.count == 1 { return group[0] }
-        let total = group.reduce(0) { $0 + $1.weight }
-        var r = Double.random(in: 0..<total)
-        for t in group {
-            if r < t.weight { return t }
-            r -= t.weight
-        }
-        return group[group.count - 1]
-    }
+    /// Failures a purpose's `fallback_response` stands in for (not bad requests, not kill switches).
+    static let degradable: Set<SluiceError.Code> = [.upstreamError, .breakerOpen, .timeout]
 
-    static func upstreamFailure(_ e: ProviderError, target: ResolvedTarget, attempts: [Attempt]) -> SluiceError {
-        let what = e.status.map { "HTTP \($0)" } ?? e.kind.rawValue
-        var details = JSONObject()
-        details["upstream_status"] = e.status.map(JSON.int) ?? .null
-        details["attempts"] = .array(attempts.map(\.json))
-        return SluiceError(
-            .upstreamError,
-            "Upstream '\(target.provider.name)' (model \(target.model)) failed with \(what): \(e.message)",
-            details: details)
+    /// 503 `disabled` for a kill switch.
+    static func disabled(_ k: KillSwitch) -> SluiceError {
+        SluiceError(
+            .disabled,
+            "The \(k.scope.rawValue) '\(k.name)' is switched off by a kill switch: \(k.reason) "
+                + "(set by \(k.actor) at \(Timestamp.iso8601(k.createdAt))). "
+                + "Turn it back on with `sluice unkill --\(k.scope.rawValue) \(k.name)`.")
     }
 
     func fail(_ record: inout CallRecord, _ error: SluiceError, ctx: CallContext) async -> ChatReply {

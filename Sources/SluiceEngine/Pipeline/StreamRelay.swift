@@ -3,33 +3,25 @@ import SluiceCore
 import SluiceProviders
 
 extension ChatService {
+    /// Wraps a stream whose first chunk arrived into the relay the edge writes from.
     func openStream(
-        _ upstream: UpstreamRequest, target: ResolvedTarget, request: ChatRequest, ctx: CallContext, record: CallRecord
-    ) async -> ChatReply {
+        _ stream: any ChunkStream, first: StreamChunk?, target: ResolvedTarget, firstStart: ContinuousClock.Instant,
+        request: ChatRequest, ctx: CallContext, record: CallRecord
+    ) -> ChatReply {
         var record = record
-        let upstreamStart = ContinuousClock.now
         record.provider = target.provider.name
-        do {
-            let stream = try await target.provider.stream(upstream)
-            // Wait for the first chunk before answering 200: an upstream that fails
-            // before producing anything gets a real 502, like a non-streamed call.
-            let first = try await stream.next()
-            record.ttftMs = (ContinuousClock.now - ctx.start).milliseconds
-            let openMs = (ContinuousClock.now - upstreamStart).milliseconds
-            record.attempts = [Attempt(provider: target.provider.name, model: target.model, status: 200, latencyMs: openMs, error: nil)]
-            var meta = ResponseMeta(callID: ctx.callID)
-            meta.provider = target.provider.name
-            meta.answeredModel = target.model
-            meta.attempts = 1
-            meta.overheadMs = max(0, (ContinuousClock.now - ctx.start).milliseconds - openMs)
-            let relay = StreamRelay(
-                stream: stream, first: first.map { .chunk($0) } ?? .end, record: record, recorder: recorder,
-                start: ctx.start, upstreamStart: upstreamStart, clientWantsUsage: request.clientWantsUsage,
-                targetModel: target.model, messages: request.messages)
-            return .stream(relay, meta: meta)
-        } catch {
-            return await failUpstream(&record, error, target: target, since: upstreamStart, ctx: ctx)
-        }
+        record.ttftMs = (ContinuousClock.now - ctx.start).milliseconds
+        let upstreamMs = (ContinuousClock.now - firstStart).milliseconds
+        var meta = ResponseMeta(callID: ctx.callID)
+        meta.provider = target.provider.name
+        meta.answeredModel = target.model
+        meta.attempts = record.attempts.count
+        meta.overheadMs = max(0, (ContinuousClock.now - ctx.start).milliseconds - upstreamMs)
+        let relay = StreamRelay(
+            stream: stream, first: first.map { .chunk($0) } ?? .end, record: record, recorder: recorder,
+            start: ctx.start, upstreamStart: firstStart, clientWantsUsage: request.clientWantsUsage,
+            targetModel: target.model, messages: request.messages)
+        return .stream(relay, meta: meta)
     }
 }
 

@@ -11,6 +11,17 @@ public struct ResolvedTarget: Sendable {
     public var weight: Double
     /// Targets with the lowest value are chosen first.
     public var priority: Int
+    /// `PROVIDER/MODEL`, the key of its circuit breaker.
+    public let breakerKey: String
+
+    /// A target; see the properties.
+    public init(provider: any Provider, model: String, weight: Double, priority: Int) {
+        self.provider = provider
+        self.model = model
+        self.weight = weight
+        self.priority = priority
+        breakerKey = BreakerBoard.key(provider: provider.name, model: model)
+    }
 }
 
 /// Maps the model names clients send to upstream targets. Besides configured
@@ -33,6 +44,14 @@ public struct ModelCatalog: Sendable {
         models = map
         names = config.models.map(\.name)
         self.providers = providers
+    }
+
+    /// `PROVIDER/MODEL` of every configured target.
+    public var targetKeys: [String] { models.values.flatMap { $0.map(\.breakerKey) } }
+
+    /// Whether `model` is a configured model name or the upstream model id of one of their targets.
+    public func knows(model: String) -> Bool {
+        models[model] != nil || models.values.contains { $0.contains { $0.model == model } }
     }
 
     /// The targets for a model name, in priority order.

@@ -123,7 +123,7 @@ public struct OpenAIProvider: Provider {
         } else if !body.isEmpty {
             message = String(decoding: body.prefix(300), as: UTF8.self)
         }
-        let retryAfter = headers.first(name: "retry-after").flatMap(Double.init)
+        let retryAfter = headers.first(name: "retry-after").flatMap { RetryAfter.seconds($0) }
         message = SecretScrubber.scrub(message, known: settings.apiKey.map { [$0] } ?? [])
         return ProviderError(.http, status: status, message: message, retryAfterSeconds: retryAfter)
     }

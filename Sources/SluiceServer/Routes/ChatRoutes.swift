@@ -34,6 +34,11 @@ struct ChatRoutes {
             return HTTPEdge.json(status, body, headers: HTTPEdge.headers(meta))
         case .failure(let error, let meta):
             return HTTPEdge.error(error, headers: HTTPEdge.headers(meta))
+        case .events(let body, let meta):
+            var headers = HTTPEdge.headers(meta)
+            headers[.contentType] = "text/event-stream"
+            headers[.cacheControl] = "no-cache"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
         case .stream(let relay, let meta):
             var headers = HTTPEdge.headers(meta)
             headers[.contentType] = "text/event-stream"

@@ -72,6 +72,25 @@ enum PostgresMigrations {
                 "CREATE INDEX work_queue_ready ON work_queue (queue, status, available_at_ms)",
             ]
         ),
+        (
+            "003_controls",
+            [
+                """
+                CREATE TABLE kill_switches (
+                    scope TEXT NOT NULL, name TEXT NOT NULL, reason TEXT NOT NULL, actor TEXT NOT NULL,
+                    created_at_ms BIGINT NOT NULL,
+                    PRIMARY KEY (scope, name)
+                )
+                """,
+                """
+                CREATE TABLE audit_log (
+                    audit_id TEXT PRIMARY KEY,
+                    at_ms BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,
+                    reason TEXT, old_value TEXT, new_value TEXT
+                )
+                """,
+            ]
+        ),
     ]
 
     static func run(on store: PostgresStore) async throws {

@@ -59,6 +59,21 @@ enum SQLiteMigrations {
                     CREATE INDEX work_queue_ready ON work_queue(queue, status, available_at_ms);
                     """)
         }
+        m.registerMigration("003_controls") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE kill_switches (
+                        scope TEXT NOT NULL, name TEXT NOT NULL, reason TEXT NOT NULL, actor TEXT NOT NULL,
+                        created_at_ms INTEGER NOT NULL,
+                        PRIMARY KEY (scope, name)
+                    );
+                    CREATE TABLE audit_log (
+                        audit_id TEXT PRIMARY KEY NOT NULL,
+                        at_ms INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,
+                        reason TEXT, old_value TEXT, new_value TEXT
+                    );
+                    """)
+        }
         return m
     }
 }

@@ -110,4 +110,7 @@ extension SQLiteStore {
 extension Date {
     /// Milliseconds since 1970, as stored.
     var millis: Int64 { Int64((timeIntervalSince1970 * 1000).rounded(.down)) }
+
+    /// The date `millis` milliseconds after 1970.
+    init(millis: Int64) { self.init(timeIntervalSince1970: Double(millis) / 1000) }
 }

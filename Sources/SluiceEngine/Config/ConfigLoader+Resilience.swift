@@ -1,0 +1,84 @@
+import SluiceCore
+
+extension ConfigLoader {
+    /// Purpose keys that later features implement.
+    static let laterPurposeKeys: [String: String] = [
+        "prompt": "prompts and purposes", "model": "prompts and purposes", "params": "prompts and purposes",
+        "output_schema": "structured outputs", "repair_attempts": "structured outputs",
+        "daily_budget_usd": "cost governance", "cache": "caching", "variants": "experimentation",
+        "shadow": "experimentation", "review": "structured outputs", "pii": "guardrails",
+    ]
+
+    static func parseRetry(_ n: ConfigNode) throws -> SluiceConfig.Retry {
+        var r = SluiceConfig.Retry()
+        for (k, v) in try n.mapping(allowed: ["max_attempts", "base_ms", "max_ms"]) {
+            let value = try v.int()
+            switch k {
+            case "max_attempts":
+                guard (1...20).contains(value) else { throw v.error("max_attempts must be 1…20 (1 means no retry)") }
+                r.maxAttempts = value
+            case "base_ms":
+                guard value >= 0 else { throw v.error("base_ms must not be negative") }
+                r.baseMs = value
+            case "max_ms":
+                guard value >= 0 else { throw v.error("max_ms must not be negative") }
+                r.maxMs = value
+            default: break
+            }
+        }
+        if r.maxMs < r.baseMs { throw n.error("max_ms (\(r.maxMs)) must be at least base_ms (\(r.baseMs))") }
+        return r
+    }
+
+    static func parseBreaker(_ n: ConfigNode) throws -> SluiceConfig.Breaker {
+        var b = SluiceConfig.Breaker()
+        for (k, v) in try n.mapping(allowed: ["window_s", "min_calls", "error_rate", "cooldown_s"]) {
+            switch k {
+            case "window_s":
+                b.windowS = try v.double()
+                guard b.windowS > 0 else { throw v.error("window_s must be positive") }
+            case "min_calls":
+                b.minCalls = try v.int()
+                guard b.minCalls >= 1 else { throw v.error("min_calls must be at least 1") }
+            case "error_rate":
+                b.errorRate = try v.double()
+                guard b.errorRate > 0, b.errorRate <= 1 else { throw v.error("error_rate must be in (0, 1]") }
+            case "cooldown_s":
+                b.cooldownS = try v.double()
+                guard b.cooldownS > 0 else { throw v.error("cooldown_s must be positive") }
+            default: break
+            }
+        }
+        return b
+    }
+
+    static func parsePurposes(_ n: ConfigNode) throws -> [String: SluiceConfig.Purpose] {
+        var out: [String: SluiceConfig.Purpose] = [:]
+        for (name, p) in try n.mapping() {
+            guard CallContext.validName(name) else {
+                throw p.error("purpose name '\(name)' must be 1–128 letters, digits, '_', '-', '.' or ':'")
+            }
+            var purpose = SluiceConfig.Purpose(name: name)
+            for (k, v) in try p.mapping(
+                allowed: ["timeout_ms", "ttft_timeout_ms", "retry", "fallback_response"], later: laterPurposeKeys)
+            {
+                switch k {
+                case "timeout_ms", "ttft_timeout_ms":
+                    let ms = try v.int()
+                    guard ms > 0 else { throw v.error("\(k) must be positive") }
+                    if k == "timeout_ms" { purpose.timeoutMs = ms } else { purpose.ttftTimeoutMs = ms }
+                case "retry": purpose.retry = try parseRetry(v)
+                case "fallback_response":
+                    let value = try v.json()
+                    guard value.stringValue != nil || value.objectValue != nil else {
+                        throw v.error("fallback_response must be a text or a response object")
+                    }
+                    purpose.fallbackResponse = value
+                default: break
+                }
+            }
+            out[name] = purpose
+        }
+        return out
+    }
+}

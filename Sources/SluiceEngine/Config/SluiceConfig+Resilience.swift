@@ -1,0 +1,46 @@
+import SluiceCore
+
+extension SluiceConfig {
+    /// `retry:`: how often one target is tried, and how long to wait between tries.
+    public struct Retry: Sendable, Equatable {
+        /// Tries per target, the first included (1 = no retry).
+        public var maxAttempts = 3
+        /// The backoff base: try N waits a random time up to `base_ms × 2^(N-1)` (full jitter).
+        public var baseMs = 250
+        /// The most one wait can be.
+        public var maxMs = 8_000
+        /// The defaults: 3 tries, 250 ms base, 8 s cap.
+        public init() {}
+    }
+
+    /// `breaker:`: when a target's circuit opens, and for how long.
+    public struct Breaker: Sendable, Equatable {
+        /// The sliding window the error rate is measured over.
+        public var windowS = 30.0
+        /// Calls the window needs before the breaker may open.
+        public var minCalls = 10
+        /// The error rate (0…1) that opens the breaker.
+        public var errorRate = 0.5
+        /// How long an open breaker skips its target before one probe is let through.
+        public var cooldownS = 30.0
+        /// The defaults: 30 s window, 10 calls, 50 %, 30 s cool-down.
+        public init() {}
+    }
+
+    /// A purpose's resilience settings (prompts, budgets and the rest arrive with later features).
+    public struct Purpose: Sendable {
+        /// The purpose name.
+        public var name: String
+        /// Bounds the whole call, retries and fallbacks included (for a stream: until its first byte).
+        public var timeoutMs: Int?
+        /// For streams: how long one target may take to send its first token before the next is tried.
+        public var ttftTimeoutMs: Int?
+        /// Overrides the global `retry:`.
+        public var retry: Retry?
+        /// Served (marked `X-Sluice-Degraded: true`) when every target fails: a text, or a whole response body.
+        public var fallbackResponse: JSON?
+
+        /// A purpose with no settings of its own.
+        public init(name: String) { self.name = name }
+    }
+}

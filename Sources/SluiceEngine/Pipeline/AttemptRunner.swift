@@ -1,0 +1,174 @@
+import Foundation
+import SluiceCore
+import SluiceProviders
+import SluiceStore
+
+/// How a call's attempts ended.
+enum AttemptOutcome<T: Sendable>: Sendable {
+    /// A target answered. `firstStart` is when the first attempt began.
+    case success(T, ResolvedTarget, firstStart: ContinuousClock.Instant)
+    /// No target answered; the error is what the client gets (or the reason for a degraded answer).
+    case failure(SluiceError)
+}
+
+/// Runs one call's upstream attempts: targets in route order, skipping the
+/// killed and the ones whose breaker is open, retrying retryable failures
+/// with backoff, all inside the purpose's deadline. Every attempt is appended
+/// to the call record.
+struct AttemptRunner: Sendable {
+    let breakers: BreakerBoard
+    let kills: KillBoard
+
+    func run<T: Sendable>(
+        targets: [ResolvedTarget], policy: CallPolicy, deadline: ContinuousClock.Instant?, purpose: String,
+        stream: Bool, record: inout CallRecord,
+        attempt: @escaping @Sendable (ResolvedTarget) async throws(ProviderError) -> T
+    ) async -> AttemptOutcome<T> {
+        let plan = RoutePlan.order(targets)
+        var skipped: [String] = []
+        var breakerSkips = 0
+        var firstKill: KillSwitch?
+        var last: (error: ProviderError, target: ResolvedTarget)?
+        var firstStart: ContinuousClock.Instant?
+        let maxTries = policy.retry.settings.maxAttempts
+        targetLoop: for (index, target) in plan.enumerated() {
+            if !kills.isEmpty,
+                let k = kills.kill(.provider, target.provider.name) ?? kills.kill(.model, target.model)
+            {
+                firstKill = firstKill ?? k
+                skipped.append("\(target.breakerKey) (kill switch: \(k.reason))")
+                continue
+            }
+            for n in 1...maxTries {
+                guard let ticket = breakers.admit(target.breakerKey) else {
+                    breakerSkips += 1
+                    skipped.append("\(target.breakerKey) (circuit breaker open)")
+                    continue targetLoop
+                }
+                if let deadline, ContinuousClock.now >= deadline {
+                    return .failure(timeoutError(policy, purpose: purpose, record: record, last: last))
+                }
+                let start = ContinuousClock.now
+                firstStart = firstStart ?? start
+                record.provider = target.provider.name
+                var limit = deadline
+                var ttftLimited = false
+                if stream, let ttft = policy.ttftTimeout, limit.map({ start + ttft < $0 }) ?? true {
+                    limit = start + ttft
+                    ttftLimited = true
+                }
+                do throws(ProviderError) {
+                    let value: T
+                    if let limit {
+                        let expired = ProviderError(
+                            .timeout,
+                            message: ttftLimited
+                                ? "no first chunk within ttft_timeout_ms (\(Self.ms(policy.ttftTimeout)) ms)"
+                                : "no answer before the call's deadline (timeout_ms \(Self.ms(policy.timeout)) ms)")
+                        value = try await withAttemptDeadline(limit, expired: expired) { () async throws(ProviderError) -> T in
+                            try await attempt(target)
+                        }
+                    } else {
+                        value = try await attempt(target)
+                    }
+                    breakers.record(ticket, success: true)
+                    record.attempts.append(
+                        Attempt(
+                            provider: target.provider.name, model: target.model, status: 200,
+                            latencyMs: (ContinuousClock.now - start).milliseconds, error: nil))
+                    return .success(value, target, firstStart: firstStart ?? start)
+                } catch {
+                    record.attempts.append(
+                        Attempt(
+                            provider: target.provider.name, model: target.model, status: error.status,
+                            latencyMs: (ContinuousClock.now - start).milliseconds, error: error.message))
+                    let kind = FailureClass(error)
+                    breakers.record(ticket, success: !kind.countsAgainstTarget)
+                    last = (error, target)
+                    if let deadline, ContinuousClock.now >= deadline {
+                        return .failure(timeoutError(policy, purpose: purpose, record: record, last: last))
+                    }
+                    switch kind {
+                    case .fatal: return .failure(Self.rejected(error, target: target, attempts: record.attempts))
+                    case .nextTarget: continue targetLoop
+                    case .retryable: break
+                    }
+                    // A stream too slow to start goes to the next target rather than waiting again.
+                    if ttftLimited, error.kind == .timeout { continue targetLoop }
+                    guard n < maxTries else { continue targetLoop }
+                    let waitMs = policy.retry.delayMs(afterTry: n, retryAfterSeconds: error.retryAfterSeconds)
+                    if let deadline, ContinuousClock.now + .milliseconds(waitMs) >= deadline {
+                        // The wait would pass the deadline: try the next target now, or fail at the deadline.
+                        if index < plan.count - 1 { continue targetLoop }
+                        try? await Task.sleep(until: deadline, clock: .continuous)
+                        return .failure(timeoutError(policy, purpose: purpose, record: record, last: last, waitMs: waitMs))
+                    }
+                    if waitMs > 0 { try? await Task.sleep(for: .milliseconds(waitMs)) }
+                }
+            }
+        }
+        if let last {
+            return .failure(Self.exhausted(last.error, target: last.target, attempts: record.attempts, skipped: skipped))
+        }
+        if breakerSkips > 0 {
+            return .failure(
+                SluiceError(
+                    .breakerOpen,
+                    "Every target of model '\(record.model)' is unavailable: \(skipped.joined(separator: ", ")). "
+                        + "No upstream request was made; open breakers let a probe through after breaker.cooldown_s.",
+                    retryAfterSeconds: 1))
+        }
+        let reason = firstKill.map { ": \($0.reason)" } ?? ""
+        return .failure(
+            SluiceError(
+                .disabled,
+                "Every target of model '\(record.model)' is switched off by a kill switch\(reason) "
+                    + "(\(skipped.joined(separator: ", "))). Turn one back on with `sluice unkill`."))
+    }
+
+    static func ms(_ d: Duration?) -> Int { d.map { Int($0.milliseconds) } ?? 0 }
+
+    func timeoutError(
+        _ policy: CallPolicy, purpose: String, record: CallRecord, last: (error: ProviderError, target: ResolvedTarget)?,
+        waitMs: Double? = nil
+    ) -> SluiceError {
+        var message =
+            "The call did not finish within timeout_ms (\(Self.ms(policy.timeout)) ms) of purpose '\(purpose)' "
+            + "after \(record.attempts.count) attempt(s)"
+        if let last {
+            message += "; the last, upstream '\(last.target.provider.name)' (model \(last.target.model)), failed: \(last.error.message)"
+        }
+        if let waitMs { message += "; the next try had to wait \(Int(waitMs)) ms (backoff or Retry-After), past the deadline" }
+        var details = JSONObject()
+        details["attempts"] = .array(record.attempts.map(\.json))
+        return SluiceError(.timeout, message + ".", details: details)
+    }
+
+    /// The request was refused as malformed: every target would refuse it too.
+    static func rejected(_ e: ProviderError, target: ResolvedTarget, attempts: [Attempt]) -> SluiceError {
+        var details = JSONObject()
+        details["upstream_status"] = e.status.map(JSON.int) ?? .null
+        details["attempts"] = .array(attempts.map(\.json))
+        return SluiceError(
+            .invalidRequest,
+            "Upstream '\(target.provider.name)' (model \(target.model)) rejected the request with HTTP \(e.status ?? 400): "
+                + "\(e.message). It was not retried: the request itself must change.",
+            details: details)
+    }
+
+    /// Every target failed.
+    static func exhausted(_ e: ProviderError, target: ResolvedTarget, attempts: [Attempt], skipped: [String]) -> SluiceError {
+        let what = e.status.map { "HTTP \($0)" } ?? e.kind.rawValue
+        var details = JSONObject()
+        details["upstream_status"] = e.status.map(JSON.int) ?? .null
+        details["attempts"] = .array(attempts.map(\.json))
+        var message =
+            attempts.count > 1
+            ? "Every target failed after \(attempts.count) attempts; the last, upstream '\(target.provider.name)' (model \(target.model)), failed with \(what): \(e.message)"
+            : "Upstream '\(target.provider.name)' (model \(target.model)) failed with \(what): \(e.message)"
+        if !skipped.isEmpty { message += ". Skipped: \(skipped.joined(separator: ", "))" }
+        return SluiceError(
+            .upstreamError, message, details: details,
+            retryAfterSeconds: e.retryAfterSeconds.map { Int($0.rounded(.up)) })
+    }
+}

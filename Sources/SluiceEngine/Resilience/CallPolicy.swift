@@ -1,0 +1,40 @@
+import SluiceCore
+
+/// How one purpose's calls meet failure: retries, deadline, time to first
+/// token, and the degraded answer served when every target fails.
+public struct CallPolicy: Sendable {
+    /// Backoff between tries of one target.
+    public var retry: RetryPolicy
+    /// The whole call's budget (retries and fallbacks included); `nil` for none.
+    public var timeout: Duration?
+    /// For streams: how long one target may take to its first chunk.
+    public var ttftTimeout: Duration?
+    /// Served with `X-Sluice-Degraded: true` when every target fails.
+    public var fallbackResponse: JSON?
+
+    /// The policy of `purpose` under `config`: the purpose's own settings over the global `retry:`.
+    public init(config: SluiceConfig, purpose: String) {
+        let p = config.purposes[purpose]
+        retry = RetryPolicy(p?.retry ?? config.retry)
+        timeout = p?.timeoutMs.map { .milliseconds($0) }
+        ttftTimeout = p?.ttftTimeoutMs.map { .milliseconds($0) }
+        fallbackResponse = p?.fallbackResponse
+    }
+}
+
+/// Every purpose's ``CallPolicy``, resolved once at start.
+public struct CallPolicies: Sendable {
+    let byPurpose: [String: CallPolicy]
+    let fallback: CallPolicy
+
+    /// Policies for the purposes of `config`; other purposes get the global settings.
+    public init(config: SluiceConfig) {
+        var map: [String: CallPolicy] = [:]
+        for name in config.purposes.keys { map[name] = CallPolicy(config: config, purpose: name) }
+        byPurpose = map
+        fallback = CallPolicy(config: config, purpose: "")
+    }
+
+    /// The policy for `purpose`.
+    public subscript(purpose: String) -> CallPolicy { byPurpose[purpose] ?? fallback }
+}
