@@ -38,6 +38,8 @@ public final class Gateway: Sendable {
     public let breakers: BreakerBoard
     /// The kill switches in force, shared by every node through the store.
     public let kills: KillBoard
+    /// Prometheus metrics for `GET /metrics`.
+    public let metrics: GatewayMetrics
 
     /// Builds the gateway. The store must be migrated already.
     public init(config: SluiceConfig, store: any SluiceStore, logger: Logger, clock: any WallClock = SystemClock()) {
@@ -70,6 +72,7 @@ public final class Gateway: Sendable {
             callLog: callLog, prices: PriceTable(overrides: config.pricing), logBodies: config.storage.logBodies, logger: logger)
         breakers = BreakerBoard(settings: config.breaker, clock: clock)
         kills = KillBoard(store: store, feed: store.changes, clock: clock, logger: logger)
+        metrics = GatewayMetrics(breakers: breakers, targetKeys: catalog.targetKeys)
         chat = ChatService(
             catalog: catalog, recorder: recorder, clock: clock, policies: CallPolicies(config: config),
             runner: AttemptRunner(breakers: breakers, kills: kills))

@@ -117,6 +117,79 @@ struct NodeClient {
         await upstream.stop()
     }
 
+    /// A kill switch set through the CLI on node A refuses calls on node B within
+    /// one second; `unkill` through node B reopens node A just as fast; both are audited.
+    @Test(.enabled(if: StoreBackend.postgresURL != nil || ci))
+    func killSwitchReachesEveryNodeWithinOneSecond() async throws {
+        let fixture = try StoreFixture(.postgres)
+        defer { Task { await fixture.destroy() } }
+        let upstream = try await FakeUpstream.start()
+        let dir = try makeTempDir()
+        let config = try Self.writeConfig(dir: dir, storageURL: fixture.storageURL, upstream: upstream)
+        let nodes = try [0, 1].map { _ in try SluiceProcess(["serve", "--config", config], directory: dir, environment: Self.env) }
+        var ports: [Int] = []
+        for n in nodes { ports.append(try await n.waitReady()) }
+        let client = NodeClient.make()
+        let triage = #"{"model":"fast","messages":[{"role":"user","content":"hi"}],"metadata":{"x-sluice-purpose":"triage"}}"#
+        func status(_ port: Int) async throws -> (Int, JSON) {
+            let r = try await client.send(.POST, port: port, "/v1/chat/completions", body: triage, key: Self.clientKey)
+            return (r.status, r.json)
+        }
+        /// Milliseconds until `port` answers `want`, polling every 20 ms for up to 5 s.
+        func millisUntil(_ port: Int, _ want: Int, since start: ContinuousClock.Instant) async throws -> Double? {
+            for _ in 0..<250 {
+                if try await status(port).0 == want { return (ContinuousClock.now - start) / .milliseconds(1) }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            return nil
+        }
+        #expect(try await status(ports[1]).0 == 200)
+
+        var env = Self.env
+        env["SLUICE_ADMIN_KEY"] = Self.adminKey
+        env["USER"] = "oncall-alice"
+        let (killed, killOut) = try await SluiceProcess.run(
+            ["kill", "--config", config, "--url", "http://127.0.0.1:\(ports[0])", "--purpose", "triage",
+             "--reason", "prompt v4 returns garbage"], directory: dir, environment: env)
+        let setAt = ContinuousClock.now
+        #expect(killed == 0, "\(killOut)")
+        #expect(killOut.contains("switched off: purpose triage: prompt v4 returns garbage (by oncall-alice"), "\(killOut)")
+        let refusedAfter = try await millisUntil(ports[1], 503, since: setAt)
+        #expect(refusedAfter != nil && refusedAfter! < 1_000, "node B refused after \(String(describing: refusedAfter)) ms")
+        let (_, body) = try await status(ports[1])
+        #expect(body["error"]?["code"]?.stringValue == "disabled")
+        #expect(body["error"]?["message"]?.stringValue?.contains("prompt v4 returns garbage") == true)
+
+        let (listed, listOut) = try await SluiceProcess.run(
+            ["kill", "--config", config, "--url", "http://127.0.0.1:\(ports[1])"], directory: dir, environment: env)
+        #expect(listed == 0 && listOut.contains("purpose triage"), "\(listOut)")
+
+        let (unkilled, unkillOut) = try await SluiceProcess.run(
+            ["unkill", "--config", config, "--url", "http://127.0.0.1:\(ports[1])", "--purpose", "triage", "--reason", "v3 back"],
+            directory: dir, environment: env)
+        let clearedAt = ContinuousClock.now
+        #expect(unkilled == 0, "\(unkillOut)")
+        let servedAfter = try await millisUntil(ports[0], 200, since: clearedAt)
+        #expect(servedAfter != nil && servedAfter! < 1_000, "node A served again after \(String(describing: servedAfter)) ms")
+
+        let audit = try await client.send(.GET, port: ports[0], "/admin/audit", key: Self.adminKey)
+        let rows = audit.json["data"]?.arrayValue ?? []
+        #expect(rows.map { $0["action"]?.stringValue } == ["unkill", "kill"])
+        #expect(rows.allSatisfy { $0["actor"]?.stringValue == "oncall-alice" })
+
+        // A wrong admin key is a clear CLI error, not a crash.
+        env["SLUICE_ADMIN_KEY"] = "wrong-key-123456"
+        let (denied, deniedOut) = try await SluiceProcess.run(
+            ["kill", "--config", config, "--url", "http://127.0.0.1:\(ports[0])", "--model", "fast", "--reason", "x"],
+            directory: dir, environment: env)
+        #expect(denied != 0 && deniedOut.contains("the gateway answered 40"), "\(deniedOut)")
+
+        try await client.http.shutdown()
+        for n in nodes { n.signal(SIGTERM) }
+        for n in nodes { #expect(try await n.waitExit() == 0, "\(n.text.suffix(1500))") }
+        await upstream.stop()
+    }
+
     /// PostgreSQL goes away and comes back (a stop, then a restart) while calls
     /// flow: calls keep being answered, `/readyz` says degraded meanwhile, and
     /// every answered call has its row once the database is back.

@@ -322,6 +322,10 @@ func elapsed(_ body: () async throws -> HTTPResult) async rethrows -> (HTTPResul
                 #expect(rows.first { $0["target"]?.stringValue == "primary/m-primary" }?["state"]?.stringValue == "open")
                 #expect(rows.first { $0["target"]?.stringValue == "backup/m-backup" }?["state"]?.stringValue == "open")
                 #expect(rows.first { $0["target"]?.stringValue == "primary/m-primary" }?["probe_at"]?.stringValue != nil)
+                let metrics = try await h.request(.GET, "/metrics").text
+                #expect(metrics.contains(#"sluice_breaker_state{target="primary/m-primary",state="open"} 1"#), "\(metrics)")
+                #expect(metrics.contains(#"sluice_breaker_state{target="primary/m-primary",state="closed"} 0"#))
+                #expect(metrics.contains(#"sluice_breaker_opened{target="backup/m-backup"} 1"#))
             }
         }
     }

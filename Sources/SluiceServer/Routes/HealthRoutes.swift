@@ -1,15 +1,21 @@
 import Hummingbird
+import NIOCore
 import SluiceCore
 import SluiceEngine
 
-/// `GET /healthz` (the process answers) and `GET /readyz` (the store answers and
-/// the call log is keeping up).
+/// `GET /healthz` (the process answers), `GET /readyz` (the store answers and
+/// the call log is keeping up) and `GET /metrics` (Prometheus text).
 struct HealthRoutes {
     let gateway: Gateway
 
     func register(on router: Router<SluiceRequestContext>) {
         router.get("/healthz") { _, _ in HTTPEdge.json(200, ["status": "ok"]) }
         router.get("/readyz") { _, _ in await self.ready() }
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: self.gateway.metrics.exposition())))
+        }
     }
 
     func ready() async -> Response {

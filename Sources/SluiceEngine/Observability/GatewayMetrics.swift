@@ -1,0 +1,55 @@
+import Prometheus
+import Synchronization
+
+/// The gateway's Prometheus metrics, exposed at `GET /metrics`. Each gateway
+/// owns its registry (no global bootstrap), so several can live in one process.
+public final class GatewayMetrics: Sendable {
+    /// The registry every Sluice metric is made in.
+    public let registry = PrometheusCollectorRegistry()
+    let breakers: BreakerBoard
+    let targetKeys: [String]
+    private let breakerGauges = Mutex<[String: (state: [String: Gauge], opened: Gauge)]>([:])
+
+    static let states = ["closed", "open", "half_open"]
+    static var stateName: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "sluice", subsystem: "breaker", metricName: "state", unitName: "",
+        helpText: "1 for the state the target's circuit breaker is in (closed, open, half_open), 0 for the others.") }
+    static var openedName: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "sluice", subsystem: "breaker", metricName: "opened", unitName: "",
+        helpText: "How many times the target's circuit breaker opened since this node started.") }
+
+    init(breakers: BreakerBoard, targetKeys: [String]) {
+        self.breakers = breakers
+        self.targetKeys = targetKeys
+    }
+
+    /// The metrics in Prometheus text format, breaker gauges refreshed first.
+    public func exposition() -> [UInt8] {
+        refreshBreakers()
+        var out: [UInt8] = []
+        registry.emit(into: &out)
+        return out
+    }
+
+    /// `sluice_breaker_state{target,state}` is 1 for the state a target's breaker is in and 0
+    /// for the others; `sluice_breaker_opened` counts how often it opened since start.
+    func refreshBreakers() {
+        let seen = Dictionary(breakers.snapshot().map { ($0.target, $0) }, uniquingKeysWith: { a, _ in a })
+        let keys = Set(targetKeys).union(seen.keys)
+        breakerGauges.withLock { gauges in
+            for key in keys {
+                if gauges[key] == nil {
+                    var byState: [String: Gauge] = [:]
+                    for s in Self.states {
+                        byState[s] = registry.makeGauge(descriptor: Self.stateName, labels: [("target", key), ("state", s)])
+                    }
+                    let opened = registry.makeGauge(descriptor: Self.openedName, labels: [("target", key)])
+                    gauges[key] = (byState, opened)
+                }
+                let state = seen[key]?.state ?? "closed"
+                for (s, g) in gauges[key]!.state { g.set(to: s == state ? 1.0 : 0.0) }
+                gauges[key]!.opened.set(to: Double(seen[key]?.timesOpened ?? 0))
+            }
+        }
+    }
+}
