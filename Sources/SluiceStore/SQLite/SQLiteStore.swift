@@ -3,6 +3,10 @@ import GRDB
 import GRDBSQLite
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
 #endif
 import SluiceCore
 
@@ -36,7 +40,7 @@ public final class SQLiteStore: SluiceStore {
         let lockPath = path + ".migrate-lock"
         let fd = open(lockPath, O_CREAT | O_RDWR, 0o644)
         guard fd >= 0 else { throw StorageURLError(message: "cannot open \(lockPath): errno \(errno)") }
-        defer { _ = Glibc.close(fd) }
+        defer { closeDescriptor(fd) }
         while flock(fd, LOCK_EX) != 0 {
             guard errno == EINTR else { throw StorageURLError(message: "cannot lock \(lockPath): errno \(errno)") }
         }
@@ -182,4 +186,15 @@ extension Cell {
             }
         }
     }
+}
+
+/// `close(2)`; the store's own `close()` hides the unqualified name.
+private func closeDescriptor(_ fd: Int32) {
+    #if canImport(Glibc)
+    _ = Glibc.close(fd)
+    #elseif canImport(Musl)
+    _ = Musl.close(fd)
+    #elseif canImport(Darwin)
+    _ = Darwin.close(fd)
+    #endif
 }
