@@ -196,25 +196,29 @@ import Testing
         }
     }
 
-    /// A subscriber that stopped waiting for the listener (the database was down) gets
-    /// `.resync` once it listens, and again after the server restarts.
-    @Test(.enabled(if: PostgresCluster.binDir != nil && enabled))
-    func subscribersResyncWhenTheListenerStartsLateOrComesBack() async throws {
-        let cluster = try PostgresCluster.start()
-        defer { cluster.destroy() }
-        let store = PostgresStore(url: try PostgresURL.parse(cluster.url), logger: Self.quiet)
-        try await store.migrate()
-        try cluster.stop()
-        let stream = await store.changes.subscribe()
-        #expect(!store.changes.isListening)
-        try cluster.startServer()
-        #expect(await nextEvent(stream, within: .seconds(15)) == .resync)
-        #expect(store.changes.isListening)
-        try await store.changes.publish(Change(topic: "t", payload: "1"))
-        #expect(await nextEvent(stream, within: .seconds(1)) == .change(Change(topic: "t", payload: "1")))
-        try cluster.restart()
-        #expect(await nextEvent(stream, within: .seconds(15)) == .resync)
-        try await store.close()
+    /// A subscriber that stopped waiting for the listener (no connection was free) gets
+    /// `.resync` once it listens, and again when the listening connection is lost and replaced.
+    @Test(.enabled(if: enabled)) func subscribersResyncWhenTheListenerStartsLateOrComesBack() async throws {
+        try await StoreFixture.with(.postgres) { fixture in
+            // Both connections of the pool busy for 5 s (until the server's statement_timeout
+            // ends the statements): the listener cannot start while subscribe() waits.
+            let store = try await Self.open(fixture, "&pool_max=2", statementTimeout: .seconds(4))
+            let hogs = (0..<2).map { _ in Task { _ = try? await store.rows("sleep", "SELECT pg_sleep(60)") } }
+            try await Task.sleep(for: .milliseconds(300))
+            let stream = await store.changes.subscribe()
+            #expect(!store.changes.isListening)
+            #expect(await nextEvent(stream, within: .seconds(10)) == .resync)
+            #expect(store.changes.isListening)
+            try await store.changes.publish(Change(topic: "t", payload: "1"))
+            #expect(await nextEvent(stream, within: .seconds(1)) == .change(Change(topic: "t", payload: "1")))
+            // The server ends the listening connection: the listener comes back and says so.
+            let pid = try #require(store.feed.listenerBackendPID)
+            _ = try await store.rows("terminate", "SELECT pg_terminate_backend(\(pid))")
+            #expect(await nextEvent(stream, within: .seconds(10)) == .resync)
+            #expect(store.feed.listenerBackendPID != pid)
+            for h in hogs { await h.value }
+            try await store.close()
+        }
     }
 }
 
