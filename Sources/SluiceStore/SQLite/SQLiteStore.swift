@@ -25,9 +25,11 @@ public final class SQLiteStore: SluiceStore {
     public init(path: String) throws {
         self.path = path
         var config = Configuration()
+        // Set when the connection opens, before any statement: processes opening one new file
+        // together (nodes, `sluice migrate`) wait for each other instead of failing with SQLITE_BUSY.
+        config.busyMode = .timeout(5)
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            try db.execute(sql: "PRAGMA busy_timeout = 5000")
         }
         let dir = (path as NSString).deletingLastPathComponent
         if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
