@@ -32,7 +32,7 @@ public enum SluiceApp {
         return Application(
             router: router(gateway: gateway),
             configuration: .init(address: .hostname(server.host, port: port ?? server.port), serverName: nil),
-            services: [gateway.callLog, gateway.maintenance, gateway.changes],
+            services: [gateway.callLog, gateway.maintenance, gateway.quotas, gateway.changes],
             onServerRunning: onServerRunning,
             logger: gateway.logger)
     }

@@ -1,9 +1,21 @@
-/// A parsed `storage.url`.
-public enum StorageURL: Sendable, Equatable {
+/// A parsed `storage.url`. Printing it shows the redacted form (no password).
+public enum StorageURL: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     /// `sqlite://PATH` (relative paths are relative to the working directory).
     case sqlite(path: String)
     /// `postgres://USER:PASS@HOST:PORT/DB`, checked when parsed.
     case postgres(url: PostgresURL)
+
+    /// The URL for logs: `sqlite://PATH`, or the PostgreSQL URL with its password masked.
+    public var description: String {
+        switch self {
+        case .sqlite(let path): "sqlite://\(path)"
+        case .postgres(let url): url.redacted
+        }
+    }
+    /// Same as ``description``.
+    public var debugDescription: String { description }
+    /// Only ``description``, so `dump` and debuggers never show the password.
+    public var customMirror: Mirror { Mirror(self, children: ["url": description], displayStyle: .enum) }
 
     /// Parses a storage URL, or returns a message naming what is wrong.
     public static func parse(_ text: String) -> Result<StorageURL, StorageURLError> {

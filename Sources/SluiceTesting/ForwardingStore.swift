@@ -37,11 +37,11 @@ extension ForwardingStore {
     public func claim(queue: String, worker: String, limit: Int, now: Date) async throws -> [QueueItem] {
         try await base.claim(queue: queue, worker: worker, limit: limit, now: now)
     }
-    public func heartbeat(id: String, worker: String, now: Date) async throws -> Bool {
-        try await base.heartbeat(id: id, worker: worker, now: now)
+    public func heartbeat(id: String, worker: String, attempt: Int, now: Date) async throws -> Bool {
+        try await base.heartbeat(id: id, worker: worker, attempt: attempt, now: now)
     }
-    public func finish(id: String, worker: String, outcome: QueueOutcome, now: Date) async throws -> Bool {
-        try await base.finish(id: id, worker: worker, outcome: outcome, now: now)
+    public func finish(id: String, worker: String, attempt: Int, outcome: QueueOutcome, now: Date) async throws -> Bool {
+        try await base.finish(id: id, worker: worker, attempt: attempt, outcome: outcome, now: now)
     }
     public func requeueStale(queue: String, heartbeatBefore: Date) async throws -> Int {
         try await base.requeueStale(queue: queue, heartbeatBefore: heartbeatBefore)

@@ -67,7 +67,8 @@ func loadConfigOrExit(_ path: String?) throws -> SluiceConfig {
 }
 
 /// Opens and migrates the configured store. PostgreSQL gets a few tries, so
-/// that a gateway started together with its database waits for it.
+/// that a gateway started together with its database waits for it; a wrong
+/// password, a missing database or a missing privilege fails at once.
 func openStore(_ config: SluiceConfig, logger: Logger) async throws -> any SluiceStore {
     switch config.storage.url {
     case .sqlite(let path):
@@ -84,7 +85,8 @@ func openStore(_ config: SluiceConfig, logger: Logger) async throws -> any Sluic
                 return store
             } catch {
                 attempt += 1
-                guard attempt < 10 else {
+                let permanent = (error as? PostgresStoreError)?.kind.isPermanent ?? false
+                guard attempt < 10, !permanent else {
                     try? await store.close()
                     FileHandle.standardError.write(Data("sluice: cannot use \(url.redacted): \(error)\n".utf8))
                     throw ExitCode(1)

@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import ServiceLifecycle
 import SluiceCore
 import SluiceEngine
 import SluiceStore
@@ -17,7 +19,85 @@ final class CountingQuotaStore: ForwardingStore {
     }
 }
 
+/// A clock the test moves by hand.
+final class ManualClock: WallClock {
+    private let time: Mutex<Date>
+    init(_ start: Date = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 * 1000).rounded(.down) / 1000)) {
+        time = Mutex(start)
+    }
+    func now() -> Date { time.withLock { $0 } }
+    func advance(_ seconds: TimeInterval) { time.withLock { $0 = $0.addingTimeInterval(seconds) } }
+}
+
 @Suite struct QuotaLeaserTests {
+    static let scope = "budget:purpose:p"
+    static let window = "2026-11-23"
+
+    /// Polls `condition` every 20 ms for up to `limit`.
+    static func eventually(within limit: Duration = .seconds(5), _ condition: () async throws -> Bool) async rethrows -> Bool {
+        let end = ContinuousClock.now + limit
+        while ContinuousClock.now < end {
+            if try await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return try await condition()
+    }
+
+    /// Run as a service, the leaser ticks on its own (a lease near expiry is settled without any
+    /// call), and at graceful shutdown it returns the unused part of every slice it holds.
+    @Test(arguments: StoreBackend.available)
+    func asAServiceItTicksAndReturnsItsSlicesAtShutdown(_ backend: StoreBackend) async throws {
+        try await StoreFixture.with(backend) { fixture in
+            let store = try await fixture.open()
+            let clock = ManualClock()
+            var logger = Logger(label: "test-quota")
+            logger.logLevel = .error
+            let leaser = QuotaLeaser(store: store, node: "n1", clock: clock, logger: logger, tickInterval: .milliseconds(20))
+            let group = ServiceGroup(configuration: .init(services: [leaser], gracefulShutdownSignals: [], logger: logger))
+            let running = Task { try await group.run() }
+            func usage() async throws -> QuotaUsage? { try await store.quotaUsage(scope: Self.scope, window: Self.window) }
+
+            let r1 = try #require(try await leaser.reserve(scope: Self.scope, window: Self.window, cap: 10_000, amount: 100, slice: 1_000))
+            leaser.settle(r1, actual: 60)
+            #expect(try await usage() == QuotaUsage(cap: 10_000, allocated: 1_000, used: 0))
+            // Within the margin of its expiry the idle lease is settled by a tick.
+            clock.advance(240)
+            #expect(try await Self.eventually { try await usage() == QuotaUsage(cap: 10_000, allocated: 60, used: 60) })
+
+            let r2 = try #require(try await leaser.reserve(scope: Self.scope, window: Self.window, cap: 10_000, amount: 100, slice: 1_000))
+            leaser.settle(r2, actual: 40)
+            #expect(try await usage() == QuotaUsage(cap: 10_000, allocated: 1_060, used: 60))
+            await group.triggerGracefulShutdown()
+            try await running.value
+            let end = try #require(try await usage())
+            #expect(end == QuotaUsage(cap: 10_000, allocated: 100, used: 100))
+            #expect(end.remaining == 9_900)
+            try await store.close()
+        }
+    }
+
+    /// A lease reclaimed as expired before its node settled it (the node was too slow): the
+    /// settle still charges what was spent, and the leaser warns.
+    @Test(arguments: StoreBackend.available)
+    func aLeaseReclaimedBeforeItsSettleIsStillCharged(_ backend: StoreBackend) async throws {
+        try await StoreFixture.with(backend) { fixture in
+            let store = try await fixture.open()
+            let clock = ManualClock()
+            let logs = LogCapture()
+            let logger = Logger(label: "test-quota") { JSONLogHandler(label: $0, sink: .closure { logs.append($0) }) }
+            let leaser = QuotaLeaser(store: store, node: "n1", clock: clock, ttl: 60, logger: logger)
+            let r = try #require(try await leaser.reserve(scope: Self.scope, window: Self.window, cap: 1_000, amount: 100, slice: 500))
+            leaser.settle(r, actual: 70)
+            clock.advance(200)
+            #expect(try await store.reclaimExpiredLeases(now: clock.now()) == 1)
+            #expect(try await store.quotaUsage(scope: Self.scope, window: Self.window) == QuotaUsage(cap: 1_000, allocated: 0, used: 0))
+            try await leaser.close()
+            #expect(try await store.quotaUsage(scope: Self.scope, window: Self.window) == QuotaUsage(cap: 1_000, allocated: 70, used: 70))
+            #expect(logs.text.contains("quota lease was reclaimed before it was settled"), "\(logs.text)")
+            try await store.close()
+        }
+    }
+
     /// Two nodes spend one budget concurrently from leased slices: spend never
     /// passes the cap, almost all of it can be spent, the store ends with exactly
     /// what was spent, and most reservations cost no round trip.

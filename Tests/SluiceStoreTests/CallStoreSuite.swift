@@ -71,6 +71,32 @@ import Testing
         }
     }
 
+    /// Nodes starting together write the same keys at once (`Gateway.syncKeys`): every write
+    /// succeeds, and the table ends with each key once.
+    @Test(arguments: StoreBackend.available)
+    func concurrentKeySyncsAllSucceed(_ backend: StoreBackend) async throws {
+        try await StoreFixture.with(backend) { fixture in
+            let nodes = [try await fixture.open(), try await fixture.open()]
+            for round in 0..<4 {
+                // Fresh keys each round, so every writer inserts; odd rounds also swap two hashes.
+                let keys = (0..<20).map { i in
+                    StoredKey(name: "k\(round)-\(i)", keyHash: "h\(round)-\(round % 2 == 1 && i < 2 ? 1 - i : i)", purposes: ["*"])
+                }
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for w in 0..<8 {
+                        let store = nodes[w % 2]
+                        group.addTask { try await store.upsertKeys(w % 3 == 0 ? keys.reversed() : keys) }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+            let stored = try await nodes[0].listKeys()
+            #expect(stored.count == 80)
+            #expect(Set(stored.map(\.keyHash)).count == 80)
+            for s in nodes { try await s.close() }
+        }
+    }
+
     /// Migrations are idempotent, and nodes starting together apply them once.
     @Test(arguments: StoreBackend.available)
     func concurrentMigrationsApplyOnce(_ backend: StoreBackend) async throws {

@@ -19,19 +19,41 @@ import Testing
                 QueueItem(id: "t2", queue: "tasks", payload: "two", attempts: 1),
             ])
             #expect(try await store.claim(queue: "tasks", worker: "w2", limit: 5, now: now.addingTimeInterval(1)).isEmpty)
-            #expect(try await store.heartbeat(id: "t1", worker: "w1", now: now.addingTimeInterval(2)))
-            #expect(try await store.heartbeat(id: "t1", worker: "w2", now: now.addingTimeInterval(2)) == false)
-            #expect(try await store.finish(id: "t1", worker: "w2", outcome: .done, now: now) == false)
-            #expect(try await store.finish(id: "t1", worker: "w1", outcome: .done, now: now))
+            #expect(try await store.heartbeat(id: "t1", worker: "w1", attempt: 1, now: now.addingTimeInterval(2)))
+            #expect(try await store.heartbeat(id: "t1", worker: "w2", attempt: 1, now: now.addingTimeInterval(2)) == false)
+            #expect(try await store.finish(id: "t1", worker: "w2", attempt: 1, outcome: .done, now: now) == false)
+            #expect(try await store.finish(id: "t1", worker: "w1", attempt: 1, outcome: .done, now: now))
             // t2's worker went silent: it is handed out again, with its attempt counted.
             #expect(try await store.requeueStale(queue: "tasks", heartbeatBefore: now.addingTimeInterval(1.5)) == 1)
-            #expect(try await store.heartbeat(id: "t2", worker: "w1", now: now) == false)
+            #expect(try await store.heartbeat(id: "t2", worker: "w1", attempt: 1, now: now) == false)
             let again = try await store.claim(queue: "tasks", worker: "w2", limit: 5, now: now.addingTimeInterval(3))
             #expect(again.map(\.id) == ["t2"])
             #expect(again.first?.attempts == 2)
-            #expect(try await store.finish(id: "t2", worker: "w2", outcome: .failed, now: now))
+            #expect(try await store.finish(id: "t2", worker: "w2", attempt: 2, outcome: .failed, now: now))
             #expect(try await store.queueCounts(queue: "tasks") == ["done": 1, "failed": 1, "queued": 1])
             #expect(try await store.claim(queue: "tasks", worker: "w3", limit: 5, now: now.addingTimeInterval(61)).map(\.id) == ["later"])
+        }
+    }
+
+    /// A worker that went silent, had its item re-queued and claimed again (here under the
+    /// same worker name, as after a restart) cannot heartbeat or finish the new claim with its
+    /// old one: the claim's attempt number is its token.
+    @Test(arguments: StoreBackend.available)
+    func aStaleClaimCannotTouchTheNextClaim(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { _, store in
+            let now = storedNow()
+            try await store.enqueue(queue: "tasks", id: "t", payload: "", availableAt: now)
+            let first = try #require(try await store.claim(queue: "tasks", worker: "w", limit: 1, now: now).first)
+            #expect(first.attempts == 1)
+            #expect(try await store.requeueStale(queue: "tasks", heartbeatBefore: now.addingTimeInterval(1)) == 1)
+            let second = try #require(try await store.claim(queue: "tasks", worker: "w", limit: 1, now: now.addingTimeInterval(2)).first)
+            #expect(second.attempts == 2)
+            #expect(try await store.heartbeat(id: "t", worker: "w", attempt: first.attempts, now: now.addingTimeInterval(3)) == false)
+            #expect(try await store.finish(id: "t", worker: "w", attempt: first.attempts, outcome: .failed, now: now) == false)
+            #expect(try await store.queueCounts(queue: "tasks") == ["claimed": 1])
+            #expect(try await store.heartbeat(id: "t", worker: "w", attempt: second.attempts, now: now.addingTimeInterval(3)))
+            #expect(try await store.finish(id: "t", worker: "w", attempt: second.attempts, outcome: .done, now: now))
+            #expect(try await store.queueCounts(queue: "tasks") == ["done": 1])
         }
     }
 

@@ -46,8 +46,15 @@ func leaseRequest(
             #expect(try await store.reclaimExpiredLeases(now: now) == 0)
             #expect(try await store.reclaimExpiredLeases(now: now.addingTimeInterval(2)) == 1)
             #expect(try await store.quotaUsage(scope: a.scope, window: a.window) == QuotaUsage(cap: 100, allocated: 40, used: 40))
+            // The node settles late: the use it had not reported is still charged, never dropped.
             #expect(try await store.settleLease(a.id, used: 90, now: now) == false)
-            #expect(try await store.acquireLease(leaseRequest(cap: 100, amount: 100, now: now))?.amount == 60)
+            #expect(try await store.quotaUsage(scope: a.scope, window: a.window) == QuotaUsage(cap: 100, allocated: 90, used: 90))
+            // Settling again charges nothing twice, and less than recorded takes nothing back.
+            #expect(try await store.settleLease(a.id, used: 90, now: now) == false)
+            #expect(try await store.settleLease(a.id, used: 10, now: now) == false)
+            #expect(try await store.settleLease("lease_unknown", used: 10, now: now) == false)
+            #expect(try await store.quotaUsage(scope: a.scope, window: a.window) == QuotaUsage(cap: 100, allocated: 90, used: 90))
+            #expect(try await store.acquireLease(leaseRequest(cap: 100, amount: 100, now: now))?.amount == 10)
             // Idle windows with no open lease are pruned.
             _ = try await store.acquireLease(leaseRequest("rpm:key:k", window: "old", cap: 5, amount: 1, ttl: 1, now: now))
             #expect(try await store.reclaimExpiredLeases(now: now.addingTimeInterval(5)) == 1)

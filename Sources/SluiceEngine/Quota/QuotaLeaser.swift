@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 import SluiceCore
 import SluiceStore
 import Synchronization
@@ -16,32 +17,75 @@ public struct QuotaReservation: Sendable, Equatable {
 /// leased slices, so that the cap holds across nodes while most reservations
 /// cost no database round trip.
 ///
+/// It is a `Service`: ``run()`` calls ``tick()`` every `tickInterval` (settling leases that are
+/// done, reporting the use of the others) and ``close()`` at shutdown, which returns the unused
+/// part of every slice to its pool. Run it before the store closes.
+///
 /// ```swift
-/// let leaser = QuotaLeaser(store: store, node: "node-a", clock: SystemClock())
+/// let leaser = QuotaLeaser(store: store, node: "node-a", clock: SystemClock(), logger: logger)
 /// if let r = try await leaser.reserve(scope: "budget:purpose:triage", window: "2026-11-23",
 ///                                     cap: 5_000_000_000, amount: worstCase, slice: 500_000_000) {
 ///     // … call the model …
 ///     leaser.settle(r, actual: cost)
 /// }
 /// ```
-public final class QuotaLeaser: Sendable {
+public final class QuotaLeaser: Service, Sendable {
     let store: any QuotaStore
     let node: String
     let clock: any WallClock
+    let logger: Logger
     /// How long a lease lives.
     let ttl: TimeInterval
     /// A lease stops taking reservations this long before it expires.
     let margin: TimeInterval
+    /// How often ``run()`` ticks: well within `margin` plus the store's reclaim grace, so a live
+    /// node settles its leases before any other node reclaims them.
+    let tickInterval: Duration
     private let book = Mutex(LeaseBook())
 
     /// - Parameters:
     ///   - ttl: lease lifetime; a node that dies gives its unused slices back after this.
-    public init(store: any QuotaStore, node: String, clock: any WallClock, ttl: TimeInterval = 300) {
+    ///   - logger: where upkeep failures and late settles are reported.
+    ///   - tickInterval: how often ``run()`` settles and reports (default 15 s; `ttl / 4` is the margin).
+    public init(
+        store: any QuotaStore, node: String, clock: any WallClock, ttl: TimeInterval = 300,
+        logger: Logger = Logger(label: "sluice.quota"), tickInterval: Duration = .seconds(15)
+    ) {
         self.store = store
         self.node = node
         self.clock = clock
         self.ttl = ttl
         self.margin = ttl / 4
+        self.logger = logger
+        self.tickInterval = tickInterval
+    }
+
+    /// Ticks every `tickInterval` until graceful shutdown or cancellation, then settles every
+    /// lease held (``close()``). Failures are logged, never thrown: the next tick retries, and a
+    /// lease that cannot be settled returns to its pool when it expires.
+    public func run() async throws {
+        let interval = tickInterval
+        while true {
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            } catch {
+                break  // shutdown or cancellation
+            }
+            do {
+                try await tick()
+            } catch {
+                logger.warning("quota lease upkeep failed; will retry", metadata: ["error": "\(error)"])
+            }
+        }
+        // Not cancelled with this task: the store must still get the leases back.
+        let closing = Task { try await self.close() }
+        do {
+            try await closing.value
+        } catch {
+            logger.error(
+                "could not return quota leases at shutdown; their unused part returns when they expire",
+                metadata: ["error": "\(error)", "leases": "\(book.withLock { $0.slots.count })"])
+        }
     }
 
     /// Reserves `amount` of the window, leasing a new slice of at least `slice` when the
@@ -95,8 +139,18 @@ public final class QuotaLeaser: Sendable {
     private func settle(_ slots: [LeaseBook.Slot]) async throws {
         let now = clock.now()
         for (i, slot) in slots.enumerated() {
+            let used = slot.used + slot.outstanding
             do {
-                try await store.settleLease(slot.lease.id, used: slot.used + slot.outstanding, now: now)
+                if try await !store.settleLease(slot.lease.id, used: used, now: now) {
+                    // Reclaimed as expired before this node settled it: the store charged the use
+                    // beyond what was reported, so nothing is lost, but the ticks were too slow.
+                    logger.warning(
+                        "quota lease was reclaimed before it was settled; its use was charged to the pool",
+                        metadata: [
+                            "lease": "\(slot.lease.id)", "scope": "\(slot.lease.scope)", "window": "\(slot.lease.window)",
+                            "used": "\(used)",
+                        ])
+                }
             } catch {
                 book.withLock { $0.restore(Array(slots[i...])) }
                 throw error

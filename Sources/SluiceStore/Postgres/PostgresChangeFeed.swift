@@ -7,12 +7,23 @@ import Synchronization
 /// connection per node listens while anyone subscribes; when it is lost the
 /// feed reconnects with backoff and sends `.resync`, since notifications sent
 /// meanwhile are gone.
+///
+/// A listening connection only receives, so a peer that vanished without
+/// closing the socket (a half-open connection) would go unnoticed for ever:
+/// every ``livenessInterval`` the listener runs `SELECT 1` on its connection,
+/// and when that does not answer within ``livenessTimeout`` it closes the
+/// connection and listens again on a fresh one.
 final class PostgresChangeFeed: ChangeFeed {
     private struct State {
         var listener: Task<Void, Never>?
         var listening = false
         var waiters: [CheckedContinuation<Void, Never>] = []
         var stopped = false
+        /// Notifications may have been missed since the last time the listener was live
+        /// (it was lost, or a subscriber stopped waiting for it): send `.resync` when it is.
+        var resyncDue = false
+        /// The server process of the listening connection, for diagnostics and tests.
+        var backendPID: Int32?
     }
 
     let client: PostgresClient
@@ -20,39 +31,55 @@ final class PostgresChangeFeed: ChangeFeed {
     let logger: Logger
     let broadcaster = ChangeBroadcaster()
     private let state = Mutex(State())
+    /// How often the listening connection is checked.
+    let livenessInterval: Duration
+    /// How long the check may take before the connection counts as dead.
+    let livenessTimeout: Duration
 
-    init(client: PostgresClient, channel: String, logger: Logger) {
+    init(
+        client: PostgresClient, channel: String, logger: Logger,
+        livenessInterval: Duration = .seconds(5), livenessTimeout: Duration = .seconds(3)
+    ) {
         self.client = client
         self.channel = channel
         self.logger = logger
+        self.livenessInterval = livenessInterval
+        self.livenessTimeout = livenessTimeout
     }
 
     var isListening: Bool { state.withLock { $0.listening } }
+
+    /// The server process id of the listening connection, while listening.
+    var listenerBackendPID: Int32? { state.withLock { $0.listening ? $0.backendPID : nil } }
 
     func publish(_ change: Change) async throws {
         let client = self.client
         let query: PostgresQuery = "SELECT pg_notify(\(channel), \(change.wire))"
         do {
             try await withStoreTimeout(.seconds(5), "PostgreSQL notify") { _ = try await client.query(query) }
-        } catch let e as PSQLError {
-            throw PostgresStoreError(operation: "notify", error: e)
+        } catch {
+            throw PostgresStoreError.readable(error, operation: "notify")
         }
     }
 
     func subscribe() async -> AsyncStream<ChangeEvent> {
         let stream = broadcaster.subscribe()
-        let start = state.withLock { s -> Bool in
-            guard s.listener == nil, !s.stopped else { return false }
+        state.withLock { s in
+            guard s.listener == nil, !s.stopped else { return }
             s.listener = Task { [weak self] in await self?.listen() }
-            return true
         }
-        _ = start
-        await waitUntilListening(for: .seconds(3))
+        if await !waitUntilListening(for: .seconds(3)) {
+            // The subscriber goes on without a live listener: whatever is published until it
+            // is live is missed, so it gets a `.resync` then.
+            state.withLock { if !$0.stopped { $0.resyncDue = true } }
+            if isListening { resyncNowIfDue() }  // it came up in between
+        }
         return stream
     }
 
-    /// Waits until the listener is live, or `limit` passes.
-    func waitUntilListening(for limit: Duration) async {
+    /// Waits until the listener is live, or `limit` passes; true when it is live.
+    @discardableResult
+    func waitUntilListening(for limit: Duration) async -> Bool {
         let timer = Task { [weak self] in
             try? await Task.sleep(for: limit)
             self?.wakeWaiters()
@@ -66,6 +93,7 @@ final class PostgresChangeFeed: ChangeFeed {
             if ready { cont.resume() }
         }
         timer.cancel()
+        return isListening
     }
 
     private func wakeWaiters() {
@@ -75,44 +103,116 @@ final class PostgresChangeFeed: ChangeFeed {
         }) { w.resume() }
     }
 
-    private func setListening(_ on: Bool) {
-        state.withLock { $0.listening = on }
-        if on { wakeWaiters() }
+    /// The listener is live on the connection of server process `pid`.
+    private func listeningStarted(pid: Int32?) {
+        state.withLock {
+            $0.listening = true
+            $0.backendPID = pid
+        }
+        resyncNowIfDue()
+        wakeWaiters()
+    }
+
+    /// Sends `.resync` if notifications may have been missed.
+    private func resyncNowIfDue() {
+        let due = state.withLock { s -> Bool in
+            defer { s.resyncDue = false }
+            return s.resyncDue
+        }
+        if due {
+            logger.notice("change notifications are live again; subscribers resync")
+            broadcaster.send(.resync)
+        }
+    }
+
+    /// The listener is down: anything published until it is back is missed. True if it was live.
+    private func listeningLost() -> Bool {
+        state.withLock {
+            let was = $0.listening
+            if was { $0.resyncDue = true }
+            $0.listening = false
+            $0.backendPID = nil
+            return was
+        }
     }
 
     private func listen() async {
-        var everListened = false
         var delay = Duration.milliseconds(100)
         while !Task.isCancelled {
             do {
-                try await client.withConnection { conn in
-                    try await conn.listen(on: self.channel) { notifications in
-                        self.setListening(true)
-                        if everListened {
-                            self.logger.notice("change notifications are back; subscribers resync")
-                            self.broadcaster.send(.resync)
-                        }
-                        everListened = true
-                        delay = .milliseconds(100)
+                try await listenOnce()
+            } catch {
+                if !Task.isCancelled {
+                    logger.warning(
+                        "change notification listener lost; reconnecting",
+                        metadata: ["error": "\(PostgresStoreError.readable(error, operation: "listen"))"])
+                }
+            }
+            if listeningLost() { delay = .milliseconds(100) }
+            if Task.isCancelled { break }
+            try? await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(2))
+        }
+    }
+
+    /// Why a listening session ended without a database error.
+    private struct ListenerEnded: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// One listening session on one pooled connection: notifications are delivered while a
+    /// second task checks the connection. The session ends (and the connection is closed, so the
+    /// pool replaces it) when either fails or the listener is cancelled.
+    private func listenOnce() async throws {
+        let channel = self.channel
+        let interval = livenessInterval
+        let timeout = livenessTimeout
+        let logger = self.logger
+        try await client.withConnection { conn in
+            let pid = try? await withStoreTimeout(timeout, "PostgreSQL listener pid") {
+                try await conn.query("SELECT pg_backend_pid()", logger: logger).collect().first?.decode(Int32.self)
+            }
+            defer { _ = conn.close() as EventLoopFuture<Void> }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    try await conn.listen(on: channel) { notifications in
+                        self.listeningStarted(pid: pid)
                         for try await n in notifications {
                             if let change = Change(wire: n.payload) { self.broadcaster.send(.change(change)) }
                         }
                     }
+                    if !Task.isCancelled { throw ListenerEnded(description: "the notification stream ended") }
                 }
-            } catch {
-                if !Task.isCancelled {
-                    logger.warning("change notification listener lost; reconnecting", metadata: ["error": "\(error)"])
+                group.addTask {
+                    // Also covers a LISTEN that never answers: the check queues behind it and times out.
+                    while true {
+                        try await Task.sleep(for: interval)
+                        do {
+                            try await withStoreTimeout(timeout, "PostgreSQL listener check") {
+                                _ = try await conn.query("SELECT 1", logger: logger).collect()
+                            }
+                        } catch let e as StoreTimeout {
+                            throw ListenerEnded(description: "the listening connection did not answer a check (\(e))")
+                        }
+                    }
                 }
+                defer { group.cancelAll() }
+                do {
+                    _ = try await group.next()
+                } catch {
+                    // Close first: a query stuck on a dead connection only ends when it is closed.
+                    _ = conn.close() as EventLoopFuture<Void>
+                    throw error
+                }
+                _ = conn.close() as EventLoopFuture<Void>
             }
-            setListening(false)
-            try? await Task.sleep(for: delay)
-            delay = min(delay * 2, .seconds(2))
         }
     }
 
     func stop() async {
         let task = state.withLock { s -> Task<Void, Never>? in
             s.stopped = true
+            s.resyncDue = false
             return s.listener
         }
         wakeWaiters()

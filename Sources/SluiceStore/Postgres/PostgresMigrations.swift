@@ -93,36 +93,62 @@ enum PostgresMigrations {
         ),
     ]
 
+    /// Applies the pending migrations. When none is pending nothing is locked or created, so a
+    /// role without `CREATE` (tables made by another role) can start; otherwise, under an advisory
+    /// lock in one transaction, the schema and the `sluice_migrations` table are created if missing
+    /// and each pending migration is applied and recorded. Names are schema-qualified and
+    /// `search_path` is set, whatever the role's default.
     static func run(on store: PostgresStore) async throws {
         let schema = store.url.schema
         let logger = store.logger
+        let done = try await store.run("migrate", timeout: .seconds(30)) { client in
+            try await client.withConnection { conn in try await appliedIDs(conn, schema: schema, logger: logger) }
+        }
+        guard all.contains(where: { !done.contains($0.id) }) else { return }
         try await store.run("migrate", timeout: .seconds(120)) { client in
             try await client.withTransaction(logger: logger) { conn in
+                // The connection's statement_timeout follows the store's short limit; a migration
+                // (and the wait for another node's) gets the migration limit instead.
+                try await conn.query(PostgresQuery(unsafeSQL: "SET LOCAL statement_timeout = 121000"), logger: logger)
                 try await conn.query(
                     PostgresQuery(unsafeSQL: "SELECT pg_advisory_xact_lock(hashtext('sluice_migrate_\(schema)'))"),
                     logger: logger)
                 try await conn.query(PostgresQuery(unsafeSQL: #"CREATE SCHEMA IF NOT EXISTS "\#(schema)""#), logger: logger)
+                try await conn.query(PostgresQuery(unsafeSQL: #"SET LOCAL search_path TO "\#(schema)""#), logger: logger)
                 try await conn.query(
                     PostgresQuery(
                         unsafeSQL: #"""
                             CREATE TABLE IF NOT EXISTS "\#(schema)".sluice_migrations
                             (id TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())
                             """#), logger: logger)
-                var applied = Set<String>()
-                for try await id in try await conn.query(
-                    PostgresQuery(unsafeSQL: #"SELECT id FROM "\#(schema)".sluice_migrations"#), logger: logger
-                ).decode(String.self) {
-                    applied.insert(id)
-                }
+                let applied = try await appliedIDs(conn, schema: schema, logger: logger)
                 for m in all where !applied.contains(m.id) {
                     for statement in m.statements {
                         try await conn.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                     }
                     try await conn.query(
-                        #"INSERT INTO "sluice_migrations" (id) VALUES (\#(m.id))"#, logger: logger)
+                        PostgresQuery(
+                            unsafeSQL: #"INSERT INTO "\#(schema)".sluice_migrations (id) VALUES ($1)"#,
+                            binds: { var b = PostgresBindings(); b.append(m.id); return b }()),
+                        logger: logger)
                     logger.info("migration applied", metadata: ["id": "\(m.id)", "backend": "postgres"])
                 }
             }
         }
+    }
+
+    /// The ids in the schema's `sluice_migrations`, or none when the table does not exist yet.
+    static func appliedIDs(_ conn: PostgresConnection, schema: String, logger: Logger) async throws -> Set<String> {
+        let table = #""\#(schema)".sluice_migrations"#
+        let exists = try await conn.query(
+            PostgresQuery(unsafeSQL: "SELECT to_regclass($1) IS NOT NULL", binds: { var b = PostgresBindings(); b.append(table); return b }()),
+            logger: logger
+        ).collect().first?.decode(Bool.self) ?? false
+        guard exists else { return [] }
+        var ids = Set<String>()
+        for try await id in try await conn.query(PostgresQuery(unsafeSQL: "SELECT id FROM \(table)"), logger: logger).decode(String.self) {
+            ids.insert(id)
+        }
+        return ids
     }
 }

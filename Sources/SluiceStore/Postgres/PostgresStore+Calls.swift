@@ -92,12 +92,18 @@ extension PostgresStore {
     }
 
     /// Inserts the keys; a key renamed or re-issued replaces the old row.
+    ///
+    /// Nodes starting together all write their keys at once. A row can conflict on its name or
+    /// on its hash, and `ON CONFLICT` handles only one of them, so concurrent writers would hit
+    /// unique violations or deadlocks: a transaction-scoped advisory lock makes them take turns.
     public func upsertKeys(_ keys: [StoredKey]) async throws {
         guard !keys.isEmpty else { return }
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let logger = self.logger
+        let lock = "sluice_keys_\(url.schema)"
         try await run("upsert keys") { client in
             try await client.withTransaction(logger: logger) { conn in
+                try await conn.query("SELECT pg_advisory_xact_lock(hashtext(\(lock)))", logger: logger)
                 for k in keys {
                     let purposes = JSON.array(k.purposes.map(JSON.string)).jsonString
                     try await conn.query(

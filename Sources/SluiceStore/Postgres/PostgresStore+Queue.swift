@@ -42,26 +42,29 @@ extension PostgresStore {
             .map(\.0)
     }
 
-    /// Refreshes the heartbeat of an item `worker` holds.
+    /// Refreshes the heartbeat of the claim `attempt` of an item `worker` holds.
     @discardableResult
-    public func heartbeat(id: String, worker: String, now: Date) async throws -> Bool {
+    public func heartbeat(id: String, worker: String, attempt: Int, now: Date) async throws -> Bool {
         try await !rows(
             "heartbeat",
-            "UPDATE work_queue SET heartbeat_at_ms = $1 WHERE item_id = $2 AND claimed_by = $3 AND status = 'claimed' RETURNING 1",
-            [.int(now.millis), .text(id), .text(worker)]
+            """
+            UPDATE work_queue SET heartbeat_at_ms = $1
+            WHERE item_id = $2 AND claimed_by = $3 AND attempts = $4 AND status = 'claimed' RETURNING 1
+            """,
+            [.int(now.millis), .text(id), .text(worker), .int(Int64(attempt))]
         ).isEmpty
     }
 
-    /// Ends an item `worker` holds.
+    /// Ends the claim `attempt` of an item `worker` holds.
     @discardableResult
-    public func finish(id: String, worker: String, outcome: QueueOutcome, now: Date) async throws -> Bool {
+    public func finish(id: String, worker: String, attempt: Int, outcome: QueueOutcome, now: Date) async throws -> Bool {
         try await !rows(
             "finish",
             """
             UPDATE work_queue SET status = $1, finished_at_ms = $2
-            WHERE item_id = $3 AND claimed_by = $4 AND status = 'claimed' RETURNING 1
+            WHERE item_id = $3 AND claimed_by = $4 AND attempts = $5 AND status = 'claimed' RETURNING 1
             """,
-            [.text(outcome.rawValue), .int(now.millis), .text(id), .text(worker)]
+            [.text(outcome.rawValue), .int(now.millis), .text(id), .text(worker), .int(Int64(attempt))]
         ).isEmpty
     }
 

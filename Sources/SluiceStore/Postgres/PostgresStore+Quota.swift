@@ -54,10 +54,31 @@ extension PostgresStore {
         RETURNING 1
         """
 
-    /// Closes a lease, keeping `used` as spent and returning the rest.
+    /// Charges the part of a late settle beyond what the settled (or reclaimed) lease recorded.
+    /// The row lock of `FOR UPDATE` serialises late settles of one lease.
+    static let lateSettleSQL = """
+        WITH o AS (
+            SELECT lease_id, scope, window_key, used AS recorded FROM quota_leases
+            WHERE lease_id = $1 AND settled_at_ms IS NOT NULL AND used < $2
+            FOR UPDATE
+        ), l AS (
+            UPDATE quota_leases q SET used = $2 FROM o WHERE q.lease_id = o.lease_id
+            RETURNING o.scope, o.window_key, $2 - o.recorded AS extra
+        )
+        UPDATE quota_pools p SET allocated = p.allocated + l.extra, used = p.used + l.extra, updated_at_ms = $3
+        FROM l WHERE p.scope = l.scope AND p.window_key = l.window_key
+        RETURNING 1
+        """
+
+    /// Closes a lease, keeping `used` as spent and returning the rest. `false` when it was
+    /// settled or reclaimed already; use beyond what it recorded is then charged to the pool.
     @discardableResult
     public func settleLease(_ leaseID: String, used: Int64, now: Date) async throws -> Bool {
-        try await !rows("settle lease", Self.settleSQL, [.text(leaseID), .int(max(0, used)), .int(now.millis)]).isEmpty
+        let values: [Cell] = [.text(leaseID), .int(max(0, used)), .int(now.millis)]
+        if try await !rows("settle lease", Self.settleSQL, values).isEmpty { return true }
+        // A separate statement: it must see a reclaim that committed while the first one waited.
+        _ = try await rows("settle late lease", Self.lateSettleSQL, values)
+        return false
     }
 
     static let reclaimSQL = """

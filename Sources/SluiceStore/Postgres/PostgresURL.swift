@@ -1,7 +1,9 @@
 import Foundation
 
 /// A parsed `postgres://USER:PASS@HOST:PORT/DB?schema=NAME&sslmode=MODE&pool_max=N` URL.
-public struct PostgresURL: Sendable, Equatable {
+///
+/// Printing it (`"\(url)"`, `String(reflecting:)`, `dump`) shows ``redacted``: the password never reaches a log.
+public struct PostgresURL: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     /// How to use TLS, as libpq's `sslmode` names it.
     public enum SSLMode: String, Sendable, CaseIterable {
         /// Plain TCP.
@@ -29,14 +31,23 @@ public struct PostgresURL: Sendable, Equatable {
     public var schema: String
     /// TLS use.
     public var sslMode: SSLMode
-    /// Most pooled connections per node.
+    /// Most pooled connections per node, at least 2: one is held by the change-notification listener.
     public var poolMax: Int
+    /// The smallest `pool_max`: the listener holds one connection, queries need another.
+    public static let minimumPoolMax = 2
 
     /// The URL with the password masked, for logs and errors.
     public var redacted: String {
         "postgres://\(user)\(password == nil ? "" : ":***")@\(host):\(port)/\(database)"
             + (schema == "public" ? "" : "?schema=\(schema)")
     }
+
+    /// ``redacted``.
+    public var description: String { redacted }
+    /// ``redacted``.
+    public var debugDescription: String { redacted }
+    /// Only ``redacted``, so `dump` and debuggers never show the password.
+    public var customMirror: Mirror { Mirror(self, children: ["redacted": redacted], displayStyle: .struct) }
 
     /// The notification channel of this schema.
     var channel: String { schema == "public" ? "sluice_changes" : "sluice_changes_\(schema)" }
@@ -72,7 +83,10 @@ public struct PostgresURL: Sendable, Equatable {
                 }
                 url.sslMode = m
             case "pool_max":
-                guard let n = Int(value), (1...1000).contains(n) else { throw fail("pool_max must be 1…1000, got '\(value)'") }
+                guard let n = Int(value), (minimumPoolMax...1000).contains(n) else {
+                    throw fail(
+                        "pool_max must be \(minimumPoolMax)…1000 (one connection is held for change notifications), got '\(value)'")
+                }
                 url.poolMax = n
             default:
                 throw fail("unknown parameter '\(item.name)'; known: schema, sslmode, pool_max")

@@ -36,12 +36,16 @@ public protocol WorkQueueStore: Sendable {
     func enqueue(queue: String, id: String, payload: String, availableAt: Date) async throws -> Bool
     /// Claims up to `limit` available items for `worker`, oldest first.
     func claim(queue: String, worker: String, limit: Int, now: Date) async throws -> [QueueItem]
-    /// Proves `worker` is still on the item; `false` if it no longer holds it.
+    /// Proves `worker` is still on the item; `false` if it no longer holds this claim.
+    ///
+    /// `attempt` is the claim's ``QueueItem/attempts``: it identifies the claim, so a worker whose
+    /// item was re-queued (it went silent) and claimed again, even under the same worker name,
+    /// cannot touch the new claim.
     @discardableResult
-    func heartbeat(id: String, worker: String, now: Date) async throws -> Bool
-    /// Ends a claimed item; `false` if `worker` no longer holds it.
+    func heartbeat(id: String, worker: String, attempt: Int, now: Date) async throws -> Bool
+    /// Ends a claimed item; `false` if `worker` no longer holds this claim (`attempt` as for ``heartbeat(id:worker:attempt:now:)``).
     @discardableResult
-    func finish(id: String, worker: String, outcome: QueueOutcome, now: Date) async throws -> Bool
+    func finish(id: String, worker: String, attempt: Int, outcome: QueueOutcome, now: Date) async throws -> Bool
     /// Puts claimed items whose last heartbeat is before `heartbeatBefore` back in the queue; returns how many.
     func requeueStale(queue: String, heartbeatBefore: Date) async throws -> Int
     /// Item counts by state (`queued`, `claimed`, `done`, `failed`).

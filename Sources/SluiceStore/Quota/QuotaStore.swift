@@ -85,7 +85,11 @@ public protocol QuotaStore: Sendable {
     /// dies does not hand its spent money back at expiry.
     func reportLeaseUse(_ leaseID: String, used: Int64) async throws
     /// Closes a lease: `used` is kept as spent and the rest returns to the pool.
-    /// Returns `false` when the lease was already settled or reclaimed.
+    ///
+    /// Returns `false` when the lease was already settled or reclaimed (its node was too slow).
+    /// Money is never dropped even then: any part of `used` beyond what the lease already
+    /// recorded is charged to the pool (counted as used and allocated), so a repeated settle
+    /// charges nothing twice.
     @discardableResult
     func settleLease(_ leaseID: String, used: Int64, now: Date) async throws -> Bool
     /// Settles every lease past its expiry at its last reported use; returns how many.

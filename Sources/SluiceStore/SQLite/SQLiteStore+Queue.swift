@@ -39,27 +39,30 @@ extension SQLiteStore {
         }
     }
 
-    /// Refreshes the heartbeat of an item `worker` holds.
+    /// Refreshes the heartbeat of the claim `attempt` of an item `worker` holds.
     @discardableResult
-    public func heartbeat(id: String, worker: String, now: Date) async throws -> Bool {
+    public func heartbeat(id: String, worker: String, attempt: Int, now: Date) async throws -> Bool {
         try await pool.write { db in
             try db.execute(
-                sql: "UPDATE work_queue SET heartbeat_at_ms = ? WHERE item_id = ? AND claimed_by = ? AND status = 'claimed'",
-                arguments: [now.millis, id, worker])
+                sql: """
+                    UPDATE work_queue SET heartbeat_at_ms = ?
+                    WHERE item_id = ? AND claimed_by = ? AND attempts = ? AND status = 'claimed'
+                    """,
+                arguments: [now.millis, id, worker, attempt])
             return db.changesCount == 1
         }
     }
 
-    /// Ends an item `worker` holds.
+    /// Ends the claim `attempt` of an item `worker` holds.
     @discardableResult
-    public func finish(id: String, worker: String, outcome: QueueOutcome, now: Date) async throws -> Bool {
+    public func finish(id: String, worker: String, attempt: Int, outcome: QueueOutcome, now: Date) async throws -> Bool {
         try await pool.write { db in
             try db.execute(
                 sql: """
                     UPDATE work_queue SET status = ?, finished_at_ms = ?
-                    WHERE item_id = ? AND claimed_by = ? AND status = 'claimed'
+                    WHERE item_id = ? AND claimed_by = ? AND attempts = ? AND status = 'claimed'
                     """,
-                arguments: [outcome.rawValue, now.millis, id, worker])
+                arguments: [outcome.rawValue, now.millis, id, worker, attempt])
             return db.changesCount == 1
         }
     }

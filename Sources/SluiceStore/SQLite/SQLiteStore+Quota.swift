@@ -40,10 +40,28 @@ extension SQLiteStore {
         }
     }
 
-    /// Closes a lease, keeping `used` as spent and returning the rest.
+    /// Closes a lease, keeping `used` as spent and returning the rest. `false` when it was
+    /// settled or reclaimed already; use beyond what it recorded is then charged to the pool.
     @discardableResult
     public func settleLease(_ leaseID: String, used: Int64, now: Date) async throws -> Bool {
-        try await pool.write { db in try Self.settle(db, leaseID: leaseID, used: max(0, used), now: now) }
+        let used = max(0, used)
+        return try await pool.write { db in
+            if try Self.settle(db, leaseID: leaseID, used: used, now: now) { return true }
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT scope, window_key, used FROM quota_leases WHERE lease_id = ? AND settled_at_ms IS NOT NULL",
+                    arguments: [leaseID]),
+                case let recorded: Int64 = row[2], used > recorded
+            else { return false }
+            try db.execute(sql: "UPDATE quota_leases SET used = ? WHERE lease_id = ?", arguments: [used, leaseID])
+            try db.execute(
+                sql: """
+                    UPDATE quota_pools SET allocated = allocated + ?, used = used + ?, updated_at_ms = ?
+                    WHERE scope = ? AND window_key = ?
+                    """,
+                arguments: [used - recorded, used - recorded, now.millis, row[0] as String, row[1] as String])
+            return false
+        }
     }
 
     static func settle(_ db: Database, leaseID: String, used: Int64?, now: Date) throws -> Bool {

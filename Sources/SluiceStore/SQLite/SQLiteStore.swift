@@ -3,6 +3,10 @@ import GRDB
 import GRDBSQLite
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
 #endif
 import SluiceCore
 
@@ -21,9 +25,11 @@ public final class SQLiteStore: SluiceStore {
     public init(path: String) throws {
         self.path = path
         var config = Configuration()
+        // Set when the connection opens, before any statement: processes opening one new file
+        // together (nodes, `sluice migrate`) wait for each other instead of failing with SQLITE_BUSY.
+        config.busyMode = .timeout(5)
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            try db.execute(sql: "PRAGMA busy_timeout = 5000")
         }
         let dir = (path as NSString).deletingLastPathComponent
         if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
@@ -36,7 +42,7 @@ public final class SQLiteStore: SluiceStore {
         let lockPath = path + ".migrate-lock"
         let fd = open(lockPath, O_CREAT | O_RDWR, 0o644)
         guard fd >= 0 else { throw StorageURLError(message: "cannot open \(lockPath): errno \(errno)") }
-        defer { _ = Glibc.close(fd) }
+        defer { closeDescriptor(fd) }
         while flock(fd, LOCK_EX) != 0 {
             guard errno == EINTR else { throw StorageURLError(message: "cannot lock \(lockPath): errno \(errno)") }
         }
@@ -182,4 +188,15 @@ extension Cell {
             }
         }
     }
+}
+
+/// `close(2)`; the store's own `close()` hides the unqualified name.
+private func closeDescriptor(_ fd: Int32) {
+    #if canImport(Glibc)
+    _ = Glibc.close(fd)
+    #elseif canImport(Musl)
+    _ = Musl.close(fd)
+    #elseif canImport(Darwin)
+    _ = Darwin.close(fd)
+    #endif
 }
