@@ -77,7 +77,7 @@ public final class Gateway: Sendable {
             catalog: catalog, recorder: recorder, clock: clock, policies: CallPolicies(config: config),
             runner: AttemptRunner(breakers: breakers, kills: kills))
         node = Self.makeNodeID()
-        quotas = QuotaLeaser(store: store, node: node, clock: clock)
+        quotas = QuotaLeaser(store: store, node: node, clock: clock, logger: logger)
         maintenance = StoreMaintenance(store: store, clock: clock, logger: logger)
         changes = ChangeWatcher(feed: store.changes, logger: logger)
         httpClients = Array(clientSets.values)

@@ -19,16 +19,6 @@ final class CountingQuotaStore: ForwardingStore {
     }
 }
 
-/// A clock the test moves by hand.
-final class ManualClock: WallClock {
-    private let time: Mutex<Date>
-    init(_ start: Date = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 * 1000).rounded(.down) / 1000)) {
-        time = Mutex(start)
-    }
-    func now() -> Date { time.withLock { $0 } }
-    func advance(_ seconds: TimeInterval) { time.withLock { $0 = $0.addingTimeInterval(seconds) } }
-}
-
 @Suite struct QuotaLeaserTests {
     static let scope = "budget:purpose:p"
     static let window = "2026-11-23"

@@ -2,15 +2,9 @@ import Foundation
 import SluiceCore
 @testable import SluiceEngine
 import SluiceProviders
+import SluiceTesting
 import Synchronization
 import Testing
-
-/// A wall clock moved by hand.
-final class ManualClock: WallClock {
-    private let time = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
-    func now() -> Date { time.withLock { $0 } }
-    func advance(_ seconds: TimeInterval) { time.withLock { $0 += seconds } }
-}
 
 @Suite struct CircuitBreakerTests {
     var settings: SluiceConfig.Breaker {
