@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import SluiceEngine
 import SluiceStore
@@ -175,5 +176,19 @@ import SluiceStore
         #expect(policy.timeout == .milliseconds(8000))
         #expect(CallPolicy(config: c, purpose: "other").retry.settings.maxAttempts == 4)
         #expect(c.purposes["summary"]?.fallbackResponse?["choices"]?.arrayValue?.first?["message"]?["content"]?.stringValue == "n/a")
+    }
+}
+
+@Suite struct DocumentedConfigTests {
+    /// The config shown in README parses as written.
+    @Test func readmeConfigParses() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        let section = try #require(readme.components(separatedBy: "## A config").dropFirst().first)
+        let yaml = try #require(section.components(separatedBy: "```yaml\n").dropFirst().first?.components(separatedBy: "```").first)
+        let c = try ConfigLoader.parse(
+            yaml, environment: ["SLUICE_ADMIN_KEY": "admin-key-12345", "WEB_KEY": "web-key-12345", "OPENAI_API_KEY": "sk-x"])
+        #expect(c.purposes["triage"]?.timeoutMs == 8000)
+        #expect(c.models.contains { $0.name == "fast" })
     }
 }
