@@ -41,6 +41,8 @@ public struct SluiceError: Error, Sendable, CustomStringConvertible {
         public static let breakerOpen = Code(name: "breaker_open", status: 503, type: "api_error")
         /// 504: the purpose's `timeout_ms` passed.
         public static let timeout = Code(name: "timeout", status: 504, type: "timeout_error")
+        /// 499: the caller went away before the call ended (recorded, never sent).
+        public static let clientClosed = Code(name: "client_closed_request", status: 499, type: "api_error")
         /// 500: an unexpected failure inside Sluice.
         public static let internalError = Code(name: "internal_error", status: 500, type: "api_error")
     }

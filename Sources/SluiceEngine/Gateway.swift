@@ -70,7 +70,7 @@ public final class Gateway: Sendable {
         callLog = CallLogWriter(store: store, logger: logger)
         let recorder = CallRecorder(
             callLog: callLog, prices: PriceTable(overrides: config.pricing), logBodies: config.storage.logBodies, logger: logger)
-        breakers = BreakerBoard(settings: config.breaker, clock: clock)
+        breakers = BreakerBoard(settings: config.breaker, clock: clock, configured: Set(catalog.targetKeys))
         kills = KillBoard(store: store, feed: store.changes, clock: clock, logger: logger)
         metrics = GatewayMetrics(breakers: breakers, targetKeys: catalog.targetKeys)
         chat = ChatService(

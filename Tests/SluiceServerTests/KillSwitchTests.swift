@@ -1,5 +1,6 @@
 import Foundation
 import SluiceCore
+import SluiceStore
 import SluiceTesting
 import Testing
 
@@ -110,4 +111,27 @@ import Testing
             }
         }
     }
+
+    /// A switch whose provider has left the config (or was set by a node with another config) can still be removed.
+    @Test func aSwitchOutsideTheConfigCanBeRemoved() async throws {
+        try await Chain.with { c in
+            try await Harness.with(config(c)) { h in
+                let t = Date()
+                try await h.gateway.store.setKill(
+                    KillSwitch(scope: .provider, name: "retired", reason: "gone", actor: "bob", createdAt: t),
+                    audit: AuditEntry(id: IDs.make("aud", at: t), at: t, actor: "bob", action: "kill", target: "provider:retired"))
+                try await h.gateway.kills.reload()
+                let off = try await h.request(.DELETE, "/admin/kill?provider=retired", headers: Self.admin)
+                #expect(off.status == 200, "\(off.text)")
+                #expect(h.gateway.kills.isEmpty)
+                // Replacing a switch keeps the old one in the audit log.
+                _ = try await h.request(.POST, "/admin/kill", body: #"{"purpose":"a","reason":"first"}"#, headers: Self.admin)
+                _ = try await h.request(.POST, "/admin/kill", body: #"{"purpose":"a","reason":"second"}"#, headers: Self.admin)
+                let latest = try await h.request(.GET, "/admin/audit?limit=1", headers: Self.admin).json["data"]?.arrayValue?.first
+                #expect(latest?["old_value"]?["reason"]?.stringValue == "first")
+                #expect(latest?["new_value"]?["reason"]?.stringValue == "second")
+            }
+        }
+    }
 }
+

@@ -78,7 +78,8 @@ func elapsed(_ body: () async throws -> HTTPResult) async rethrows -> (HTTPResul
         try await exclusively {
             try await Chain.with { c in
                 c.primary.enqueue(.status(503, message: "busy", headers: [("Retry-After", "1")]))
-                try await Harness.with(c.config()) { h in
+                // Without a deadline a Retry-After is honoured up to retry.max_ms.
+                try await Harness.with(c.config(retry: "retry: { max_attempts: 3, base_ms: 5, max_ms: 2000 }")) { h in
                     let (r, ms) = try await elapsed { try await h.chat(chainChat) }
                     #expect(r.status == 200)
                     #expect(ms >= 950, "waited only \(ms) ms of a 1 s Retry-After")
@@ -359,4 +360,71 @@ func elapsed(_ body: () async throws -> HTTPResult) async rethrows -> (HTTPResul
             }
         }
     }
+
+    @Test func hugeRetryAfterIsClampedAndPassedOnWithoutWaiting() async throws {
+        try await Chain.with { c in
+            c.primary.setDefault(.status(429, message: "quota", headers: [("Retry-After", "1e300")]))
+            try await Harness.with(c.config()) { h in
+                let body = #"{"model":"solo","messages":[{"role":"user","content":"hello"}]}"#
+                let (r, ms) = try await elapsed { try await h.chat(body) }
+                #expect(r.status == 502)
+                #expect(r.header("Retry-After") == "86400")
+                #expect(ms < 2_000, "held the call \(ms) ms")
+                #expect(c.counts == (1, 0))
+            }
+        }
+    }
+
+    @Test func retryAfterBeyondMaxMsFallsOverAtOnceWithoutADeadline() async throws {
+        try await Chain.with { c in
+            c.primary.setDefault(.status(429, message: "quota", headers: [("Retry-After", "3600")]))
+            try await Harness.with(c.config()) { h in
+                let (r, ms) = try await elapsed { try await h.chat(chainChat) }
+                #expect(r.status == 200)
+                #expect(r.header("X-Sluice-Provider") == "backup")
+                #expect(ms < 2_000, "held the call \(ms) ms")
+                #expect(c.counts == (1, 1))
+            }
+        }
+    }
+
+    @Test func deadlineCutsDoNotCountAgainstTheBreaker() async throws {
+        try await Chain.with { c in
+            var slow = FakeUpstream.Reply.text("slow but fine")
+            slow.delayMs = 700
+            c.primary.setDefault(slow)
+            let cfg = c.config(
+                "breaker: { window_s: 30, min_calls: 1, error_rate: 0.5, cooldown_s: 60 }\npurposes:\n  quick: { timeout_ms: 200 }",
+                retry: noRetry)
+            try await Harness.with(cfg) { h in
+                let body = #"{"model":"solo","messages":[{"role":"user","content":"hello"}]}"#
+                for _ in 0..<2 { #expect(try await h.chat(body, headers: ["X-Sluice-Purpose": "quick"]).status == 504) }
+                let rows = try await h.request(.GET, "/admin/breakers").json["data"]?.arrayValue ?? []
+                #expect(rows.first { $0["target"]?.stringValue == "primary/m-primary" }?["state"]?.stringValue == "closed")
+                // A purpose with time to wait still reaches the target.
+                #expect(try await h.chat(body).status == 200)
+            }
+        }
+    }
+
+    @Test func streamsBrokenMidwayOpenTheBreaker() async throws {
+        try await Chain.with { c in
+            var cut = FakeUpstream.Reply.text("one two three four five six")
+            cut.cutAfterEvents = 2
+            c.primary.setDefault(cut)
+            let cfg = c.config("breaker: { window_s: 30, min_calls: 2, error_rate: 0.5, cooldown_s: 60 }", retry: noRetry)
+            try await Harness.with(cfg) { h in
+                for _ in 0..<2 {
+                    let r = try await h.chat(chainStream)
+                    #expect(try await h.record(r.header("X-Sluice-Call-Id")).status == .streamInterrupted)
+                }
+                // Two broken streams of two: the primary is skipped, the backup answers.
+                let r = try await h.chat(chainStream)
+                #expect(Harness.events(r.body).last == "[DONE]")
+                #expect(r.header("X-Sluice-Provider") == "backup")
+                #expect(c.counts == (2, 1))
+            }
+        }
+    }
 }
+

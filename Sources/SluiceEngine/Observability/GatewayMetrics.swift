@@ -35,7 +35,8 @@ public final class GatewayMetrics: Sendable {
     /// for the others; `sluice_breaker_opened` counts how often it opened since start.
     func refreshBreakers() {
         let seen = Dictionary(breakers.snapshot().map { ($0.target, $0) }, uniquingKeysWith: { a, _ in a })
-        let keys = Set(targetKeys).union(seen.keys)
+        // Configured targets only: clients' PROVIDER/MODEL names must not grow the label set.
+        let keys = targetKeys
         breakerGauges.withLock { gauges in
             for key in keys {
                 if gauges[key] == nil {

@@ -5,8 +5,9 @@ import SluiceStore
 
 /// How a call's attempts ended.
 enum AttemptOutcome<T: Sendable>: Sendable {
-    /// A target answered. `firstStart` is when the first attempt began.
-    case success(T, ResolvedTarget, firstStart: ContinuousClock.Instant)
+    /// A target answered. `firstStart` is when the first attempt began. A stream's
+    /// breaker outcome is known only at its end: `pending` is the ticket to report then.
+    case success(T, ResolvedTarget, firstStart: ContinuousClock.Instant, pending: BreakerBoard.Ticket?)
     /// No target answered; the error is what the client gets (or the reason for a degraded answer).
     case failure(SluiceError)
 }
@@ -26,27 +27,26 @@ struct AttemptRunner: Sendable {
     ) async -> AttemptOutcome<T> {
         let plan = RoutePlan.order(targets)
         var skipped: [String] = []
-        var breakerSkips = 0
+        var breakerSkipped: [String] = []
         var firstKill: KillSwitch?
         var last: (error: ProviderError, target: ResolvedTarget)?
         var firstStart: ContinuousClock.Instant?
         let maxTries = policy.retry.settings.maxAttempts
         targetLoop: for (index, target) in plan.enumerated() {
-            if !kills.isEmpty,
-                let k = kills.kill(.provider, target.provider.name) ?? kills.kill(.model, target.model)
-            {
+            if let k = killed(target) {
                 firstKill = firstKill ?? k
                 skipped.append("\(target.breakerKey) (kill switch: \(k.reason))")
                 continue
             }
             for n in 1...maxTries {
-                guard let ticket = breakers.admit(target.breakerKey) else {
-                    breakerSkips += 1
-                    skipped.append("\(target.breakerKey) (circuit breaker open)")
-                    continue targetLoop
-                }
+                if Task.isCancelled { return .failure(Self.cancelled(record)) }
                 if let deadline, ContinuousClock.now >= deadline {
                     return .failure(timeoutError(policy, purpose: purpose, record: record, last: last))
+                }
+                guard let ticket = breakers.admit(target.breakerKey) else {
+                    breakerSkipped.append(target.breakerKey)
+                    skipped.append("\(target.breakerKey) (circuit breaker open)")
+                    continue targetLoop
                 }
                 let start = ContinuousClock.now
                 firstStart = firstStart ?? start
@@ -71,23 +71,28 @@ struct AttemptRunner: Sendable {
                     } else {
                         value = try await attempt(target)
                     }
-                    breakers.record(ticket, success: true)
+                    if !stream { breakers.record(ticket, success: true) }
                     record.attempts.append(
                         Attempt(
                             provider: target.provider.name, model: target.model, status: 200,
                             latencyMs: (ContinuousClock.now - start).milliseconds, error: nil))
-                    return .success(value, target, firstStart: firstStart ?? start)
+                    return .success(value, target, firstStart: firstStart ?? start, pending: stream ? ticket : nil)
                 } catch {
                     record.attempts.append(
                         Attempt(
                             provider: target.provider.name, model: target.model, status: error.status,
                             latencyMs: (ContinuousClock.now - start).milliseconds, error: error.message))
-                    let kind = FailureClass(error)
-                    breakers.record(ticket, success: !kind.countsAgainstTarget)
                     last = (error, target)
-                    if let deadline, ContinuousClock.now >= deadline {
+                    let pastDeadline = deadline.map { ContinuousClock.now >= $0 } ?? false
+                    // Cut by the call's own deadline or abandoned by its caller: says nothing about the target.
+                    if Task.isCancelled || (pastDeadline && !ttftLimited) {
+                        breakers.release(ticket)
+                        if Task.isCancelled { return .failure(Self.cancelled(record)) }
                         return .failure(timeoutError(policy, purpose: purpose, record: record, last: last))
                     }
+                    let kind = FailureClass(error)
+                    breakers.record(ticket, success: !kind.countsAgainstTarget)
+                    if pastDeadline { return .failure(timeoutError(policy, purpose: purpose, record: record, last: last)) }
                     switch kind {
                     case .fatal: return .failure(Self.rejected(error, target: target, attempts: record.attempts))
                     case .nextTarget: continue targetLoop
@@ -97,26 +102,33 @@ struct AttemptRunner: Sendable {
                     if ttftLimited, error.kind == .timeout { continue targetLoop }
                     guard n < maxTries else { continue targetLoop }
                     let waitMs = policy.retry.delayMs(afterTry: n, retryAfterSeconds: error.retryAfterSeconds)
-                    if let deadline, ContinuousClock.now + .milliseconds(waitMs) >= deadline {
-                        // The wait would pass the deadline: try the next target now, or fail at the deadline.
-                        if index < plan.count - 1 { continue targetLoop }
-                        try? await Task.sleep(until: deadline, clock: .continuous)
-                        return .failure(timeoutError(policy, purpose: purpose, record: record, last: last, waitMs: waitMs))
+                    if let deadline {
+                        if ContinuousClock.now + .milliseconds(Int64(waitMs)) >= deadline {
+                            // The wait would pass the deadline: try the next target now, or fail at the deadline.
+                            if hasUsableTarget(in: plan[(index + 1)...]) { continue targetLoop }
+                            try? await Task.sleep(until: deadline, clock: .continuous)
+                            if Task.isCancelled { return .failure(Self.cancelled(record)) }
+                            return .failure(timeoutError(policy, purpose: purpose, record: record, last: last, waitMs: waitMs))
+                        }
+                    } else if waitMs > Double(policy.retry.settings.maxMs) {
+                        // No deadline caps this upstream's Retry-After: do not hold the call for it.
+                        continue targetLoop
                     }
-                    if waitMs > 0 { try? await Task.sleep(for: .milliseconds(waitMs)) }
+                    if waitMs > 0 { try? await Task.sleep(for: .milliseconds(Int64(waitMs))) }
                 }
             }
         }
         if let last {
             return .failure(Self.exhausted(last.error, target: last.target, attempts: record.attempts, skipped: skipped))
         }
-        if breakerSkips > 0 {
+        if !breakerSkipped.isEmpty {
+            let wait = breakers.secondsToNextProbe(breakerSkipped) ?? 1
             return .failure(
                 SluiceError(
                     .breakerOpen,
                     "Every target of model '\(record.model)' is unavailable: \(skipped.joined(separator: ", ")). "
-                        + "No upstream request was made; open breakers let a probe through after breaker.cooldown_s.",
-                    retryAfterSeconds: 1))
+                        + "No upstream request was made; an open breaker lets one probe through after breaker.cooldown_s.",
+                    retryAfterSeconds: max(1, Int(wait.rounded(.up)))))
         }
         let reason = firstKill.map { ": \($0.reason)" } ?? ""
         return .failure(
@@ -124,6 +136,22 @@ struct AttemptRunner: Sendable {
                 .disabled,
                 "Every target of model '\(record.model)' is switched off by a kill switch\(reason) "
                     + "(\(skipped.joined(separator: ", "))). Turn one back on with `sluice unkill`."))
+    }
+
+    /// The kill switch that takes `target` out, if any.
+    func killed(_ target: ResolvedTarget) -> KillSwitch? {
+        guard !kills.isEmpty else { return nil }
+        return kills.kill(.provider, target.provider.name) ?? kills.kill(.model, target.model)
+    }
+
+    /// Whether any of `targets` could be called now (not killed, breaker not refusing).
+    func hasUsableTarget(in targets: ArraySlice<ResolvedTarget>) -> Bool {
+        targets.contains { killed($0) == nil && !breakers.isRefusing($0.breakerKey) }
+    }
+
+    /// The caller went away; recorded as 499, never sent.
+    static func cancelled(_ record: CallRecord) -> SluiceError {
+        SluiceError(.clientClosed, "The caller went away after \(record.attempts.count) upstream attempt(s).")
     }
 
     static func ms(_ d: Duration?) -> Int { d.map { Int($0.milliseconds) } ?? 0 }
@@ -169,6 +197,6 @@ struct AttemptRunner: Sendable {
         if !skipped.isEmpty { message += ". Skipped: \(skipped.joined(separator: ", "))" }
         return SluiceError(
             .upstreamError, message, details: details,
-            retryAfterSeconds: e.retryAfterSeconds.map { Int($0.rounded(.up)) })
+            retryAfterSeconds: e.retryAfterSeconds.map { Int(min($0, RetryAfter.maxSeconds).rounded(.up)) })
     }
 }

@@ -100,10 +100,11 @@ public struct ChatService: Sendable {
                 return await degrade(&record, fallback: fallback, because: error, request: request, ctx: ctx)
             }
             return await fail(&record, error, ctx: ctx)
-        case .success(.stream(let chunks, let first), let target, let firstStart):
+        case .success(.stream(let chunks, let first), let target, let firstStart, let ticket):
             return openStream(
-                chunks, first: first, target: target, firstStart: firstStart, request: request, ctx: ctx, record: record)
-        case .success(.complete(let response), let target, let firstStart):
+                chunks, first: first, target: target, firstStart: firstStart, ticket: ticket, request: request, ctx: ctx,
+                record: record)
+        case .success(.complete(let response), let target, let firstStart, _):
             let upstreamMs = (ContinuousClock.now - firstStart).milliseconds
             record.provider = target.provider.name
             record.answeredModel = response.answeredModel ?? target.model

@@ -6,7 +6,7 @@ extension ChatService {
     /// Wraps a stream whose first chunk arrived into the relay the edge writes from.
     func openStream(
         _ stream: any ChunkStream, first: StreamChunk?, target: ResolvedTarget, firstStart: ContinuousClock.Instant,
-        request: ChatRequest, ctx: CallContext, record: CallRecord
+        ticket: BreakerBoard.Ticket?, request: ChatRequest, ctx: CallContext, record: CallRecord
     ) -> ChatReply {
         var record = record
         record.provider = target.provider.name
@@ -21,6 +21,13 @@ extension ChatService {
             stream: stream, first: first.map { .chunk($0) } ?? .end, record: record, recorder: recorder,
             start: ctx.start, upstreamStart: firstStart, clientWantsUsage: request.clientWantsUsage,
             targetModel: target.model, messages: request.messages)
+        if let ticket {
+            // The target's breaker hears how the stream ended: complete, broken by the upstream, or neither (client gone).
+            let breakers = runner.breakers
+            relay.onEnd = { outcome in
+                if let success = outcome { breakers.record(ticket, success: success) } else { breakers.release(ticket) }
+            }
+        }
         return .stream(relay, meta: meta)
     }
 }
@@ -46,6 +53,8 @@ public final class StreamRelay: @unchecked Sendable {
     private var text = ""
     private var usage: Usage?
     private var finished = false
+    /// Called once when the stream ends: `true` complete, `false` broken by the upstream, `nil` the client left.
+    var onEnd: (@Sendable (Bool?) -> Void)?
 
     init(
         stream: any ChunkStream, first: Prefetched, record: CallRecord, recorder: CallRecorder,
@@ -116,6 +125,7 @@ public final class StreamRelay: @unchecked Sendable {
     private func finish(status: CallRecord.Status, error: String?, httpStatus: Int) async {
         guard !finished else { return }
         finished = true
+        onEnd?(status == .ok ? true : status == .streamInterrupted ? false : nil)
         record.status = status
         record.error = error
         record.httpStatus = httpStatus
@@ -131,6 +141,7 @@ public final class StreamRelay: @unchecked Sendable {
 
     deinit {
         if !finished {
+            onEnd?(nil)
             var r = record
             r.status = .error
             r.error = "stream abandoned before it ended"

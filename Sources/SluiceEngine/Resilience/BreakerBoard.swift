@@ -34,12 +34,19 @@ public final class BreakerBoard: Sendable {
 
     let settings: SluiceConfig.Breaker
     let clock: any WallClock
+    /// Configured targets always get a breaker; others (`PROVIDER/MODEL` sent by clients) only up to `limit`.
+    let configured: Set<String>
+    let limit: Int
     private let breakers = Mutex<[String: CircuitBreaker]>([:])
 
-    /// Breakers with these settings, timed by `clock`.
-    public init(settings: SluiceConfig.Breaker, clock: any WallClock) {
+    /// Breakers with these settings, timed by `clock`. `configured` targets always
+    /// have one; at most `limit` others are tracked, so clients naming arbitrary
+    /// `PROVIDER/MODEL` pairs cannot grow memory without bound.
+    public init(settings: SluiceConfig.Breaker, clock: any WallClock, configured: Set<String> = [], limit: Int = 1_000) {
         self.settings = settings
         self.clock = clock
+        self.configured = configured
+        self.limit = limit
     }
 
     /// The key of a target.
@@ -63,8 +70,41 @@ public final class BreakerBoard: Sendable {
     public func record(_ ticket: Ticket, success: Bool) {
         let now = clock.now()
         let settings = self.settings
+        let configured = self.configured
+        let limit = self.limit
         breakers.withLock { b in
-            b[ticket.key, default: CircuitBreaker(settings: settings)].record(success: success, probe: ticket.probe, now: now)
+            if b[ticket.key] == nil {
+                guard configured.contains(ticket.key) || b.count < configured.count + limit else { return }
+                b[ticket.key] = CircuitBreaker(settings: settings)
+            }
+            b[ticket.key]!.record(success: success, probe: ticket.probe, now: now)
+        }
+    }
+
+    /// Gives back a ticket without an outcome (the call's deadline or its caller ended it).
+    public func release(_ ticket: Ticket) {
+        guard ticket.probe else { return }
+        let now = clock.now()
+        breakers.withLock { $0[ticket.key]?.abandonProbe(now: now) }
+    }
+
+    /// Whether the target's breaker would refuse a call now.
+    public func isRefusing(_ key: String) -> Bool {
+        let now = clock.now()
+        return breakers.withLock { $0[key]?.isRefusing(now: now) ?? false }
+    }
+
+    /// Seconds until the first of `keys` lets a probe through; `nil` when none is open.
+    public func secondsToNextProbe(_ keys: [String]) -> Double? {
+        let now = clock.now()
+        return breakers.withLock { b in
+            keys.compactMap { key -> Double? in
+                switch b[key]?.state {
+                case .open(let until): max(0, until.timeIntervalSince(now))
+                case .halfOpen(let since): max(0, since.addingTimeInterval(b[key]!.settings.cooldownS).timeIntervalSince(now))
+                default: nil
+                }
+            }.min()
         }
     }
 

@@ -83,6 +83,8 @@ public struct CircuitBreaker: Sendable, Equatable {
         switch state {
         case .closed:
             count(error: !success, now: now)
+            // Only a failure can push the rate over the threshold.
+            guard !success else { return }
             let (calls, errors) = totals(now: now)
             if calls >= settings.minCalls, Double(errors) >= settings.errorRate * Double(calls) {
                 open(now: now)
@@ -98,6 +100,21 @@ public struct CircuitBreaker: Sendable, Equatable {
             }
         case .open:
             break
+        }
+    }
+
+    /// Hands back a probe whose outcome says nothing about the target (the call's
+    /// own deadline cut it, or its caller went away): the next call probes at once.
+    public mutating func abandonProbe(now: Date) {
+        if case .halfOpen = state { state = .open(until: now) }
+    }
+
+    /// Whether `admit` would refuse now (without taking a probe).
+    public func isRefusing(now: Date) -> Bool {
+        switch state {
+        case .closed: false
+        case .open(let until): now < until
+        case .halfOpen(let since): now.timeIntervalSince(since) < settings.cooldownS
         }
     }
 

@@ -21,6 +21,8 @@ public final class KillBoard: Sendable {
     let clock: any WallClock
     let logger: Logger
     private let active = Mutex<[Key: KillSwitch]>([:])
+    /// How many switches are on; read without the lock on every call.
+    private let count = Atomic<Int>(0)
     /// Loads are numbered so an older load finishing late never overwrites a newer one.
     private let generation = Mutex<(started: Int, applied: Int)>((0, 0))
 
@@ -37,8 +39,8 @@ public final class KillBoard: Sendable {
         active.withLock { $0.isEmpty ? nil : $0[Key(scope: scope, name: name)] }
     }
 
-    /// True when no kill switch is on (the common case, checked without lookups).
-    public var isEmpty: Bool { active.withLock { $0.isEmpty } }
+    /// True when no kill switch is on (the common case, checked without a lock).
+    public var isEmpty: Bool { count.load(ordering: .acquiring) == 0 }
 
     /// Every kill switch on, sorted by scope and name.
     public var all: [KillSwitch] {
@@ -55,9 +57,9 @@ public final class KillBoard: Sendable {
         generation.withLock { g in
             guard number > g.applied else { return }
             g.applied = number
-            active.withLock { a in
-                a = Dictionary(kills.map { (Key(scope: $0.scope, name: $0.name), $0) }, uniquingKeysWith: { _, new in new })
-            }
+            let map = Dictionary(kills.map { (Key(scope: $0.scope, name: $0.name), $0) }, uniquingKeysWith: { _, new in new })
+            active.withLock { $0 = map }
+            count.store(map.count, ordering: .releasing)
         }
     }
 
@@ -73,11 +75,12 @@ public final class KillBoard: Sendable {
     public func set(_ scope: KillSwitch.Scope, _ name: String, reason: String, actor: String) async throws -> KillSwitch {
         let now = clock.now()
         let kill = KillSwitch(scope: scope, name: name, reason: reason, actor: actor, createdAt: now)
+        let old = self.kill(scope, name)
         let audit = AuditEntry(
             id: IDs.make("aud", at: now), at: now, actor: actor, action: "kill", target: "\(scope.rawValue):\(name)",
-            reason: reason, newValue: JSON.object(["reason": .string(reason)]).jsonString)
+            reason: reason, oldValue: old.map { Self.value($0) }, newValue: Self.value(kill))
         try await store.setKill(kill, audit: audit)
-        try await applyAndAnnounce()
+        await applyAndAnnounce()
         return kill
     }
 
@@ -86,14 +89,24 @@ public final class KillBoard: Sendable {
         let now = clock.now()
         let audit = AuditEntry(
             id: IDs.make("aud", at: now), at: now, actor: actor, action: "unkill", target: "\(scope.rawValue):\(name)",
-            reason: reason)
+            reason: reason, oldValue: self.kill(scope, name).map { Self.value($0) })
         let old = try await store.removeKill(scope: scope, name: name, audit: audit)
-        if old != nil { try await applyAndAnnounce() }
+        if old != nil { await applyAndAnnounce() }
         return old
     }
 
-    private func applyAndAnnounce() async throws {
-        try await reload()
+    /// A switch as the audit log keeps it.
+    static func value(_ k: KillSwitch) -> String {
+        JSON.object([
+            "reason": .string(k.reason), "actor": .string(k.actor), "created_at": .string(Timestamp.iso8601(k.createdAt)),
+        ]).jsonString
+    }
+
+    /// Applies a stored change here and tells the other nodes. The change is stored
+    /// already, so neither step failing undoes it: the announcement goes out even
+    /// if this node's reload failed (its own notification reloads it again).
+    private func applyAndAnnounce() async {
+        await reloadLogged()
         do {
             try await feed.publish(Change(topic: Self.topic))
         } catch {

@@ -30,6 +30,8 @@ struct AdminControlRoutes {
     }
 
     /// The scope, name and reason of a kill request, from the JSON body or the query string.
+    /// Names are checked against the config when switching off; switching back on
+    /// takes any name that is off (its provider or model may have left the config since).
     func target(_ request: Request, reasonRequired: Bool) async throws -> (KillSwitch.Scope, String, String?) {
         let buffer = try await request.body.collect(upTo: 64 * 1024)
         var fields: [String: String] = [:]
@@ -55,7 +57,7 @@ struct AdminControlRoutes {
             throw SluiceError.invalidRequest(
                 "Name exactly one of purpose, model or provider (got \(named.isEmpty ? "none" : named.map(\.0.rawValue).joined(separator: " and "))).")
         }
-        try validate(scope, name)
+        if reasonRequired { try validate(scope, name) }
         let reason = fields["reason"]?.trimmingCharacters(in: .whitespacesAndNewlines)
         if reasonRequired, reason?.isEmpty ?? true {
             throw SluiceError.invalidRequest(
@@ -80,10 +82,10 @@ struct AdminControlRoutes {
                     "Unknown provider '\(name)'. Configured providers: \(known.joined(separator: ", ")).", param: "provider")
             }
         case .model:
-            guard gateway.catalog.knows(model: name) else {
+            guard gateway.catalog.knows(model: name) || (try? gateway.catalog.targets(for: name)) != nil else {
                 throw SluiceError.invalidRequest(
-                    "Unknown model '\(name)': name a configured model (\(gateway.catalog.names.prefix(20).joined(separator: ", "))) "
-                        + "or the upstream model id of one of their targets.", param: "model")
+                    "Unknown model '\(name)': name a configured model (\(gateway.catalog.names.prefix(20).joined(separator: ", "))), "
+                        + "the upstream model id of one of their targets, or PROVIDER/MODEL.", param: "model")
             }
         }
     }
@@ -134,6 +136,7 @@ struct AdminControlRoutes {
     func breakers(_ request: Request, _ context: SluiceRequestContext) throws -> Response {
         _ = try admin(request, context)
         let seen = Dictionary(gateway.breakers.snapshot().map { ($0.target, $0) }, uniquingKeysWith: { a, _ in a })
+        // Configured targets, plus any PROVIDER/MODEL pairs clients have used (bounded by the board).
         let keys = Set(gateway.catalog.targetKeys).union(seen.keys).sorted()
         let settings = gateway.config.breaker
         let data: [JSON] = keys.map { key in
