@@ -55,13 +55,16 @@ public final class Gateway: Sendable {
             switch p.type {
             case .simulated:
                 providers[p.name] = SimulatedProvider(name: p.name, settings: .init(latencyMs: p.latencyMs, chunkMs: p.chunkMs))
-            case .openai, .openaiCompatible:
+            case .openai, .openaiCompatible, .azureOpenAI:
+                let dialect: OpenAIProvider.Dialect =
+                    p.type == .azureOpenAI
+                    ? .azure(apiVersion: p.apiVersion ?? SluiceConfig.Provider.defaultAzureAPIVersion) : .openAI
                 let settings = OpenAIProvider.Settings(
                     baseURL: p.baseURL ?? "https://api.openai.com/v1", apiKey: p.apiKey, headers: p.headers,
-                    timeout: .milliseconds(Int64(p.timeoutMs)))
+                    timeout: .milliseconds(Int64(p.timeoutMs)), dialect: dialect)
                 providers[p.name] = OpenAIProvider(
                     name: p.name, settings: settings, clients: clients(connectMs: p.connectTimeoutMs, readMs: p.readTimeoutMs))
-            case .anthropic, .gemini, .azureOpenAI:
+            case .anthropic, .gemini:
                 logger.warning("provider type not implemented in this build; skipped", metadata: ["provider": "\(p.name)"])
             }
         }

@@ -25,6 +25,8 @@ public final class FakeUpstream: Sendable {
         public var method: String
         /// The request path, such as `/v1/chat/completions`.
         public var path: String
+        /// The query string without `?`; empty when there is none.
+        public var query: String = ""
         /// Header names lowercased.
         public var headers: [String: String]
         /// The raw body bytes.
@@ -181,7 +183,8 @@ public final class FakeUpstream: Sendable {
         let body = Array(try await request.body.collect(upTo: 64 << 20).readableBytesView)
         var headers: [String: String] = [:]
         for f in request.headers { headers[f.name.canonicalName] = f.value }
-        let received = Received(method: request.method.rawValue, path: request.uri.path, headers: headers, body: body)
+        let received = Received(
+            method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "", headers: headers, body: body)
         let reply = state.withLock { s -> Reply in
             s.received.append(received)
             return s.script.isEmpty ? s.defaultReply : s.script.removeFirst()

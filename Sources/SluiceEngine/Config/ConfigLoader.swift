@@ -89,7 +89,7 @@ public enum ConfigLoader {
         for p in c.providers where !p.type.isImplemented {
             throw ConfigError(
                 path: "providers.\(p.name).type", line: nil,
-                "provider type '\(p.type.rawValue)' is not implemented in this build yet; use openai, openai_compatible or simulated")
+                "provider type '\(p.type.rawValue)' is not implemented in this build yet; use openai, openai_compatible, azure_openai or simulated")
         }
         try validateModels(c, root: root)
         addImplicitModels(&c)
@@ -173,7 +173,10 @@ public enum ConfigLoader {
 
     static func parseProvider(name: String, _ n: ConfigNode) throws -> SluiceConfig.Provider {
         let members = try n.mapping(
-            allowed: ["type", "api_key", "base_url", "headers", "timeout_ms", "connect_timeout_ms", "read_timeout_ms", "latency_ms", "chunk_ms"])
+            allowed: [
+                "type", "api_key", "base_url", "headers", "timeout_ms", "connect_timeout_ms", "read_timeout_ms", "latency_ms", "chunk_ms",
+                "api_version",
+            ])
         guard let typeNode = members.first(where: { $0.0 == "type" })?.1 else {
             throw n.error("provider '\(name)' needs a 'type' (\(SluiceConfig.ProviderType.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
@@ -202,6 +205,13 @@ public enum ConfigLoader {
                 let ms = try v.int()
                 guard ms > 0 else { throw v.error("read_timeout_ms must be positive") }
                 p.readTimeoutMs = ms
+            case "api_version":
+                guard type == .azureOpenAI else { throw v.error("'api_version' applies only to azure_openai providers") }
+                let version = try v.string()
+                guard !version.isEmpty, version.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." }) else {
+                    throw v.error("api_version must look like 2024-10-21 or 2025-01-01-preview")
+                }
+                p.apiVersion = version
             case "latency_ms", "chunk_ms":
                 guard type == .simulated else { throw v.error("'\(k)' applies only to simulated providers") }
                 let ms = try v.int()
@@ -212,6 +222,12 @@ public enum ConfigLoader {
         }
         if type == .openai, p.apiKey == nil { throw n.error("provider '\(name)' of type openai needs an api_key") }
         if type == .openaiCompatible, p.baseURL == nil { throw n.error("provider '\(name)' of type openai_compatible needs a base_url") }
+        if type == .azureOpenAI {
+            guard p.baseURL != nil else {
+                throw n.error("provider '\(name)' of type azure_openai needs a base_url (https://RESOURCE.openai.azure.com)")
+            }
+            guard p.apiKey != nil else { throw n.error("provider '\(name)' of type azure_openai needs an api_key") }
+        }
         return p
     }
 

@@ -68,7 +68,7 @@ public struct SluiceConfig: Sendable {
         case anthropic, gemini, azureOpenAI = "azure_openai"
 
         /// Types this build can call.
-        public var isImplemented: Bool { self == .openai || self == .openaiCompatible || self == .simulated }
+        public var isImplemented: Bool { self != .anthropic && self != .gemini }
     }
 
     /// One entry of `providers:`.
@@ -89,6 +89,10 @@ public struct SluiceConfig: Sendable {
         public var connectTimeoutMs = 5_000
         /// The longest silence while reading an answer (between stream chunks, say); `nil` (the default) for none.
         public var readTimeoutMs: Int?
+        /// Azure OpenAI only: the `api-version` query parameter; default ``SluiceConfig/Provider/defaultAzureAPIVersion``.
+        public var apiVersion: String?
+        /// The Azure OpenAI data-plane API version used when `api_version` is not set.
+        public static let defaultAzureAPIVersion = "2024-10-21"
         /// Simulated only: milliseconds before the answer or first chunk; default 0.
         public var latencyMs = 0
         /// Simulated only: milliseconds between stream chunks; default 0.

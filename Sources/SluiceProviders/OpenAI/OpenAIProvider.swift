@@ -1,3 +1,4 @@
+import Foundation
 import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
@@ -7,6 +8,15 @@ import SluiceCore
 /// `openai_compatible` server (vLLM, Ollama, llama.cpp, Groq, OpenRouter…),
 /// which differ only in base URL, key and extra headers.
 public struct OpenAIProvider: Provider {
+    /// How one OpenAI-family upstream lays out its URLs and authenticates.
+    public enum Dialect: Sendable, Equatable {
+        /// `{base_url}/chat/completions`, `Authorization: Bearer KEY`.
+        case openAI
+        /// Azure OpenAI: `{base_url}/openai/deployments/{deployment}/chat/completions?api-version=V`,
+        /// `api-key: KEY`; a target's model is the deployment name.
+        case azure(apiVersion: String)
+    }
+
     /// How to reach one OpenAI-family upstream.
     public struct Settings: Sendable {
         /// The API root, such as `https://api.openai.com/v1`, without a trailing slash.
@@ -17,15 +27,21 @@ public struct OpenAIProvider: Provider {
         public var headers: [(String, String)]
         /// The whole-request timeout.
         public var timeout: TimeAmount
+        /// URL layout and authentication.
+        public var dialect: Dialect
 
         /// Settings with trailing slashes stripped from `baseURL`; the timeout defaults to 600 s.
-        public init(baseURL: String, apiKey: String?, headers: [(String, String)] = [], timeout: TimeAmount = .seconds(600)) {
+        public init(
+            baseURL: String, apiKey: String?, headers: [(String, String)] = [], timeout: TimeAmount = .seconds(600),
+            dialect: Dialect = .openAI
+        ) {
             var url = baseURL
             while url.hasSuffix("/") { url.removeLast() }
             self.baseURL = url
             self.apiKey = apiKey
             self.headers = headers
             self.timeout = timeout
+            self.dialect = dialect
         }
     }
 
@@ -48,13 +64,29 @@ public struct OpenAIProvider: Provider {
         self.chatURL = settings.baseURL + "/chat/completions"
     }
 
+    /// Where a chat request for the upstream `model` goes.
+    func url(for model: String) -> String {
+        switch settings.dialect {
+        case .openAI:
+            return chatURL
+        case .azure(let version):
+            let deployment = model.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? model
+            return "\(settings.baseURL)/openai/deployments/\(deployment)/chat/completions?api-version=\(version)"
+        }
+    }
+
     func makeRequest(_ request: UpstreamRequest) -> HTTPClientRequest {
-        var req = HTTPClientRequest(url: chatURL)
+        var req = HTTPClientRequest(url: url(for: request.model))
         req.method = .POST
         req.headers.reserveCapacity(4 + settings.headers.count)
         req.headers.add(name: "content-type", value: "application/json")
         if request.stream { req.headers.add(name: "accept", value: "text/event-stream") }
-        if let key = settings.apiKey { req.headers.add(name: "authorization", value: "Bearer \(key)") }
+        if let key = settings.apiKey {
+            switch settings.dialect {
+            case .openAI: req.headers.add(name: "authorization", value: "Bearer \(key)")
+            case .azure: req.headers.add(name: "api-key", value: key)
+            }
+        }
         for (k, v) in settings.headers { req.headers.add(name: k, value: v) }
         req.body = .bytes(ByteBuffer(bytes: JSON.object(request.body).serialized()))
         return req
