@@ -95,3 +95,25 @@ def test_attribution_via_extra_headers(openai_client):
         extra_headers={"X-Sluice-Purpose": "compat_suite", "X-Sluice-Run-Id": "run-compat"},
     )
     assert raw.status_code == 200
+
+
+def test_embeddings_validate_as_create_embedding_response(openai_client):
+    from openai.types import CreateEmbeddingResponse
+
+    raw = openai_client.embeddings.with_raw_response.create(
+        model="sim-small", input=["first text", "second text"], dimensions=12
+    )
+    result = raw.parse()  # the SDK asked for base64 and decoded it, as with OpenAI
+    assert isinstance(result, CreateEmbeddingResponse)
+    assert [d.index for d in result.data] == [0, 1]
+    assert all(len(d.embedding) == 12 for d in result.data)
+    assert result.data[0].embedding != result.data[1].embedding
+    assert result.usage.prompt_tokens > 0
+    assert raw.headers["x-sluice-call-id"].startswith("call_")
+    # Asked for floats explicitly, the same vector comes back (the default is base64, decoded by the SDK).
+    floats_raw = openai_client.embeddings.with_raw_response.create(
+        model="sim-small", input="first text", dimensions=12, encoding_format="float"
+    )
+    CreateEmbeddingResponse.model_validate(json.loads(floats_raw.text), strict=False)
+    floats = floats_raw.parse()
+    assert floats.data[0].embedding == pytest.approx(result.data[0].embedding, abs=1e-6)

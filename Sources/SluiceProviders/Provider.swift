@@ -96,4 +96,13 @@ public protocol Provider: Sendable {
     func complete(_ request: UpstreamRequest) async throws(ProviderError) -> UpstreamResponse
     /// Opens a stream; throws before the first chunk if the upstream refuses.
     func stream(_ request: UpstreamRequest) async throws(ProviderError) -> any ChunkStream
+    /// Sends an OpenAI-shaped `/embeddings` request; the answer's `json` has `data` and `usage`.
+    func embed(_ request: UpstreamRequest) async throws(ProviderError) -> UpstreamResponse
+}
+
+extension Provider {
+    /// Providers without embeddings refuse with a 400, which ends the call without fallback.
+    public func embed(_ request: UpstreamRequest) async throws(ProviderError) -> UpstreamResponse {
+        throw ProviderError(.http, status: 400, message: "provider '\(name)' does not serve embeddings")
+    }
 }

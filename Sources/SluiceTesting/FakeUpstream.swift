@@ -205,6 +205,12 @@ public final class FakeUpstream: Sendable {
             return Response(status: .init(code: reply.status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: fixed)))
         }
         let json = received.json?.objectValue ?? JSONObject()
+        if received.path.hasSuffix("/embeddings") {
+            fields[.contentType] = "application/json"
+            return Response(
+                status: .init(code: reply.status), headers: fields,
+                body: .init(byteBuffer: ByteBuffer(bytes: Self.embeddings(for: json, reply: reply))))
+        }
         let answer = FakeAnswer(request: json, reply: reply)
         if json["stream"]?.boolValue == true {
             fields[.contentType] = "text/event-stream"
@@ -230,6 +236,23 @@ public final class FakeUpstream: Sendable {
             })
         }
         return Response(status: .init(code: reply.status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: completion)))
+    }
+}
+
+extension FakeUpstream {
+    /// An OpenAI embedding list: one 3-number vector per input, usage from the reply.
+    static func embeddings(for request: JSONObject, reply: Reply) -> [UInt8] {
+        let input = request["input"] ?? .null
+        let count = input.stringValue != nil ? 1 : (input.arrayValue?.allSatisfy { $0.intValue != nil } == true ? 1 : input.arrayValue?.count ?? 0)
+        let data: [JSON] = (0..<count).map { i in
+            ["object": "embedding", "index": .int(i), "embedding": [.double(0.1 * Double(i + 1)), 0.2, -0.3]]
+        }
+        let body: JSON = [
+            "object": "list", "data": .array(data),
+            "model": .string(reply.answeredModel ?? request["model"]?.stringValue ?? "fake"),
+            "usage": ["prompt_tokens": .int(reply.usage.inputTokens), "total_tokens": .int(reply.usage.inputTokens)],
+        ]
+        return body.serialized()
     }
 }
 

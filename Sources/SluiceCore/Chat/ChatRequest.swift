@@ -69,23 +69,28 @@ public struct ChatRequest: Sendable {
                 param: "stream_options.include_usage")
         }
 
-        var sluiceMeta: [String: String] = [:]
-        if var meta = body["metadata"]?.objectValue {
-            for key in meta.keys where key.lowercased().hasPrefix("x-sluice-") {
-                let value = meta.removeValue(forKey: key)
-                guard let s = value?.stringValue else {
-                    throw .invalidRequest("'metadata.\(key)' must be a string.", param: "metadata.\(key)")
-                }
-                sluiceMeta[key.lowercased()] = s
-            }
-            body["metadata"] = meta.count == 0 ? nil : .object(meta)
-        }
+        let sluiceMeta = try Self.takeSluiceMetadata(&body)
 
         self.body = body
         self.model = model
         self.stream = body["stream"]?.boolValue ?? false
         self.clientWantsUsage = body["stream_options"]?["include_usage"]?.boolValue ?? false
         self.sluiceMetadata = sluiceMeta
+    }
+
+    /// Removes the `x-sluice-*` keys from `metadata` (dropping it when nothing else is left) and returns them lowercased.
+    static func takeSluiceMetadata(_ body: inout JSONObject) throws(SluiceError) -> [String: String] {
+        var found: [String: String] = [:]
+        guard var meta = body["metadata"]?.objectValue else { return found }
+        for key in meta.keys where key.lowercased().hasPrefix("x-sluice-") {
+            let value = meta.removeValue(forKey: key)
+            guard let s = value?.stringValue else {
+                throw .invalidRequest("'metadata.\(key)' must be a string.", param: "metadata.\(key)")
+            }
+            found[key.lowercased()] = s
+        }
+        body["metadata"] = meta.count == 0 ? nil : .object(meta)
+        return found
     }
 
     /// The `user` field of the body, if any.

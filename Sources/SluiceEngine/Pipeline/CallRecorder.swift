@@ -49,6 +49,25 @@ public final class CallRecorder: Sendable {
         return r
     }
 
+    /// A new record for an embeddings call, with its body per policy (the inputs' text never in `redacted` mode).
+    func start(_ ctx: CallContext, embedding request: EmbeddingRequest, rawBody: [UInt8]) -> CallRecord {
+        var r = start(ctx, request: nil, model: request.model)
+        r.params = request.params
+        var hashInput: [UInt8] = []
+        (request.body["input"] ?? .null).write(to: &hashInput)
+        JSON.object(request.params).write(to: &hashInput)
+        r.inputHash = Hashing.sha256Hex(hashInput)
+        switch logBodies {
+        case .full: r.requestBody = request.sluiceMetadata.isEmpty ? String(decoding: rawBody, as: UTF8.self) : JSON.object(request.body).jsonString
+        case .redacted:
+            var body = request.body
+            body["input"] = .string("[redacted: \(request.inputs.count) input(s), \(request.inputs.reduce(0) { $0 + $1.count }) chars]")
+            r.requestBody = JSON.object(body).jsonString
+        case .hash: r.requestBody = nil
+        }
+        return r
+    }
+
     /// The cost of `usage` (see ``PriceTable/price(target:answered:)``); warns once per unpriced model.
     func cost(_ usage: Usage, target: String, answered: String?) -> Double? {
         if let p = prices.price(target: target, answered: answered) { return p.cost(of: usage) }

@@ -48,15 +48,7 @@ public struct ChatService: Sendable {
                 attribution: headerAttribution.merged(with: meta), identity: identity, user: request.user,
                 clock: clock, start: start)
         } catch {
-            // Record what can be recorded of a request that did not parse.
-            let err = error as? SluiceError ?? SluiceError(.internalError, "\(error)")
-            let fallbackCtx = CallContext(
-                callID: IDs.callID(at: clock.now()), createdAt: clock.now(), start: start, identity: identity,
-                purpose: headerAttribution.purpose.flatMap { CallContext.validName($0) ? $0 : nil } ?? "default",
-                runID: headerAttribution.runID, user: headerAttribution.user, cacheMode: "default")
-            let model = (try? JSON.parse(body))?["model"]?.stringValue ?? ""
-            var record = recorder.start(fallbackCtx, request: nil, model: model)
-            return await fail(&record, err, ctx: fallbackCtx)
+            return await failUnparsed(body: body, error: error, attribution: headerAttribution, identity: identity, start: start)
         }
         var record = recorder.start(ctx, request: request, model: request.model, rawBody: body)
         if !kills.isEmpty, let k = kills.kill(.purpose, ctx.purpose) ?? kills.kill(.model, request.model) {
@@ -141,6 +133,20 @@ public struct ChatService: Sendable {
             "The \(k.scope.rawValue) '\(k.name)' is switched off by a kill switch: \(k.reason) "
                 + "(set by \(k.actor) at \(Timestamp.iso8601(k.createdAt))). "
                 + "Turn it back on with `sluice unkill --\(k.scope.rawValue) \(k.name)`.")
+    }
+
+    /// Records what can be recorded of a request that did not parse, and answers its error.
+    func failUnparsed(
+        body: [UInt8], error: any Error, attribution: Attribution, identity: Identity, start: ContinuousClock.Instant
+    ) async -> ChatReply {
+        let err = error as? SluiceError ?? SluiceError(.internalError, "\(error)")
+        let ctx = CallContext(
+            callID: IDs.callID(at: clock.now()), createdAt: clock.now(), start: start, identity: identity,
+            purpose: attribution.purpose.flatMap { CallContext.validName($0) ? $0 : nil } ?? "default",
+            runID: attribution.runID, user: attribution.user, cacheMode: "default")
+        let model = (try? JSON.parse(body))?["model"]?.stringValue ?? ""
+        var record = recorder.start(ctx, request: nil, model: model)
+        return await fail(&record, err, ctx: ctx)
     }
 
     func fail(_ record: inout CallRecord, _ error: SluiceError, ctx: CallContext) async -> ChatReply {

@@ -64,19 +64,19 @@ public struct OpenAIProvider: Provider {
         self.chatURL = settings.baseURL + "/chat/completions"
     }
 
-    /// Where a chat request for the upstream `model` goes.
-    func url(for model: String) -> String {
+    /// Where a request for the upstream `model` goes: `chat/completions` or `embeddings`.
+    func url(for model: String, operation: String = "chat/completions") -> String {
         switch settings.dialect {
         case .openAI:
-            return chatURL
+            return operation == "chat/completions" ? chatURL : settings.baseURL + "/" + operation
         case .azure(let version):
             let deployment = model.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? model
-            return "\(settings.baseURL)/openai/deployments/\(deployment)/chat/completions?api-version=\(version)"
+            return "\(settings.baseURL)/openai/deployments/\(deployment)/\(operation)?api-version=\(version)"
         }
     }
 
-    func makeRequest(_ request: UpstreamRequest) -> HTTPClientRequest {
-        var req = HTTPClientRequest(url: url(for: request.model))
+    func makeRequest(_ request: UpstreamRequest, operation: String = "chat/completions") -> HTTPClientRequest {
+        var req = HTTPClientRequest(url: url(for: request.model, operation: operation))
         req.method = .POST
         req.headers.reserveCapacity(4 + settings.headers.count)
         req.headers.add(name: "content-type", value: "application/json")
@@ -109,6 +109,28 @@ public struct OpenAIProvider: Provider {
         }
         guard let json = try? JSON.parse(body), let obj = json.objectValue, obj["choices"] != nil else {
             throw ProviderError(.invalidResponse, status: status, message: "upstream answered \(status) with a body that is not a chat completion")
+        }
+        return UpstreamResponse(body: body, json: obj, status: status)
+    }
+
+    /// Posts to `{baseURL}/embeddings` (Azure: the deployment's); throws on transport failure, a non-2xx status or a body without `data`.
+    public func embed(_ request: UpstreamRequest) async throws(ProviderError) -> UpstreamResponse {
+        let response: HTTPClientResponse
+        let bytes: ByteBuffer
+        do {
+            response = try await clients.client(for: request.eventLoop).execute(
+                makeRequest(request, operation: "embeddings"), timeout: settings.timeout)
+            bytes = try await response.body.collect(upTo: Self.maxBodyBytes)
+        } catch {
+            throw Self.mapTransportError(error)
+        }
+        let status = Int(response.status.code)
+        let body = Array(bytes.readableBytesView)
+        guard (200..<300).contains(status) else {
+            throw httpError(status: status, body: body, headers: response.headers)
+        }
+        guard let json = try? JSON.parse(body), let obj = json.objectValue, obj["data"]?.arrayValue != nil else {
+            throw ProviderError(.invalidResponse, status: status, message: "upstream answered \(status) with a body that is not an embedding list")
         }
         return UpstreamResponse(body: body, json: obj, status: status)
     }

@@ -41,6 +41,45 @@ public struct SimulatedProvider: Provider {
         models.contains(model) ? model + "-2025-01-01" : model
     }
 
+    /// Deterministic unit vectors derived from each input's SHA-256 (`dimensions`, default 16), after `latencyMs`.
+    public func embed(_ request: UpstreamRequest) async throws(ProviderError) -> UpstreamResponse {
+        try await pause(settings.latencyMs)
+        let input = request.body["input"] ?? .string("")
+        let texts: [String] =
+            input.stringValue.map { [$0] }
+            ?? (input.arrayValue?.allSatisfy { $0.intValue != nil } == true
+                ? [input.jsonString] : (input.arrayValue ?? []).map { $0.stringValue ?? $0.jsonString })
+        let dims = request.body["dimensions"]?.intValue ?? 16
+        var data: [JSON] = []
+        var tokens = 0
+        for (i, text) in texts.enumerated() {
+            tokens += max(1, (text.utf8.count + 3) / 4)
+            var vector: [Double] = []
+            var seed = Array(Hashing.sha256Hex(text).utf8)
+            while vector.count < dims {
+                for b in seed where vector.count < dims { vector.append(Double(Int(b) - 80) / 64) }
+                seed = Array(Hashing.sha256Hex(seed).utf8)
+            }
+            let norm = max(1e-9, vector.reduce(0) { $0 + $1 * $1 }.squareRoot())
+            let unit = vector.map { $0 / norm }
+            let embedding: JSON
+            if request.body["encoding_format"]?.stringValue == "base64" {
+                // OpenAI's base64 form: little-endian float32s.
+                var bytes: [UInt8] = []
+                for x in unit { withUnsafeBytes(of: Float(x).bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
+                embedding = .string(Data(bytes).base64EncodedString())
+            } else {
+                embedding = .array(unit.map { .double($0) })
+            }
+            data.append(["object": "embedding", "index": .int(i), "embedding": embedding])
+        }
+        let body: JSONObject = [
+            "object": "list", "data": .array(data), "model": .string(Self.pinnedVersion(of: request.model)),
+            "usage": ["prompt_tokens": .int(tokens), "total_tokens": .int(tokens)],
+        ]
+        return UpstreamResponse(body: JSON.object(body).serialized(), json: body)
+    }
+
     /// A deterministic chat completion after `latencyMs`; throws only when cancelled.
     public func complete(_ request: UpstreamRequest) async throws(ProviderError) -> UpstreamResponse {
         try await pause(settings.latencyMs)

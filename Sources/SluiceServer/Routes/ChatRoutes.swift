@@ -4,31 +4,48 @@ import NIOCore
 import SluiceCore
 import SluiceEngine
 
-/// `POST /v1/chat/completions` and `GET /v1/models`.
+/// `POST /v1/chat/completions`, `POST /v1/embeddings` and `GET /v1/models`.
 struct ChatRoutes {
     let gateway: Gateway
 
     func register(on router: Router<SluiceRequestContext>) {
         router.post("/v1/chat/completions") { request, context in try await self.chat(request, context) }
+        router.post("/v1/embeddings") { request, context in try await self.embeddings(request, context) }
         router.get("/v1/models") { request, context in try self.models(request, context) }
     }
 
-    func chat(_ request: Request, _ context: SluiceRequestContext) async throws -> Response {
-        let start = ContinuousClock.now
+    /// The caller and the body, within `server.max_body_bytes`.
+    func admit(_ request: Request, _ context: SluiceRequestContext) async throws -> (Identity, [UInt8]) {
         let identity = try gateway.keyRing.authenticateData(key: HTTPEdge.presentedKey(request), fromLoopback: context.isLoopback)
         let limit = gateway.config.server.maxBodyBytes
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             throw SluiceError(.payloadTooLarge, "The request body is \(length) bytes; this gateway accepts at most \(limit) (server.max_body_bytes).")
         }
-        let buffer: ByteBuffer
         do {
-            buffer = try await request.body.collect(upTo: limit)
+            return (identity, Array(try await request.body.collect(upTo: limit).readableBytesView))
         } catch {
             throw SluiceError(.payloadTooLarge, "The request body is larger than \(limit) bytes (server.max_body_bytes).")
         }
+    }
+
+    func embeddings(_ request: Request, _ context: SluiceRequestContext) async throws -> Response {
+        let start = ContinuousClock.now
+        let (identity, body) = try await admit(request, context)
+        let reply = await gateway.chat.handleEmbeddings(
+            body: body, attribution: HTTPEdge.attribution(request), identity: identity, start: start, eventLoop: context.eventLoop)
+        return respond(reply)
+    }
+
+    func chat(_ request: Request, _ context: SluiceRequestContext) async throws -> Response {
+        let start = ContinuousClock.now
+        let (identity, body) = try await admit(request, context)
         let reply = await gateway.chat.handle(
-            body: Array(buffer.readableBytesView), attribution: HTTPEdge.attribution(request), identity: identity,
+            body: body, attribution: HTTPEdge.attribution(request), identity: identity,
             start: start, eventLoop: context.eventLoop)
+        return respond(reply)
+    }
+
+    func respond(_ reply: ChatReply) -> Response {
         switch reply {
         case .json(let status, let body, let meta):
             return HTTPEdge.json(status, body, headers: HTTPEdge.headers(meta))
