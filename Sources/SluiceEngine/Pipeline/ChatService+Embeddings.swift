@@ -11,30 +11,16 @@ extension ChatService {
         body: [UInt8], attribution headerAttribution: Attribution, identity: Identity,
         start: ContinuousClock.Instant = .now, eventLoop: (any EventLoop)? = nil
     ) async -> ChatReply {
-        let request: EmbeddingRequest
-        let ctx: CallContext
-        do {
-            let json: JSON
-            do { json = try JSON.parse(body) } catch {
-                throw SluiceError.invalidRequest("The request body is not valid JSON: \(error).")
-            }
-            request = try EmbeddingRequest(body: json)
-            let meta = Attribution { request.sluiceMetadata[$0] }
-            ctx = try CallContext.make(
-                attribution: headerAttribution.merged(with: meta), identity: identity, user: request.user,
-                clock: clock, start: start)
-        } catch {
-            return await failUnparsed(body: body, error: error, attribution: headerAttribution, identity: identity, start: start)
+        let (request, ctx): (EmbeddingRequest, CallContext)
+        switch await decode(EmbeddingRequest.self, body: body, attribution: headerAttribution, identity: identity, start: start) {
+        case .answer(let reply): return reply
+        case .next(let decoded): (request, ctx) = decoded
         }
         var record = recorder.start(ctx, embedding: request, rawBody: body)
-        if !kills.isEmpty, let k = kills.kill(.purpose, ctx.purpose) ?? kills.kill(.model, request.model) {
-            return await fail(&record, Self.disabled(k), ctx: ctx)
-        }
         let targets: [ResolvedTarget]
-        do {
-            targets = try catalog.targets(for: request.model)
-        } catch {
-            return await fail(&record, error, ctx: ctx)
+        switch await route(request.model, record: &record, ctx: ctx) {
+        case .answer(let reply): return reply
+        case .next(let t): targets = t
         }
         var prepared = request.body
         prepared.removeValue(forKey: "metadata")
@@ -53,24 +39,12 @@ extension ChatService {
         case .failure(let error):
             return await fail(&record, error, ctx: ctx)
         case .success(let response, let target, let firstStart, _):
-            let upstreamMs = (ContinuousClock.now - firstStart).milliseconds
-            record.provider = target.provider.name
-            record.answeredModel = response.answeredModel ?? target.model
             let estimated = request.inputs.reduce(0) { $0 + max(1, ($1.utf8.count + 3) / 4) }
-            record.usage = response.usage ?? Usage(inputTokens: estimated)
-            record.costUSD = recorder.cost(record.usage, target: target.model, answered: response.answeredModel)
-            let totalMs = (ContinuousClock.now - start).milliseconds
-            record.latencyMs = totalMs
-            record.overheadMs = max(0, totalMs - upstreamMs)
-            var meta = ResponseMeta(callID: ctx.callID)
-            meta.costUSD = record.costUSD
-            meta.provider = record.provider
-            meta.answeredModel = record.answeredModel
-            meta.attempts = record.attempts.count
-            meta.overheadMs = record.overheadMs
             let count = response.json["data"]?.arrayValue?.count ?? 0
-            await recorder.finish(record, output: "[\(count) embedding\(count == 1 ? "" : "s")]")
-            return .json(status: 200, body: response.body, meta: meta)
+            return await answer(
+                response, usage: response.usage ?? Usage(inputTokens: estimated),
+                output: "[\(count) embedding\(count == 1 ? "" : "s")]", target: target, firstStart: firstStart,
+                record: &record, ctx: ctx)
         }
     }
 }

@@ -34,31 +34,16 @@ public struct ChatService: Sendable {
         body: [UInt8], attribution headerAttribution: Attribution, identity: Identity,
         start: ContinuousClock.Instant = .now, eventLoop: (any EventLoop)? = nil
     ) async -> ChatReply {
-        // Decode.
-        let request: ChatRequest
-        let ctx: CallContext
-        do {
-            let json: JSON
-            do { json = try JSON.parse(body) } catch {
-                throw SluiceError.invalidRequest("The request body is not valid JSON: \(error).")
-            }
-            request = try ChatRequest(body: json)
-            let meta = Attribution { request.sluiceMetadata[$0] }
-            ctx = try CallContext.make(
-                attribution: headerAttribution.merged(with: meta), identity: identity, user: request.user,
-                clock: clock, start: start)
-        } catch {
-            return await failUnparsed(body: body, error: error, attribution: headerAttribution, identity: identity, start: start)
+        let (request, ctx): (ChatRequest, CallContext)
+        switch await decode(ChatRequest.self, body: body, attribution: headerAttribution, identity: identity, start: start) {
+        case .answer(let reply): return reply
+        case .next(let decoded): (request, ctx) = decoded
         }
         var record = recorder.start(ctx, request: request, model: request.model, rawBody: body)
-        if !kills.isEmpty, let k = kills.kill(.purpose, ctx.purpose) ?? kills.kill(.model, request.model) {
-            return await fail(&record, Self.disabled(k), ctx: ctx)
-        }
         let targets: [ResolvedTarget]
-        do {
-            targets = try catalog.targets(for: request.model)
-        } catch {
-            return await fail(&record, error, ctx: ctx)
+        switch await route(request.model, record: &record, ctx: ctx) {
+        case .answer(let reply): return reply
+        case .next(let t): targets = t
         }
         var upstreamBody = request.body
         // SPEC: the body's metadata is never forwarded upstream.
@@ -97,23 +82,9 @@ public struct ChatService: Sendable {
                 chunks, first: first, target: target, firstStart: firstStart, ticket: ticket, request: request, ctx: ctx,
                 record: record)
         case .success(.complete(let response), let target, let firstStart, _):
-            let upstreamMs = (ContinuousClock.now - firstStart).milliseconds
-            record.provider = target.provider.name
-            record.answeredModel = response.answeredModel ?? target.model
-            record.usage = response.usage ?? Usage.estimate(messages: request.messages, output: response.text)
-            record.costUSD = recorder.cost(record.usage, target: target.model, answered: response.answeredModel)
-            let totalMs = (ContinuousClock.now - start).milliseconds
-            record.latencyMs = totalMs
-            record.overheadMs = max(0, totalMs - upstreamMs)
-            record.cache = "bypass"
-            var meta = ResponseMeta(callID: ctx.callID)
-            meta.costUSD = record.costUSD
-            meta.provider = record.provider
-            meta.answeredModel = record.answeredModel
-            meta.attempts = record.attempts.count
-            meta.overheadMs = record.overheadMs
-            await recorder.finish(record, output: response.text)
-            return .json(status: 200, body: response.body, meta: meta)
+            let usage = response.usage ?? Usage.estimate(messages: request.messages, output: response.text)
+            return await answer(
+                response, usage: usage, output: response.text, target: target, firstStart: firstStart, record: &record, ctx: ctx)
         }
     }
 

@@ -94,32 +94,23 @@ public struct OpenAIProvider: Provider {
 
     /// Posts to `{baseURL}/chat/completions`; throws on transport failure, a non-2xx status or a non-completion body.
     public func complete(_ request: UpstreamRequest) async throws(ProviderError) -> UpstreamResponse {
-        let response: HTTPClientResponse
-        let bytes: ByteBuffer
-        do {
-            response = try await clients.client(for: request.eventLoop).execute(makeRequest(request), timeout: settings.timeout)
-            bytes = try await response.body.collect(upTo: Self.maxBodyBytes)
-        } catch {
-            throw Self.mapTransportError(error)
-        }
-        let status = Int(response.status.code)
-        let body = Array(bytes.readableBytesView)
-        guard (200..<300).contains(status) else {
-            throw httpError(status: status, body: body, headers: response.headers)
-        }
-        guard let json = try? JSON.parse(body), let obj = json.objectValue, obj["choices"] != nil else {
-            throw ProviderError(.invalidResponse, status: status, message: "upstream answered \(status) with a body that is not a chat completion")
-        }
-        return UpstreamResponse(body: body, json: obj, status: status)
+        try await post(request, operation: "chat/completions", expecting: "choices", what: "a chat completion")
     }
 
     /// Posts to `{baseURL}/embeddings` (Azure: the deployment's); throws on transport failure, a non-2xx status or a body without `data`.
     public func embed(_ request: UpstreamRequest) async throws(ProviderError) -> UpstreamResponse {
+        try await post(request, operation: "embeddings", expecting: "data", what: "an embedding list")
+    }
+
+    /// One non-streamed POST whose 2xx answer must be a JSON object with the member `expecting`.
+    func post(_ request: UpstreamRequest, operation: String, expecting: String, what: String) async throws(ProviderError)
+        -> UpstreamResponse
+    {
         let response: HTTPClientResponse
         let bytes: ByteBuffer
         do {
             response = try await clients.client(for: request.eventLoop).execute(
-                makeRequest(request, operation: "embeddings"), timeout: settings.timeout)
+                makeRequest(request, operation: operation), timeout: settings.timeout)
             bytes = try await response.body.collect(upTo: Self.maxBodyBytes)
         } catch {
             throw Self.mapTransportError(error)
@@ -129,8 +120,8 @@ public struct OpenAIProvider: Provider {
         guard (200..<300).contains(status) else {
             throw httpError(status: status, body: body, headers: response.headers)
         }
-        guard let json = try? JSON.parse(body), let obj = json.objectValue, obj["data"]?.arrayValue != nil else {
-            throw ProviderError(.invalidResponse, status: status, message: "upstream answered \(status) with a body that is not an embedding list")
+        guard let json = try? JSON.parse(body), let obj = json.objectValue, obj[expecting] != nil else {
+            throw ProviderError(.invalidResponse, status: status, message: "upstream answered \(status) with a body that is not \(what)")
         }
         return UpstreamResponse(body: body, json: obj, status: status)
     }

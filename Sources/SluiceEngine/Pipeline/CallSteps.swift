@@ -1,0 +1,83 @@
+import Foundation
+import SluiceCore
+import SluiceProviders
+import SluiceStore
+
+/// A client request the pipeline can attribute and route: chat or embeddings.
+protocol RoutedRequest: Sendable {
+    init(body: JSON) throws(SluiceError)
+    /// The model name the client asked for.
+    var model: String { get }
+    /// The body's `user`, if any.
+    var user: String? { get }
+    /// `x-sluice-*` keys found in `metadata`.
+    var sluiceMetadata: [String: String] { get }
+}
+
+extension ChatRequest: RoutedRequest {}
+extension EmbeddingRequest: RoutedRequest {}
+
+/// A step's verdict: go on with a value, or answer now (already recorded).
+enum Step<Value> {
+    case next(Value)
+    case answer(ChatReply)
+}
+
+/// The steps every kind of call shares.
+extension ChatService {
+    /// Decodes the body and attributes the call; a request that does not parse is recorded and answered.
+    func decode<R: RoutedRequest>(
+        _: R.Type, body: [UInt8], attribution: Attribution, identity: Identity, start: ContinuousClock.Instant
+    ) async -> Step<(R, CallContext)> {
+        do {
+            let json: JSON
+            do { json = try JSON.parse(body) } catch {
+                throw SluiceError.invalidRequest("The request body is not valid JSON: \(error).")
+            }
+            let request = try R(body: json)
+            let meta = Attribution { request.sluiceMetadata[$0] }
+            let ctx = try CallContext.make(
+                attribution: attribution.merged(with: meta), identity: identity, user: request.user, clock: clock,
+                start: start)
+            return .next((request, ctx))
+        } catch {
+            return .answer(await failUnparsed(body: body, error: error, attribution: attribution, identity: identity, start: start))
+        }
+    }
+
+    /// Kill switches on the purpose and model, then the model's targets.
+    func route(_ model: String, record: inout CallRecord, ctx: CallContext) async -> Step<[ResolvedTarget]> {
+        if !kills.isEmpty, let k = kills.kill(.purpose, ctx.purpose) ?? kills.kill(.model, model) {
+            return .answer(await fail(&record, Self.disabled(k), ctx: ctx))
+        }
+        do {
+            return .next(try catalog.targets(for: model))
+        } catch {
+            return .answer(await fail(&record, error, ctx: ctx))
+        }
+    }
+
+    /// Prices and records a complete upstream answer and returns its bytes.
+    func answer(
+        _ response: UpstreamResponse, usage: Usage, output: String, target: ResolvedTarget,
+        firstStart: ContinuousClock.Instant, record: inout CallRecord, ctx: CallContext
+    ) async -> ChatReply {
+        let upstreamMs = (ContinuousClock.now - firstStart).milliseconds
+        record.provider = target.provider.name
+        record.answeredModel = response.answeredModel ?? target.model
+        record.usage = usage
+        record.costUSD = recorder.cost(usage, target: target.model, answered: response.answeredModel)
+        let totalMs = (ContinuousClock.now - ctx.start).milliseconds
+        record.latencyMs = totalMs
+        record.overheadMs = max(0, totalMs - upstreamMs)
+        record.cache = "bypass"
+        var meta = ResponseMeta(callID: ctx.callID)
+        meta.costUSD = record.costUSD
+        meta.provider = record.provider
+        meta.answeredModel = record.answeredModel
+        meta.attempts = record.attempts.count
+        meta.overheadMs = record.overheadMs
+        await recorder.finish(record, output: output)
+        return .json(status: 200, body: response.body, meta: meta)
+    }
+}
