@@ -20,7 +20,8 @@ import Testing
     @Test func callsGoToTheDeploymentWithApiKeyAndVersion() async throws {
         let upstream = try await FakeUpstream.start()
         defer { Task { await upstream.stop() } }
-        upstream.setDefault(.text("from azure", model: "gpt-4o-2024-08-06"))
+        upstream.setDefault(
+            .text("from azure", model: "gpt-4o-2024-08-06", usage: Usage(inputTokens: 1000, outputTokens: 500, cachedTokens: 200)))
         try await Harness.with(config(upstream)) { h in
             let r = try await h.chat(#"{"model":"gpt4o","messages":[{"role":"user","content":"hi"}]}"#)
             #expect(r.status == 200)
@@ -32,8 +33,9 @@ import Testing
             #expect(got.query == "api-version=2024-10-21")
             #expect(got.headers["api-key"] == "azure-secret-key-1")
             #expect(got.headers["authorization"] == nil)
-            // Priced on the model Azure says answered.
-            #expect(r.header("X-Sluice-Cost-Usd") != nil)
+            // Priced on the model Azure says answered, cached prompt tokens at their rate:
+            // 800 × 2.50 + 200 × 1.25 + 500 × 10.00, per million.
+            #expect(r.header("X-Sluice-Cost-Usd") == "0.00725")
 
             let s = try await h.chat(#"{"model":"gpt4o","stream":true,"messages":[{"role":"user","content":"hi"}]}"#)
             #expect(Harness.events(s.body).last == "[DONE]")

@@ -69,6 +69,14 @@ struct NodeClient {
         return path
     }
 
+    /// Starts `count` nodes on one config and waits until each is ready; returns them with their ports.
+    static func startNodes(_ count: Int, config: String, dir: String) async throws -> ([SluiceProcess], [Int]) {
+        let nodes = try (0..<count).map { _ in try SluiceProcess(["serve", "--config", config], directory: dir, environment: env) }
+        var ports: [Int] = []
+        for n in nodes { ports.append(try await n.waitReady()) }
+        return (nodes, ports)
+    }
+
     /// Two nodes on one database: calls through either land in one call log,
     /// readable from both (HTTP and CLI).
     @Test(.enabled(if: StoreBackend.postgresURL != nil || ci))
@@ -80,9 +88,7 @@ struct NodeClient {
         let dir = try makeTempDir()
         let config = try Self.writeConfig(dir: dir, storageURL: fixture.storageURL, upstream: upstream)
         // Started together: both run the migrations at once.
-        let nodes = try [0, 1].map { _ in try SluiceProcess(["serve", "--config", config], directory: dir, environment: Self.env) }
-        var ports: [Int] = []
-        for n in nodes { ports.append(try await n.waitReady()) }
+        let (nodes, ports) = try await Self.startNodes(2, config: config, dir: dir)
         let client = NodeClient.make()
 
         var ids: [String] = []
@@ -117,6 +123,35 @@ struct NodeClient {
         await upstream.stop()
     }
 
+    /// A wrong password or database name stops `serve` and `migrate` at once with a
+    /// message that says what to fix, and never prints the password.
+    @Test(.enabled(if: StoreBackend.postgresURL != nil || ci))
+    func badCredentialsFailFastWithoutLeakingThePassword() async throws {
+        let base = try #require(StoreBackend.postgresURL)
+        let url = try PostgresURL.parse(base)
+        let upstream = try await FakeUpstream.start()
+        defer { Task { await upstream.stop() } }
+        let dir = try makeTempDir()
+        let wrongPassword = "not-the-password-93x"
+        let cases = [
+            ("postgres://\(url.user):\(wrongPassword)@\(url.host):\(url.port)/\(url.database)?sslmode=disable", "password authentication failed"),
+            ("postgres://\(url.user):\(url.password ?? "")@\(url.host):\(url.port)/no_such_db_x?sslmode=disable", "does not exist"),
+        ]
+        for (storage, expected) in cases {
+            let config = try Self.writeConfig(dir: dir, storageURL: storage, upstream: upstream)
+            for command in ["serve", "migrate"] {
+                let started = ContinuousClock.now
+                let (status, out) = try await SluiceProcess.run([command, "--config", config], directory: dir, environment: Self.env)
+                let seconds = (ContinuousClock.now - started) / .seconds(1)
+                #expect(status != 0, "\(command): \(out)")
+                #expect(seconds < 10, "\(command) took \(seconds) s to fail")
+                #expect(out.contains(expected), "\(command): \(out)")
+                let real = url.password ?? ""
+                #expect(!out.contains(wrongPassword) && (real.isEmpty || !out.contains(real)), "\(command) printed a password")
+            }
+        }
+    }
+
     /// A kill switch set through the CLI on node A refuses calls on node B within
     /// one second; `unkill` through node B reopens node A just as fast; both are audited.
     @Test(.enabled(if: StoreBackend.postgresURL != nil || ci))
@@ -126,9 +161,7 @@ struct NodeClient {
         let upstream = try await FakeUpstream.start()
         let dir = try makeTempDir()
         let config = try Self.writeConfig(dir: dir, storageURL: fixture.storageURL, upstream: upstream)
-        let nodes = try [0, 1].map { _ in try SluiceProcess(["serve", "--config", config], directory: dir, environment: Self.env) }
-        var ports: [Int] = []
-        for n in nodes { ports.append(try await n.waitReady()) }
+        let (nodes, ports) = try await Self.startNodes(2, config: config, dir: dir)
         let client = NodeClient.make()
         let triage = #"{"model":"fast","messages":[{"role":"user","content":"hi"}],"metadata":{"x-sluice-purpose":"triage"}}"#
         func status(_ port: Int) async throws -> (Int, JSON) {
