@@ -64,7 +64,13 @@ public final class Gateway: Sendable {
                     timeout: .milliseconds(Int64(p.timeoutMs)), dialect: dialect)
                 providers[p.name] = OpenAIProvider(
                     name: p.name, settings: settings, clients: clients(connectMs: p.connectTimeoutMs, readMs: p.readTimeoutMs))
-            case .anthropic, .gemini:
+            case .anthropic:
+                let settings = AnthropicProvider.Settings(
+                    baseURL: p.baseURL ?? "https://api.anthropic.com/v1", apiKey: p.apiKey, headers: p.headers,
+                    timeout: .milliseconds(Int64(p.timeoutMs)))
+                providers[p.name] = AnthropicProvider(
+                    name: p.name, settings: settings, clients: clients(connectMs: p.connectTimeoutMs, readMs: p.readTimeoutMs))
+            case .gemini:
                 logger.warning("provider type not implemented in this build; skipped", metadata: ["provider": "\(p.name)"])
             }
         }

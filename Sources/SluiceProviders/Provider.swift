@@ -36,18 +36,21 @@ public struct UpstreamResponse: Sendable {
     public var json: JSONObject
     /// The upstream HTTP status (2xx).
     public var status: Int
+    /// Usage as the provider reported it natively, when its OpenAI form loses detail (cache writes).
+    public var reportedUsage: Usage?
 
     /// An answer from its raw bytes, parsed body and status (200 by default).
-    public init(body: [UInt8], json: JSONObject, status: Int = 200) {
+    public init(body: [UInt8], json: JSONObject, status: Int = 200, reportedUsage: Usage? = nil) {
         self.body = body
         self.json = json
         self.status = status
+        self.reportedUsage = reportedUsage
     }
 
     /// The pinned model that answered.
     public var answeredModel: String? { json["model"]?.stringValue }
     /// Token usage, if the provider reported it.
-    public var usage: Usage? { Usage(openAI: json["usage"]) }
+    public var usage: Usage? { reportedUsage ?? Usage(openAI: json["usage"]) }
     /// The assistant text of the first choice.
     public var text: String { ChatText.completionText(json) }
 }
@@ -58,6 +61,8 @@ public struct StreamChunk: Sendable {
     public var raw: [UInt8]
     /// The parsed chunk.
     public var json: JSONObject
+    /// Usage as the provider reported it natively, when its OpenAI form loses detail (cache writes).
+    public var reportedUsage: Usage?
 
     /// A chunk from its original text and parsed form.
     public init(raw: [UInt8], json: JSONObject) {
@@ -66,13 +71,14 @@ public struct StreamChunk: Sendable {
     }
 
     /// A chunk built from JSON; `raw` is its serialization.
-    public init(json: JSONObject) {
+    public init(json: JSONObject, reportedUsage: Usage? = nil) {
         self.json = json
         self.raw = JSON.object(json).serialized()
+        self.reportedUsage = reportedUsage
     }
 
     /// The usage, when this chunk carries it.
-    public var usage: Usage? { Usage(openAI: json["usage"]) }
+    public var usage: Usage? { reportedUsage ?? Usage(openAI: json["usage"]) }
     /// True for the usage-only chunk OpenAI sends last when `include_usage` is set.
     public var isUsageOnly: Bool {
         (json["choices"]?.arrayValue?.isEmpty ?? true) && usage != nil

@@ -59,6 +59,8 @@ public final class FakeUpstream: Sendable {
         public var omitUsage = false
         /// A transport fault instead of a clean answer.
         public var fault: Fault?
+        /// Anthropic answers only: tool calls after the text.
+        public var toolUses: [ToolUse] = []
 
         /// Transport faults.
         public enum Fault: Sendable {
@@ -109,6 +111,22 @@ public final class FakeUpstream: Sendable {
             r.status = status
             r.body = Array(body.utf8)
             return r
+        }
+    }
+
+    /// One scripted Anthropic `tool_use` block.
+    public struct ToolUse: Sendable {
+        /// The call id, such as `toolu_01`.
+        public var id: String
+        /// The tool name.
+        public var name: String
+        /// The arguments.
+        public var input: JSON
+        /// A tool call; see the properties.
+        public init(id: String, name: String, input: JSON) {
+            self.id = id
+            self.name = name
+            self.input = input
         }
     }
 
@@ -211,10 +229,11 @@ public final class FakeUpstream: Sendable {
                 status: .init(code: reply.status), headers: fields,
                 body: .init(byteBuffer: ByteBuffer(bytes: Self.embeddings(for: json, reply: reply))))
         }
+        let anthropic = received.path.hasSuffix("/messages")
         let answer = FakeAnswer(request: json, reply: reply)
         if json["stream"]?.boolValue == true {
             fields[.contentType] = "text/event-stream"
-            let events = answer.events()
+            let events = anthropic ? FakeAnthropicAnswer(request: json, reply: reply).events() : answer.events()
             return Response(status: .init(code: reply.status), headers: fields, body: ResponseBody { writer in
                 for (i, event) in events.enumerated() {
                     if let cut = reply.cutAfterEvents, i >= cut { throw CancellationError() }
@@ -225,7 +244,7 @@ public final class FakeUpstream: Sendable {
             })
         }
         fields[.contentType] = "application/json"
-        let completion = answer.completion()
+        let completion = anthropic ? FakeAnthropicAnswer(request: json, reply: reply).message() : answer.completion()
         if case .truncate = reply.fault {
             fields[.contentLength] = "\(completion.count)"
             return Response(status: .init(code: reply.status), headers: fields, body: ResponseBody { writer in

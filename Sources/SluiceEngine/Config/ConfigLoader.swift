@@ -37,7 +37,9 @@ public enum ConfigLoader {
             c.providers.append(p)
         }
         if let key = environment["ANTHROPIC_API_KEY"], !key.isEmpty {
-            c.warnings.append("ANTHROPIC_API_KEY is set but this build has no anthropic provider yet; it is ignored")
+            var p = SluiceConfig.Provider(name: "anthropic", type: .anthropic)
+            p.apiKey = key
+            c.providers.append(p)
         }
     }
 
@@ -89,7 +91,7 @@ public enum ConfigLoader {
         for p in c.providers where !p.type.isImplemented {
             throw ConfigError(
                 path: "providers.\(p.name).type", line: nil,
-                "provider type '\(p.type.rawValue)' is not implemented in this build yet; use openai, openai_compatible, azure_openai or simulated")
+                "provider type '\(p.type.rawValue)' is not implemented in this build yet; use openai, openai_compatible, azure_openai, anthropic or simulated")
         }
         try validateModels(c, root: root)
         addImplicitModels(&c)
@@ -222,6 +224,7 @@ public enum ConfigLoader {
         }
         if type == .openai, p.apiKey == nil { throw n.error("provider '\(name)' of type openai needs an api_key") }
         if type == .openaiCompatible, p.baseURL == nil { throw n.error("provider '\(name)' of type openai_compatible needs a base_url") }
+        if type == .anthropic, p.apiKey == nil { throw n.error("provider '\(name)' of type anthropic needs an api_key") }
         if type == .azureOpenAI {
             guard p.baseURL != nil else {
                 throw n.error("provider '\(name)' of type azure_openai needs a base_url (https://RESOURCE.openai.azure.com)")

@@ -68,7 +68,7 @@ public struct SluiceConfig: Sendable {
         case anthropic, gemini, azureOpenAI = "azure_openai"
 
         /// Types this build can call.
-        public var isImplemented: Bool { self != .anthropic && self != .gemini }
+        public var isImplemented: Bool { self != .gemini }
     }
 
     /// One entry of `providers:`.

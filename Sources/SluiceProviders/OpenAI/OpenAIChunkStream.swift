@@ -9,44 +9,30 @@ import SluiceCore
 final class OpenAIChunkStream: ChunkStream, @unchecked Sendable {
     // One relay task owns this stream and calls `next()` serially; the iterator
     // is never touched concurrently.
-    private var iterator: HTTPClientResponse.Body.AsyncIterator
-    private var decoder = SSEDecoder()
+    private var reader: SSEBodyReader
     private var started: Set<Int> = []
     private var finished: Set<Int> = []
     private var done = false
-    private var endOfBody = false
 
     init(body: HTTPClientResponse.Body) {
-        self.iterator = body.makeAsyncIterator()
+        reader = SSEBodyReader(body: body)
     }
 
     private enum Step { case chunk(StreamChunk), end }
 
     func next() async throws(ProviderError) -> StreamChunk? {
         if done { return nil }
-        while true {
-            let event = endOfBody ? decoder.finish() : decoder.next()
-            if let event {
-                switch try handle(event) {
-                case .chunk(let c): return c
-                case .end:
-                    done = true
-                    return nil
-                }
-            }
-            if endOfBody {
+        while let event = try await reader.next() {
+            switch try handle(event) {
+            case .chunk(let c): return c
+            case .end:
                 done = true
-                if !started.isEmpty && started.isSubset(of: finished) { return nil }
-                throw ProviderError(.connection, message: "upstream stream ended before it was complete")
+                return nil
             }
-            let buffer: ByteBuffer?
-            do {
-                buffer = try await iterator.next()
-            } catch {
-                throw OpenAIProvider.mapTransportError(error)
-            }
-            if let buffer { decoder.feed(buffer.readableBytesView) } else { endOfBody = true }
         }
+        done = true
+        if !started.isEmpty && started.isSubset(of: finished) { return nil }
+        throw ProviderError(.connection, message: "upstream stream ended before it was complete")
     }
 
     private func handle(_ event: SSEDecoder.Event) throws(ProviderError) -> Step {

@@ -160,6 +160,11 @@ public struct OpenAIProvider: Provider {
 
     /// The upstream's error, with the provider key (and anything like one) scrubbed from its message.
     func httpError(status: Int, body: [UInt8], headers: HTTPHeaders) -> ProviderError {
+        Self.httpError(status: status, body: body, headers: headers, secret: settings.apiKey)
+    }
+
+    /// An error from an upstream's non-2xx answer (OpenAI or Anthropic error bodies), with `secret` scrubbed.
+    static func httpError(status: Int, body: [UInt8], headers: HTTPHeaders, secret: String?) -> ProviderError {
         var message = "upstream returned HTTP \(status)"
         if let json = try? JSON.parse(body) {
             if let m = json["error"]?["message"]?.stringValue ?? json["error"]?.stringValue ?? json["message"]?.stringValue {
@@ -169,7 +174,7 @@ public struct OpenAIProvider: Provider {
             message = String(decoding: body.prefix(300), as: UTF8.self)
         }
         let retryAfter = headers.first(name: "retry-after").flatMap { RetryAfter.seconds($0) }
-        message = SecretScrubber.scrub(message, known: settings.apiKey.map { [$0] } ?? [])
+        message = SecretScrubber.scrub(message, known: secret.map { [$0] } ?? [])
         return ProviderError(.http, status: status, message: message, retryAfterSeconds: retryAfter)
     }
 }

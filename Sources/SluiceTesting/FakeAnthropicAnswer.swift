@@ -1,0 +1,91 @@
+import SluiceCore
+
+/// Builds Anthropic Messages answers and stream events for ``FakeUpstream`` (`POST …/messages`).
+struct FakeAnthropicAnswer {
+    let text: String
+    let model: String
+    let usage: Usage
+    let tools: [FakeUpstream.ToolUse]
+
+    init(request: JSONObject, reply: FakeUpstream.Reply) {
+        let messages = request["messages"]?.arrayValue ?? []
+        let lastUser = messages.last { $0["role"]?.stringValue == "user" }
+        let content = lastUser?["content"]
+        let said = content?.stringValue
+            ?? (content?.arrayValue ?? []).compactMap { $0["type"]?.stringValue == "text" ? $0["text"]?.stringValue : nil }.joined()
+        text = reply.text ?? "fake answer to: " + said
+        model = reply.answeredModel ?? request["model"]?.stringValue ?? "claude-fake"
+        usage = reply.usage
+        tools = reply.toolUses
+    }
+
+    var usageJSON: JSON {
+        [
+            "input_tokens": .int(usage.inputTokens - usage.cachedTokens - usage.cacheWriteTokens),
+            "output_tokens": .int(usage.outputTokens), "cache_read_input_tokens": .int(usage.cachedTokens),
+            "cache_creation_input_tokens": .int(usage.cacheWriteTokens),
+        ]
+    }
+
+    func message() -> [UInt8] {
+        var content: [JSON] = text.isEmpty ? [] : [["type": "text", "text": .string(text)]]
+        for t in tools { content.append(["type": "tool_use", "id": .string(t.id), "name": .string(t.name), "input": t.input]) }
+        return JSON.object([
+            "id": "msg_fake", "type": "message", "role": "assistant", "model": .string(model), "content": .array(content),
+            "stop_reason": tools.isEmpty ? "end_turn" : "tool_use", "stop_sequence": nil, "usage": usageJSON,
+        ]).serialized()
+    }
+
+    func events() -> [[UInt8]] {
+        func event(_ name: String, _ obj: JSON) -> [UInt8] {
+            var out = Array("event: \(name)\ndata: ".utf8)
+            obj.write(to: &out)
+            out.append(contentsOf: [0x0A, 0x0A])
+            return out
+        }
+        var out: [[UInt8]] = []
+        var start = usageJSON.objectValue ?? [:]
+        start["output_tokens"] = 1
+        out.append(event("message_start", [
+            "type": "message_start",
+            "message": ["id": "msg_fake", "type": "message", "role": "assistant", "model": .string(model), "content": [],
+                        "stop_reason": nil, "usage": .object(start)],
+        ]))
+        var index = 0
+        if !text.isEmpty {
+            out.append(event("content_block_start", ["type": "content_block_start", "index": 0, "content_block": ["type": "text", "text": ""]]))
+            out.append(event("ping", ["type": "ping"]))
+            var rest = Substring(text)
+            while !rest.isEmpty {
+                let piece = rest.prefix(5)
+                rest = rest.dropFirst(5)
+                out.append(event("content_block_delta", [
+                    "type": "content_block_delta", "index": 0, "delta": ["type": "text_delta", "text": .string(String(piece))],
+                ]))
+            }
+            out.append(event("content_block_stop", ["type": "content_block_stop", "index": 0]))
+            index = 1
+        }
+        for t in tools {
+            out.append(event("content_block_start", [
+                "type": "content_block_start", "index": .int(index),
+                "content_block": ["type": "tool_use", "id": .string(t.id), "name": .string(t.name), "input": [:]],
+            ]))
+            let json = t.input.jsonString
+            let half = json.index(json.startIndex, offsetBy: json.count / 2)
+            for part in [String(json[..<half]), String(json[half...])] {
+                out.append(event("content_block_delta", [
+                    "type": "content_block_delta", "index": .int(index), "delta": ["type": "input_json_delta", "partial_json": .string(part)],
+                ]))
+            }
+            out.append(event("content_block_stop", ["type": "content_block_stop", "index": .int(index)]))
+            index += 1
+        }
+        out.append(event("message_delta", [
+            "type": "message_delta", "delta": ["stop_reason": tools.isEmpty ? "end_turn" : "tool_use", "stop_sequence": nil],
+            "usage": ["output_tokens": .int(usage.outputTokens)],
+        ]))
+        out.append(event("message_stop", ["type": "message_stop"]))
+        return out
+    }
+}
