@@ -16,3 +16,10 @@ def openai_client(base_url):
     import openai
 
     return openai.OpenAI(base_url=base_url + "/v1", api_key="any-key-works-on-loopback", max_retries=0)
+
+
+@pytest.fixture(scope="session")
+def anthropic_client(base_url):
+    import anthropic
+
+    return anthropic.Anthropic(base_url=base_url, api_key="any-key-works-on-loopback", max_retries=0)

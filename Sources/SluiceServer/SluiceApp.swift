@@ -14,7 +14,9 @@ public enum SluiceApp {
     public static func router(gateway: Gateway) -> Router<SluiceRequestContext> {
         let router = Router(context: SluiceRequestContext.self)
         router.add(middleware: ErrorMiddleware())
-        ChatRoutes(gateway: gateway).register(on: router)
+        let chat = ChatRoutes(gateway: gateway)
+        chat.register(on: router)
+        MessagesRoutes(chat: chat).register(on: router)
         HealthRoutes(gateway: gateway).register(on: router)
         AdminCallsRoutes(gateway: gateway).register(on: router)
         AdminControlRoutes(gateway: gateway).register(on: router)

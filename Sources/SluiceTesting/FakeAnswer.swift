@@ -7,6 +7,7 @@ struct FakeAnswer {
     let usage: Usage
     let includeUsage: Bool
     let omitUsage: Bool
+    let tools: [FakeUpstream.ToolUse]
 
     init(request: JSONObject, reply: FakeUpstream.Reply) {
         let messages = request["messages"]?.arrayValue ?? []
@@ -16,12 +17,23 @@ struct FakeAnswer {
         usage = reply.usage
         includeUsage = request["stream_options"]?["include_usage"]?.boolValue ?? false
         omitUsage = reply.omitUsage
+        tools = reply.toolUses
+    }
+
+    var toolCalls: [JSON] {
+        tools.map { ["id": .string($0.id), "type": "function", "function": ["name": .string($0.name), "arguments": .string($0.input.jsonString)]] }
+    }
+
+    var message: JSON {
+        var m: JSONObject = ["role": "assistant", "content": .string(text), "refusal": nil]
+        if !tools.isEmpty { m["tool_calls"] = .array(toolCalls) }
+        return .object(m)
     }
 
     func completion() -> [UInt8] {
         JSON.object([
             "id": "chatcmpl-fake", "object": "chat.completion", "created": 1_700_000_000, "model": .string(model),
-            "choices": [["index": 0, "message": ["role": "assistant", "content": .string(text), "refusal": nil], "logprobs": nil, "finish_reason": "stop"]],
+            "choices": [["index": 0, "message": message, "logprobs": nil, "finish_reason": tools.isEmpty ? "stop" : "tool_calls"]],
             "usage": usage.openAIJSON, "system_fingerprint": "fp_fake", "service_tier": "default",
         ]).serialized()
     }
@@ -46,7 +58,15 @@ struct FakeAnswer {
             rest = rest.dropFirst(5)
             out.append(event([["index": 0, "delta": ["content": .string(String(piece))], "finish_reason": nil]]))
         }
-        out.append(event([["index": 0, "delta": [:], "finish_reason": "stop"]]))
+        for (i, call) in toolCalls.enumerated() {
+            var head = call.objectValue ?? [:]
+            head["index"] = .int(i)
+            let args = call["function"]?["arguments"]?.stringValue ?? ""
+            head["function"] = ["name": call["function"]?["name"] ?? "", "arguments": ""]
+            out.append(event([["index": 0, "delta": ["tool_calls": [.object(head)]], "finish_reason": nil]]))
+            out.append(event([["index": 0, "delta": ["tool_calls": [["index": .int(i), "function": ["arguments": .string(args)]]]], "finish_reason": nil]]))
+        }
+        out.append(event([["index": 0, "delta": [:], "finish_reason": tools.isEmpty ? "stop" : "tool_calls"]]))
         if includeUsage && !omitUsage { out.append(event([], usage: usage.openAIJSON)) }
         out.append(Array("data: [DONE]\n\n".utf8))
         return out

@@ -127,7 +127,9 @@ final class CountingQuotaStore: ForwardingStore {
                 }
             }
             #expect(results.spent <= cap)
-            #expect(results.spent >= cap - 1_000)
+            // Almost all of it is spendable: a worker is refused only when its next reservation (at most
+            // 1,000) does not fit, and each node may strand less than one such reservation in a lease.
+            #expect(results.spent >= cap - 2 * 1_000)
             for l in leasers { try await l.close() }
             let usage = try #require(try await stores[0].quotaUsage(scope: "budget:purpose:p", window: "2026-11-23"))
             #expect(usage.used == results.spent)
