@@ -70,4 +70,37 @@ import Testing
             #expect(bearer.json["content"]?.arrayValue?.first?["text"] == "hi")
         }
     }
+
+    /// `cache_control` reaches Anthropic upstreams and is stripped for OpenAI-family ones, which reject it.
+    @Test func cacheControlPassesToAnthropicAndIsStrippedForOpenAI() async throws {
+        let upstream = try await FakeUpstream.start()
+        defer { Task { await upstream.stop() } }
+        let cfg = """
+            providers:
+              up: { type: openai_compatible, base_url: "\(upstream.baseURL)" }
+              claude: { type: anthropic, base_url: "\(upstream.baseURL)", api_key: "sk-ant-1234" }
+            models:
+              gpt: { targets: [ { provider: up, model: gpt-4o-mini } ] }
+              claude: { targets: [ { provider: claude, model: claude-sonnet-4-20250514 } ] }
+            """
+        try await Harness.with(cfg) { h in
+            for model in ["gpt", "claude"] {
+                let body = #"""
+                    {"model":"MODEL","max_tokens":20,"system":"s",
+                     "messages":[{"role":"user","content":[{"type":"text","text":"long context","cache_control":{"type":"ephemeral"}},{"type":"text","text":"question"}]}]}
+                    """#.replacingOccurrences(of: "MODEL", with: model)
+                #expect(try await h.request(.POST, "/v1/messages", body: body).status == 200)
+                let sent = try #require(upstream.received.last)
+                if model == "claude" {
+                    #expect(sent.path == "/v1/messages")
+                    #expect(sent.json?["messages"]?.arrayValue?.first?["content"]?.arrayValue?.first?["cache_control"] == ["type": "ephemeral"])
+                } else {
+                    #expect(sent.path == "/v1/chat/completions")
+                    #expect(!String(decoding: sent.body, as: UTF8.self).contains("cache_control"))
+                    #expect(sent.json?["messages"]?.arrayValue?.last?["content"]?.arrayValue?.count == 2)
+                }
+            }
+        }
+    }
 }
+

@@ -88,8 +88,29 @@ public struct OpenAIProvider: Provider {
             }
         }
         for (k, v) in settings.headers { req.headers.add(name: k, value: v) }
-        req.body = .bytes(ByteBuffer(bytes: JSON.object(request.body).serialized()))
+        req.body = .bytes(ByteBuffer(bytes: JSON.object(Self.withoutCacheControl(request.body)).serialized()))
         return req
+    }
+
+    /// The body without Anthropic `cache_control` marks on content parts (OpenAI-family
+    /// servers reject them; their caching is automatic). Untouched when there are none.
+    static func withoutCacheControl(_ body: JSONObject) -> JSONObject {
+        guard let messages = body["messages"]?.arrayValue,
+            messages.contains(where: { $0["content"]?.arrayValue?.contains { $0["cache_control"] != nil } == true })
+        else { return body }
+        var out = body
+        out["messages"] = .array(
+            messages.map { m in
+                guard var msg = m.objectValue, let parts = msg["content"]?.arrayValue else { return m }
+                msg["content"] = .array(
+                    parts.map { p in
+                        guard var part = p.objectValue, part["cache_control"] != nil else { return p }
+                        part.removeValue(forKey: "cache_control")
+                        return .object(part)
+                    })
+                return .object(msg)
+            })
+        return out
     }
 
     /// Posts to `{baseURL}/chat/completions`; throws on transport failure, a non-2xx status or a non-completion body.
