@@ -1,4 +1,6 @@
 import Foundation
+import SluiceCore
+import SluiceTesting
 import Testing
 
 /// Whether `python3` can import the official SDKs. CI installs them (`.ci/run`);
@@ -28,8 +30,31 @@ let runningInCI = ProcessInfo.processInfo.environment["CI"] != nil
         try await exclusively { try await runSuite(root: root) }
     }
 
+    /// Besides the simulated models: `claude-fake` (an Anthropic upstream, text),
+    /// `claude-tools` (an Anthropic upstream that calls a tool) and `gpt-tools`
+    /// (an OpenAI-compatible upstream that calls a tool), so the SDKs cross the translators.
     func runSuite(root: URL) async throws {
-        try await Harness.with { h in
+        let text = try await FakeUpstream.start()
+        let claudeTools = try await FakeUpstream.start()
+        let gptTools = try await FakeUpstream.start()
+        defer { Task { for u in [text, claudeTools, gptTools] { await u.stop() } } }
+        text.setDefault(.text("The gateway routes every call to the right model.", usage: Usage(inputTokens: 30, outputTokens: 11)))
+        var tool = FakeUpstream.Reply.text("Let me check.", usage: Usage(inputTokens: 40, outputTokens: 9))
+        tool.toolUses = [FakeUpstream.ToolUse(id: "call_w1", name: "get_weather", input: ["city": "Paris", "unit": "c"])]
+        claudeTools.setDefault(tool)
+        gptTools.setDefault(tool)
+        let config = """
+            providers:
+              sim: { type: simulated }
+              claude: { type: anthropic, base_url: "\(text.baseURL)", api_key: "sk-ant-compat-1" }
+              claudetools: { type: anthropic, base_url: "\(claudeTools.baseURL)", api_key: "sk-ant-compat-2" }
+              gpttools: { type: openai_compatible, base_url: "\(gptTools.baseURL)" }
+            models:
+              claude-fake: { targets: [ { provider: claude, model: claude-sonnet-4-20250514 } ] }
+              claude-tools: { targets: [ { provider: claudetools, model: claude-sonnet-4-20250514 } ] }
+              gpt-tools: { targets: [ { provider: gpttools, model: gpt-4o-mini-2024-07-18 } ] }
+            """
+        try await Harness.with(config) { h in
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             p.arguments = ["python3", "-m", "pytest", "-q", "-p", "no:cacheprovider", root.appendingPathComponent("compat").path]
