@@ -71,7 +71,10 @@ public final class Gateway: Sendable {
                 providers[p.name] = AnthropicProvider(
                     name: p.name, settings: settings, clients: clients(connectMs: p.connectTimeoutMs, readMs: p.readTimeoutMs))
             case .gemini:
-                logger.warning("provider type not implemented in this build; skipped", metadata: ["provider": "\(p.name)"])
+                providers[p.name] = GeminiProvider(
+                    name: p.name, baseURL: p.baseURL ?? "https://generativelanguage.googleapis.com/v1beta", apiKey: p.apiKey,
+                    headers: p.headers, timeout: .milliseconds(Int64(p.timeoutMs)),
+                    clients: clients(connectMs: p.connectTimeoutMs, readMs: p.readTimeoutMs))
             }
         }
         catalog = ModelCatalog(config: config, providers: providers)

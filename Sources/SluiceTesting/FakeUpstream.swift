@@ -230,10 +230,14 @@ public final class FakeUpstream: Sendable {
                 body: .init(byteBuffer: ByteBuffer(bytes: Self.embeddings(for: json, reply: reply))))
         }
         let anthropic = received.path.hasSuffix("/messages")
+        let gemini = received.path.hasSuffix(":generateContent") || received.path.hasSuffix(":streamGenerateContent")
         let answer = FakeAnswer(request: json, reply: reply)
-        if json["stream"]?.boolValue == true {
+        if json["stream"]?.boolValue == true || received.path.hasSuffix(":streamGenerateContent") {
             fields[.contentType] = "text/event-stream"
-            let events = anthropic ? FakeAnthropicAnswer(request: json, reply: reply).events() : answer.events()
+            let events =
+                gemini
+                ? FakeGeminiAnswer(request: json, reply: reply).events()
+                : anthropic ? FakeAnthropicAnswer(request: json, reply: reply).events() : answer.events()
             return Response(status: .init(code: reply.status), headers: fields, body: ResponseBody { writer in
                 for (i, event) in events.enumerated() {
                     if let cut = reply.cutAfterEvents, i >= cut { throw CancellationError() }
@@ -244,7 +248,10 @@ public final class FakeUpstream: Sendable {
             })
         }
         fields[.contentType] = "application/json"
-        let completion = anthropic ? FakeAnthropicAnswer(request: json, reply: reply).message() : answer.completion()
+        let completion =
+            gemini
+            ? FakeGeminiAnswer(request: json, reply: reply).whole()
+            : anthropic ? FakeAnthropicAnswer(request: json, reply: reply).message() : answer.completion()
         if case .truncate = reply.fault {
             fields[.contentLength] = "\(completion.count)"
             return Response(status: .init(code: reply.status), headers: fields, body: ResponseBody { writer in

@@ -88,11 +88,6 @@ public enum ConfigLoader {
             }
         }
         if !sawProviders { addDefaultProviders(&c, environment: environment) }
-        for p in c.providers where !p.type.isImplemented {
-            throw ConfigError(
-                path: "providers.\(p.name).type", line: nil,
-                "provider type '\(p.type.rawValue)' is not implemented in this build yet; use openai, openai_compatible, azure_openai, anthropic or simulated")
-        }
         try validateModels(c, root: root)
         addImplicitModels(&c)
         return c
@@ -224,6 +219,7 @@ public enum ConfigLoader {
         }
         if type == .openai, p.apiKey == nil { throw n.error("provider '\(name)' of type openai needs an api_key") }
         if type == .openaiCompatible, p.baseURL == nil { throw n.error("provider '\(name)' of type openai_compatible needs a base_url") }
+        if type == .gemini, p.apiKey == nil { throw n.error("provider '\(name)' of type gemini needs an api_key") }
         if type == .anthropic, p.apiKey == nil { throw n.error("provider '\(name)' of type anthropic needs an api_key") }
         if type == .azureOpenAI {
             guard p.baseURL != nil else {

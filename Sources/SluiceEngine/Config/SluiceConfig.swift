@@ -67,8 +67,6 @@ public struct SluiceConfig: Sendable {
         case openai, openaiCompatible = "openai_compatible", simulated
         case anthropic, gemini, azureOpenAI = "azure_openai"
 
-        /// Types this build can call.
-        public var isImplemented: Bool { self != .gemini }
     }
 
     /// One entry of `providers:`.

@@ -1,0 +1,142 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import SluiceCore
+
+/// Google's Gemini API (`generateContent`, `streamGenerateContent?alt=sse`) behind the OpenAI chat shape.
+public struct GeminiProvider: Provider {
+    /// The configured provider name.
+    public let name: String
+    /// Requests arrive in OpenAI shape and are translated.
+    public var family: APIFamily { .openAI }
+    let baseURL: String
+    let apiKey: String?
+    let headers: [(String, String)]
+    let timeout: TimeAmount
+    let clients: HTTPClients
+
+    /// A provider posting to `baseURL` (default `https://generativelanguage.googleapis.com/v1beta`) with `x-goog-api-key`.
+    public init(
+        name: String, baseURL: String = "https://generativelanguage.googleapis.com/v1beta", apiKey: String?,
+        headers: [(String, String)] = [], timeout: TimeAmount = .seconds(600), clients: HTTPClients
+    ) {
+        var url = baseURL
+        while url.hasSuffix("/") { url.removeLast() }
+        self.name = name
+        self.baseURL = url
+        self.apiKey = apiKey
+        self.headers = headers
+        self.timeout = timeout
+        self.clients = clients
+    }
+
+    func send(_ request: UpstreamRequest) async throws(ProviderError) -> HTTPClientResponse {
+        let body = try GeminiTranslation.request(request.body)
+        let model = request.model.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/", ":"])) ?? request.model
+        let url = baseURL + "/models/\(model)" + (request.stream ? ":streamGenerateContent?alt=sse" : ":generateContent")
+        var req = HTTPClientRequest(url: url)
+        req.method = .POST
+        req.headers.add(name: "content-type", value: "application/json")
+        if let apiKey { req.headers.add(name: "x-goog-api-key", value: apiKey) }
+        for (k, v) in headers { req.headers.add(name: k, value: v) }
+        req.body = .bytes(ByteBuffer(bytes: JSON.object(body).serialized()))
+        let response: HTTPClientResponse
+        do {
+            response = try await clients.client(for: request.eventLoop).execute(req, timeout: timeout)
+        } catch {
+            throw OpenAIProvider.mapTransportError(error)
+        }
+        let status = Int(response.status.code)
+        guard (200..<300).contains(status) else {
+            let bytes = (try? await response.body.collect(upTo: 1 << 20)).map { Array($0.readableBytesView) } ?? []
+            throw OpenAIProvider.httpError(status: status, body: bytes, headers: response.headers, secret: apiKey)
+        }
+        return response
+    }
+
+    /// A `generateContent` call answered as a `chat.completion`.
+    public func complete(_ request: UpstreamRequest) async throws(ProviderError) -> UpstreamResponse {
+        let response = try await send(request)
+        let bytes: ByteBuffer
+        do {
+            bytes = try await response.body.collect(upTo: OpenAIProvider.maxBodyBytes)
+        } catch {
+            throw OpenAIProvider.mapTransportError(error)
+        }
+        guard let obj = (try? JSON.parse(bytes.readableBytesView))?.objectValue, obj["candidates"]?.arrayValue != nil else {
+            throw ProviderError(.invalidResponse, status: 200, message: "upstream answered with a body that is not a Gemini response")
+        }
+        let (completion, usage) = GeminiTranslation.completion(obj, model: request.model, created: Int(Date().timeIntervalSince1970))
+        return UpstreamResponse(body: JSON.object(completion).serialized(), json: completion, reportedUsage: usage)
+    }
+
+    /// A `streamGenerateContent` call as OpenAI chunks.
+    public func stream(_ request: UpstreamRequest) async throws(ProviderError) -> any ChunkStream {
+        GeminiChunkStream(body: try await send(request).body, model: request.model, created: Int(Date().timeIntervalSince1970))
+    }
+}
+
+/// Gemini SSE events (each a partial response) as OpenAI chunks; the stream is
+/// complete only if a finish reason arrived before the body ended.
+final class GeminiChunkStream: ChunkStream, @unchecked Sendable {
+    // One relay task calls `next()` serially.
+    private var reader: SSEBodyReader
+    private let model: String
+    private let created: Int
+    private var pending: [StreamChunk] = []
+    private var started = false
+    private var finished = false
+    private var done = false
+    private var calls = 0
+    private var usage = Usage()
+
+    init(body: HTTPClientResponse.Body, model: String, created: Int) {
+        reader = SSEBodyReader(body: body)
+        self.model = model
+        self.created = created
+    }
+
+    func chunk(_ delta: JSONObject, finish: String? = nil) -> StreamChunk {
+        StreamChunk(json: [
+            "id": "chatcmpl-gemini", "object": "chat.completion.chunk", "created": .int(created), "model": .string(model),
+            "choices": [["index": 0, "delta": .object(delta), "logprobs": nil, "finish_reason": finish.map(JSON.string) ?? .null]],
+        ])
+    }
+
+    func next() async throws(ProviderError) -> StreamChunk? {
+        while true {
+            if !pending.isEmpty { return pending.removeFirst() }
+            if done { return nil }
+            guard let event = try await reader.next() else {
+                guard finished else { throw ProviderError(.connection, message: "upstream stream ended before a finish reason") }
+                done = true
+                var last = chunk([:]).json
+                last["choices"] = []
+                last["usage"] = AnthropicResponse.openAIUsage(usage)
+                return StreamChunk(json: last, reportedUsage: usage)
+            }
+            guard let obj = (try? JSON.parse(event.data))?.objectValue else {
+                throw ProviderError(.invalidResponse, message: "upstream sent a stream event that is not JSON")
+            }
+            if let err = obj["error"] { throw ProviderError(.http, status: err["code"]?.intValue, message: err["message"]?.stringValue ?? "upstream error event") }
+            if obj["usageMetadata"] != nil { usage = GeminiTranslation.usage(obj["usageMetadata"]) }
+            if !started {
+                started = true
+                pending.append(chunk(["role": "assistant", "content": ""]))
+            }
+            let candidate = obj["candidates"]?.arrayValue?.first
+            let (text, newCalls) = GeminiTranslation.message(candidate, firstCall: calls)
+            if !text.isEmpty { pending.append(chunk(["content": .string(text)])) }
+            for (i, call) in newCalls.enumerated() {
+                var c = call.objectValue ?? [:]
+                c["index"] = .int(calls + i)
+                pending.append(chunk(["tool_calls": [.object(c)]]))
+            }
+            calls += newCalls.count
+            if let reason = GeminiTranslation.finishReason(candidate?["finishReason"]?.stringValue, calls: calls > 0) {
+                finished = true
+                pending.append(chunk([:], finish: reason))
+            }
+        }
+    }
+}
