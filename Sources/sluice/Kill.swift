@@ -9,11 +9,14 @@ struct KillTarget: ParsableArguments {
     @Option(help: "A model name, or an upstream model id, to switch off.") var model: String?
     @Option(help: "A provider to switch off (its targets are skipped; calls fall back to the others).") var provider: String?
 
-    /// The one scope named, as body fields.
-    func fields() throws -> [(String, String)] {
+    /// The request body: the one scope named, and the reason when given.
+    func body(reason: String?) throws -> JSON {
         let named = [("purpose", purpose), ("model", model), ("provider", provider)].compactMap { k, v in v.map { (k, $0) } }
         guard named.count == 1 else { throw ValidationError("name exactly one of --purpose, --model or --provider") }
-        return named
+        var body = JSONObject()
+        for (k, v) in named { body[k] = .string(v) }
+        if let reason { body["reason"] = .string(reason) }
+        return .object(body)
     }
 }
 
@@ -41,18 +44,12 @@ struct Kill: AsyncParsableCommand {
             if json { return print(list.jsonString) }
             let rows = list["data"]?.arrayValue ?? []
             if rows.isEmpty { return print("no kill switch is on") }
-            for k in rows {
-                print(KillText.line(k))
-            }
-            return
+            return rows.forEach { print(KillText.line($0)) }
         }
         guard let reason, !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw ValidationError("--reason is required: it is shown to refused callers and kept in the audit log")
         }
-        var body = JSONObject()
-        for (k, v) in try target.fields() { body[k] = .string(v) }
-        body["reason"] = .string(reason)
-        let result = try client.expectOK(await client.send(.POST, "/admin/kill", body: .object(body)))
+        let result = try client.expectOK(await client.send(.POST, "/admin/kill", body: try target.body(reason: reason)))
         if json { return print(result.jsonString) }
         print("switched off: " + KillText.line(result["kill"] ?? .null))
     }
@@ -71,10 +68,7 @@ struct Unkill: AsyncParsableCommand {
     func run() async throws {
         let config = try loadConfigOrExit(options.config)
         let client = AdminClient(options: admin, config: config)
-        var body = JSONObject()
-        for (k, v) in try target.fields() { body[k] = .string(v) }
-        if let reason { body["reason"] = .string(reason) }
-        let result = try client.expectOK(await client.send(.DELETE, "/admin/kill", body: .object(body)))
+        let result = try client.expectOK(await client.send(.DELETE, "/admin/kill", body: try target.body(reason: reason)))
         if json { return print(result.jsonString) }
         print("switched back on: " + KillText.line(result["kill"] ?? .null))
     }

@@ -58,30 +58,15 @@ public struct AnthropicProvider: Provider {
         if request.stream { req.headers.add(name: "accept", value: "text/event-stream") }
         for (k, v) in settings.headers { req.headers.add(name: k, value: v) }
         req.body = .bytes(ByteBuffer(bytes: JSON.object(body).serialized()))
-        let response: HTTPClientResponse
-        do {
-            response = try await clients.client(for: request.eventLoop).execute(req, timeout: settings.timeout)
-        } catch {
-            throw OpenAIProvider.mapTransportError(error)
-        }
-        let status = Int(response.status.code)
-        guard (200..<300).contains(status) else {
-            let bytes = (try? await response.body.collect(upTo: 1 << 20)).map { Array($0.readableBytesView) } ?? []
-            throw OpenAIProvider.httpError(status: status, body: bytes, headers: response.headers, secret: settings.apiKey)
-        }
-        return response
+        return try await UpstreamHTTP.send(
+            req, on: clients.client(for: request.eventLoop), timeout: settings.timeout, secret: settings.apiKey)
     }
 
     /// A Messages call answered as a `chat.completion`.
     public func complete(_ request: UpstreamRequest) async throws(ProviderError) -> UpstreamResponse {
         let response = try await send(request)
-        let bytes: ByteBuffer
-        do {
-            bytes = try await response.body.collect(upTo: OpenAIProvider.maxBodyBytes)
-        } catch {
-            throw OpenAIProvider.mapTransportError(error)
-        }
-        guard let json = try? JSON.parse(bytes.readableBytesView), let message = json.objectValue, message["content"] != nil else {
+        let bytes = try await UpstreamHTTP.body(of: response)
+        guard let json = try? JSON.parse(bytes), let message = json.objectValue, message["content"] != nil else {
             throw ProviderError(.invalidResponse, status: Int(response.status.code), message: "upstream answered with a body that is not an Anthropic message")
         }
         let (completion, usage) = AnthropicResponse.completion(message, created: Int(Date().timeIntervalSince1970))

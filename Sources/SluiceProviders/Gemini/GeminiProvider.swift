@@ -40,30 +40,13 @@ public struct GeminiProvider: Provider {
         if let apiKey { req.headers.add(name: "x-goog-api-key", value: apiKey) }
         for (k, v) in headers { req.headers.add(name: k, value: v) }
         req.body = .bytes(ByteBuffer(bytes: JSON.object(body).serialized()))
-        let response: HTTPClientResponse
-        do {
-            response = try await clients.client(for: request.eventLoop).execute(req, timeout: timeout)
-        } catch {
-            throw OpenAIProvider.mapTransportError(error)
-        }
-        let status = Int(response.status.code)
-        guard (200..<300).contains(status) else {
-            let bytes = (try? await response.body.collect(upTo: 1 << 20)).map { Array($0.readableBytesView) } ?? []
-            throw OpenAIProvider.httpError(status: status, body: bytes, headers: response.headers, secret: apiKey)
-        }
-        return response
+        return try await UpstreamHTTP.send(req, on: clients.client(for: request.eventLoop), timeout: timeout, secret: apiKey)
     }
 
     /// A `generateContent` call answered as a `chat.completion`.
     public func complete(_ request: UpstreamRequest) async throws(ProviderError) -> UpstreamResponse {
-        let response = try await send(request)
-        let bytes: ByteBuffer
-        do {
-            bytes = try await response.body.collect(upTo: OpenAIProvider.maxBodyBytes)
-        } catch {
-            throw OpenAIProvider.mapTransportError(error)
-        }
-        guard let obj = (try? JSON.parse(bytes.readableBytesView))?.objectValue, obj["candidates"]?.arrayValue != nil else {
+        let bytes = try await UpstreamHTTP.body(of: try await send(request))
+        guard let obj = (try? JSON.parse(bytes))?.objectValue, obj["candidates"]?.arrayValue != nil else {
             throw ProviderError(.invalidResponse, status: 200, message: "upstream answered with a body that is not a Gemini response")
         }
         let (completion, usage) = GeminiTranslation.completion(obj, model: request.model, created: Int(Date().timeIntervalSince1970))

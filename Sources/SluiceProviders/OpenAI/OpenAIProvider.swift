@@ -127,20 +127,11 @@ public struct OpenAIProvider: Provider {
     func post(_ request: UpstreamRequest, operation: String, expecting: String, what: String) async throws(ProviderError)
         -> UpstreamResponse
     {
-        let response: HTTPClientResponse
-        let bytes: ByteBuffer
-        do {
-            response = try await clients.client(for: request.eventLoop).execute(
-                makeRequest(request, operation: operation), timeout: settings.timeout)
-            bytes = try await response.body.collect(upTo: Self.maxBodyBytes)
-        } catch {
-            throw Self.mapTransportError(error)
-        }
+        let response = try await UpstreamHTTP.send(
+            makeRequest(request, operation: operation), on: clients.client(for: request.eventLoop), timeout: settings.timeout,
+            secret: settings.apiKey)
+        let body = try await UpstreamHTTP.body(of: response)
         let status = Int(response.status.code)
-        let body = Array(bytes.readableBytesView)
-        guard (200..<300).contains(status) else {
-            throw httpError(status: status, body: body, headers: response.headers)
-        }
         guard let json = try? JSON.parse(body), let obj = json.objectValue, obj[expecting] != nil else {
             throw ProviderError(.invalidResponse, status: status, message: "upstream answered \(status) with a body that is not \(what)")
         }
@@ -149,17 +140,8 @@ public struct OpenAIProvider: Provider {
 
     /// Posts a streaming request and returns its SSE chunks; throws on transport failure or a non-2xx status.
     public func stream(_ request: UpstreamRequest) async throws(ProviderError) -> any ChunkStream {
-        let response: HTTPClientResponse
-        do {
-            response = try await clients.client(for: request.eventLoop).execute(makeRequest(request), timeout: settings.timeout)
-        } catch {
-            throw Self.mapTransportError(error)
-        }
-        let status = Int(response.status.code)
-        guard (200..<300).contains(status) else {
-            let body = (try? await response.body.collect(upTo: 1 << 20)).map { Array($0.readableBytesView) } ?? []
-            throw httpError(status: status, body: body, headers: response.headers)
-        }
+        let response = try await UpstreamHTTP.send(
+            makeRequest(request), on: clients.client(for: request.eventLoop), timeout: settings.timeout, secret: settings.apiKey)
         return OpenAIChunkStream(body: response.body)
     }
 
@@ -180,11 +162,7 @@ public struct OpenAIProvider: Provider {
     }
 
     /// The upstream's error, with the provider key (and anything like one) scrubbed from its message.
-    func httpError(status: Int, body: [UInt8], headers: HTTPHeaders) -> ProviderError {
-        Self.httpError(status: status, body: body, headers: headers, secret: settings.apiKey)
-    }
-
-    /// An error from an upstream's non-2xx answer (OpenAI or Anthropic error bodies), with `secret` scrubbed.
+    /// Reads OpenAI, Anthropic and Gemini error bodies (`error.message`), with `secret` scrubbed.
     static func httpError(status: Int, body: [UInt8], headers: HTTPHeaders, secret: String?) -> ProviderError {
         var message = "upstream returned HTTP \(status)"
         if let json = try? JSON.parse(body) {
