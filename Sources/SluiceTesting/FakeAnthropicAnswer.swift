@@ -13,10 +13,20 @@ struct FakeAnthropicAnswer {
         let content = lastUser?["content"]
         let said = content?.stringValue
             ?? (content?.arrayValue ?? []).compactMap { $0["type"]?.stringValue == "text" ? $0["text"]?.stringValue : nil }.joined()
-        text = reply.text ?? "fake answer to: " + said
+        let text = reply.text ?? "fake answer to: " + said
         model = reply.answeredModel ?? request["model"]?.stringValue ?? "claude-fake"
         usage = reply.usage
-        tools = reply.toolUses
+        if reply.toolUses.isEmpty, request["tool_choice"]?["type"]?.stringValue == "tool",
+            let forced = request["tool_choice"]?["name"]?.stringValue
+        {
+            // A model forced to one tool answers only with that tool's input: the text, as JSON.
+            let input = (try? JSON.parse(text)).flatMap { $0.objectValue.map(JSON.object) } ?? ["text": .string(text)]
+            self.text = ""
+            tools = [FakeUpstream.ToolUse(id: "toolu_forced", name: forced, input: input)]
+        } else {
+            self.text = text
+            tools = reply.toolUses
+        }
     }
 
     var usageJSON: JSON {

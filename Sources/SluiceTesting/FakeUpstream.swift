@@ -223,11 +223,10 @@ public final class FakeUpstream: Sendable {
             return Response(status: .init(code: reply.status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: fixed)))
         }
         let json = received.json?.objectValue ?? JSONObject()
-        if received.path.hasSuffix("/embeddings") {
+        if received.path.hasSuffix("/embeddings") || received.path.hasSuffix(":batchEmbedContents") {
             fields[.contentType] = "application/json"
-            return Response(
-                status: .init(code: reply.status), headers: fields,
-                body: .init(byteBuffer: ByteBuffer(bytes: Self.embeddings(for: json, reply: reply))))
+            let list = received.path.hasSuffix("/embeddings") ? Self.embeddings(for: json, reply: reply) : Self.geminiEmbeddings(for: json)
+            return Response(status: .init(code: reply.status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: list)))
         }
         let anthropic = received.path.hasSuffix("/messages")
         let gemini = received.path.hasSuffix(":generateContent") || received.path.hasSuffix(":streamGenerateContent")
@@ -279,6 +278,13 @@ extension FakeUpstream {
             "usage": ["prompt_tokens": .int(reply.usage.inputTokens), "total_tokens": .int(reply.usage.inputTokens)],
         ]
         return body.serialized()
+    }
+
+    /// A Gemini `batchEmbedContents` answer: one 3-number vector per request.
+    static func geminiEmbeddings(for request: JSONObject) -> [UInt8] {
+        let count = request["requests"]?.arrayValue?.count ?? 0
+        let embeddings: [JSON] = (0..<count).map { i in ["values": [.double(0.1 * Double(i + 1)), 0.2, -0.3]] }
+        return JSON.object(["embeddings": .array(embeddings)]).serialized()
     }
 }
 

@@ -32,12 +32,17 @@ let runningInCI = ProcessInfo.processInfo.environment["CI"] != nil
 
     /// Besides the simulated models: `claude-fake` (an Anthropic upstream, text),
     /// `claude-tools` (an Anthropic upstream that calls a tool) and `gpt-tools`
-    /// (an OpenAI-compatible upstream that calls a tool), so the SDKs cross the translators.
+    /// (an OpenAI-compatible upstream that calls a tool), so the SDKs cross the translators;
+    /// `cut-stream` (an upstream that drops its streams after three events).
     func runSuite(root: URL) async throws {
         let text = try await FakeUpstream.start()
         let claudeTools = try await FakeUpstream.start()
         let gptTools = try await FakeUpstream.start()
-        defer { Task { for u in [text, claudeTools, gptTools] { await u.stop() } } }
+        let cut = try await FakeUpstream.start()
+        defer { Task { for u in [text, claudeTools, gptTools, cut] { await u.stop() } } }
+        var cutReply = FakeUpstream.Reply.text("This answer will never be finished by the upstream.")
+        cutReply.cutAfterEvents = 3
+        cut.setDefault(cutReply)
         text.setDefault(.text("The gateway routes every call to the right model.", usage: Usage(inputTokens: 30, outputTokens: 11)))
         var tool = FakeUpstream.Reply.text("Let me check.", usage: Usage(inputTokens: 40, outputTokens: 9))
         tool.toolUses = [FakeUpstream.ToolUse(id: "call_w1", name: "get_weather", input: ["city": "Paris", "unit": "c"])]
@@ -49,10 +54,13 @@ let runningInCI = ProcessInfo.processInfo.environment["CI"] != nil
               claude: { type: anthropic, base_url: "\(text.baseURL)", api_key: "sk-ant-compat-1" }
               claudetools: { type: anthropic, base_url: "\(claudeTools.baseURL)", api_key: "sk-ant-compat-2" }
               gpttools: { type: openai_compatible, base_url: "\(gptTools.baseURL)" }
+              cut: { type: openai_compatible, base_url: "\(cut.baseURL)" }
             models:
               claude-fake: { targets: [ { provider: claude, model: claude-sonnet-4-20250514 } ] }
               claude-tools: { targets: [ { provider: claudetools, model: claude-sonnet-4-20250514 } ] }
               gpt-tools: { targets: [ { provider: gpttools, model: gpt-4o-mini-2024-07-18 } ] }
+              cut-stream: { targets: [ { provider: cut, model: gpt-4o-mini } ] }
+            \(noRetry)
             """
         try await Harness.with(config) { h in
             let p = Process()

@@ -1,5 +1,6 @@
 import Foundation
 import SluiceCore
+@testable import SluiceProviders
 import SluiceTesting
 import Testing
 
@@ -68,5 +69,69 @@ import Testing
             #expect(bad.status == 400)
             #expect(bad.json["error"]?["message"]?.stringValue?.contains("'logprobs' cannot be sent to a Gemini model") == true)
         }
+    }
+}
+
+@Suite struct GeminiEmbeddingsAndSchemaTests {
+    @Test func embeddingsGoToBatchEmbedContents() async throws {
+        let upstream = try await FakeUpstream.start()
+        defer { Task { await upstream.stop() } }
+        let yaml = """
+            providers:
+              gem: { type: gemini, base_url: "http://127.0.0.1:\(upstream.port)/v1beta", api_key: "gem-secret-key-1" }
+            models:
+              embed: { targets: [ { provider: gem, model: gemini-embedding-001 } ] }
+            pricing:
+              gemini-embedding-001: { input: 0.15, output: 0 }
+            \(noRetry)
+            """
+        try await Harness.with(yaml) { h in
+            let r = try await h.request(.POST, "/v1/embeddings", body: #"{"model":"embed","input":["first text","second"],"dimensions":3}"#)
+            #expect(r.status == 200, "\(r.text)")
+            #expect(r.json["object"] == "list")
+            #expect(r.json["data"]?.arrayValue?.count == 2)
+            #expect(r.json["data"]?.arrayValue?[1]["index"] == 1)
+            #expect(r.json["data"]?.arrayValue?[0]["embedding"] == [0.1, 0.2, -0.3])
+            // Gemini reports no usage for embeddings: ~4 characters a token, "first text" 3 + "second" 2.
+            #expect(r.json["usage"]?["prompt_tokens"] == 5)
+            let sent = try #require(upstream.received.last)
+            #expect(sent.path == "/v1beta/models/gemini-embedding-001:batchEmbedContents")
+            #expect(sent.headers["x-goog-api-key"] == "gem-secret-key-1")
+            let requests = try #require(sent.json?["requests"]?.arrayValue)
+            #expect(requests.map { $0["content"]?["parts"]?.arrayValue?.first?["text"]?.stringValue } == ["first text", "second"])
+            #expect(requests.first?["model"] == "models/gemini-embedding-001")
+            #expect(requests.first?["outputDimensionality"] == 3)
+            let rec = try await h.record(r.header("X-Sluice-Call-Id"))
+            #expect(rec.usage.inputTokens == 5)
+            #expect(rec.costUSD.map { abs($0 - 5 * 0.15 / 1e6) < 1e-15 } == true)
+
+            let b64 = try await h.request(.POST, "/v1/embeddings", body: #"{"model":"embed","input":"x","encoding_format":"base64"}"#)
+            let encoded = try #require(b64.json["data"]?.arrayValue?.first?["embedding"]?.stringValue)
+            let floats = try #require(Data(base64Encoded: encoded)).withUnsafeBytes { raw in
+                (0..<3).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+            }
+            #expect(floats == [0.1, 0.2, -0.3])
+
+            let tokens = try await h.request(.POST, "/v1/embeddings", body: #"{"model":"embed","input":[[1,2,3]]}"#)
+            #expect(tokens.status == 400)
+            #expect(tokens.json["error"]?["message"]?.stringValue?.contains("'input[0]' cannot be sent to a Gemini model") == true)
+        }
+    }
+
+    @Test func schemasBeyondTheOpenAPISubsetGoAsResponseJsonSchema() throws {
+        let simple: JSON = ["type": "object", "properties": ["n": ["type": "integer", "minimum": 0]], "required": ["n"]]
+        let rich: JSON = ["type": "object", "properties": ["n": ["type": ["integer", "null"]]], "additionalProperties": false]
+        func config(_ schema: JSON) throws -> JSON? {
+            let body: JSONObject = [
+                "model": "x", "messages": [["role": "user", "content": "hi"]],
+                "response_format": ["type": "json_schema", "json_schema": ["name": "s", "schema": schema]],
+            ]
+            return try GeminiTranslation.request(body)["generationConfig"]
+        }
+        #expect(try config(simple)?["responseSchema"] == simple)
+        #expect(try config(simple)?["responseJsonSchema"] == nil)
+        #expect(try config(rich)?["responseJsonSchema"] == rich)
+        #expect(try config(rich)?["responseSchema"] == nil)
+        #expect(try config(rich)?["responseMimeType"] == "application/json")
     }
 }

@@ -29,6 +29,13 @@ public struct ModelPrice: Sendable, Equatable, Codable {
             + Double(usage.outputTokens) * output
         return micro / 1_000_000
     }
+
+    /// What the provider's prompt cache saved on `usage`: the cached tokens at the
+    /// input price minus their cached price. Cache writes are a cost, never a saving.
+    public func savings(of usage: Usage) -> Double {
+        let cached = max(0, usage.cachedTokens)
+        return max(0, Double(cached) * (input - (cachedInput ?? input))) / 1_000_000
+    }
 }
 
 /// Looks up a model's price: `pricing:` overrides first, then the built-in table.

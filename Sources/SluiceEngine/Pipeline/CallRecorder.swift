@@ -68,9 +68,17 @@ public final class CallRecorder: Sendable {
         return r
     }
 
-    /// The cost of `usage` (see ``PriceTable/price(target:answered:)``); warns once per unpriced model.
-    func cost(_ usage: Usage, target: String, answered: String?) -> Double? {
-        if let p = prices.price(target: target, answered: answered) { return p.cost(of: usage) }
+    /// Sets `record.costUSD` and `record.savedUSD` from its usage and answered model
+    /// (see ``PriceTable/price(target:answered:)``); an unpriced model costs `nil`.
+    func price(_ record: inout CallRecord, target: String) {
+        let p = priceOf(target: target, answered: record.answeredModel)
+        record.costUSD = p?.cost(of: record.usage)
+        record.savedUSD = p?.savings(of: record.usage) ?? 0
+    }
+
+    /// The price of a call; warns once per unpriced model.
+    private func priceOf(target: String, answered: String?) -> ModelPrice? {
+        if let p = prices.price(target: target, answered: answered) { return p }
         let key = answered ?? target
         let first = warnedUnpriced.withLock { set -> Bool in
             guard set.count < 1000 else { return false }

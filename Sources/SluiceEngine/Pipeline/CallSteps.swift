@@ -66,7 +66,7 @@ extension ChatService {
         record.provider = target.provider.name
         record.answeredModel = response.answeredModel ?? target.model
         record.usage = usage
-        record.costUSD = recorder.cost(usage, target: target.model, answered: response.answeredModel)
+        recorder.price(&record, target: target.model)
         let totalMs = (ContinuousClock.now - ctx.start).milliseconds
         record.latencyMs = totalMs
         record.overheadMs = max(0, totalMs - upstreamMs)

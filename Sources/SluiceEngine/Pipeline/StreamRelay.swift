@@ -134,8 +134,8 @@ public final class StreamRelay: @unchecked Sendable {
         record.overheadMs = max(0, total - (ContinuousClock.now - upstreamStart).milliseconds)
         // An upstream that ignored include_usage gets an estimate at ~4 characters a token.
         record.usage = usage ?? Usage.estimate(messages: messages, output: text)
-        record.costUSD = recorder.cost(record.usage, target: targetModel, answered: record.answeredModel)
         if record.answeredModel == nil { record.answeredModel = targetModel }
+        recorder.price(&record, target: targetModel)
         await recorder.finish(record, output: text)
     }
 

@@ -31,9 +31,14 @@ public struct GeminiProvider: Provider {
     }
 
     func send(_ request: UpstreamRequest) async throws(ProviderError) -> HTTPClientResponse {
-        let body = try GeminiTranslation.request(request.body)
+        try await send(
+            request, body: try GeminiTranslation.request(request.body),
+            operation: request.stream ? ":streamGenerateContent?alt=sse" : ":generateContent")
+    }
+
+    func send(_ request: UpstreamRequest, body: JSONObject, operation: String) async throws(ProviderError) -> HTTPClientResponse {
         let model = request.model.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/", ":"])) ?? request.model
-        let url = baseURL + "/models/\(model)" + (request.stream ? ":streamGenerateContent?alt=sse" : ":generateContent")
+        let url = baseURL + "/models/\(model)" + operation
         var req = HTTPClientRequest(url: url)
         req.method = .POST
         req.headers.add(name: "content-type", value: "application/json")
@@ -51,6 +56,17 @@ public struct GeminiProvider: Provider {
         }
         let (completion, usage) = GeminiTranslation.completion(obj, model: request.model, created: Int(Date().timeIntervalSince1970))
         return UpstreamResponse(body: JSON.object(completion).serialized(), json: completion, reportedUsage: usage)
+    }
+
+    /// A `batchEmbedContents` call answered as an OpenAI embedding list.
+    public func embed(_ request: UpstreamRequest) async throws(ProviderError) -> UpstreamResponse {
+        let body = try GeminiEmbeddings.request(request.body, model: request.model)
+        let bytes = try await UpstreamHTTP.body(of: try await send(request, body: body, operation: ":batchEmbedContents"))
+        guard let obj = (try? JSON.parse(bytes))?.objectValue else {
+            throw ProviderError(.invalidResponse, status: 200, message: "upstream answered with a body that is not JSON")
+        }
+        let (list, usage) = try GeminiEmbeddings.list(obj, request: request.body, model: request.model)
+        return UpstreamResponse(body: JSON.object(list).serialized(), json: list, reportedUsage: usage)
     }
 
     /// A `streamGenerateContent` call as OpenAI chunks.

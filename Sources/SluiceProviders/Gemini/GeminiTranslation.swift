@@ -66,7 +66,10 @@ enum GeminiTranslation {
         if let stop = body["stop"], !stop.isNull { config["stopSequences"] = stop.stringValue.map { .array([.string($0)]) } ?? stop }
         if let format = body["response_format"]?.objectValue, let type = format["type"]?.stringValue, type != "text" {
             config["responseMimeType"] = "application/json"
-            if type == "json_schema", let schema = format["json_schema"]?["schema"] { config["responseSchema"] = schema }
+            if type == "json_schema", let schema = format["json_schema"]?["schema"] {
+                // responseSchema takes an OpenAPI subset; anything richer goes as responseJsonSchema.
+                config[fitsOpenAPISubset(schema) ? "responseSchema" : "responseJsonSchema"] = schema
+            }
         }
         if config.count > 0 { out["generationConfig"] = .object(config) }
         if let tools = body["tools"]?.arrayValue, !tools.isEmpty {
@@ -95,6 +98,31 @@ enum GeminiTranslation {
             out["toolConfig"] = ["functionCallingConfig": .object(fc)]
         }
         return out
+    }
+
+    /// Keywords Gemini's `responseSchema` (an OpenAPI 3.0 subset) accepts.
+    static let openAPIKeywords: Set<String> = [
+        "type", "format", "title", "description", "nullable", "enum", "items", "minItems", "maxItems", "properties",
+        "required", "minProperties", "maxProperties", "propertyOrdering", "anyOf", "minimum", "maximum", "minLength",
+        "maxLength", "pattern", "example", "default",
+    ]
+
+    /// Whether `schema` uses only ``openAPIKeywords``, each `type` a single name.
+    static func fitsOpenAPISubset(_ schema: JSON) -> Bool {
+        guard let obj = schema.objectValue else { return false }
+        for (key, value) in obj {
+            guard openAPIKeywords.contains(key) else { return false }
+            switch key {
+            case "type": if value.stringValue == nil { return false }
+            case "items": if !fitsOpenAPISubset(value) { return false }
+            case "properties":
+                for (_, sub) in value.objectValue ?? [:] where !fitsOpenAPISubset(sub) { return false }
+            case "anyOf":
+                for sub in value.arrayValue ?? [] where !fitsOpenAPISubset(sub) { return false }
+            default: break
+            }
+        }
+        return true
     }
 
     static func parts(_ value: JSON?, at path: String) throws(ProviderError) -> [JSON] {

@@ -64,10 +64,7 @@ public struct SimulatedProvider: Provider {
             let unit = vector.map { $0 / norm }
             let embedding: JSON
             if request.body["encoding_format"]?.stringValue == "base64" {
-                // OpenAI's base64 form: little-endian float32s.
-                var bytes: [UInt8] = []
-                for x in unit { withUnsafeBytes(of: Float(x).bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
-                embedding = .string(Data(bytes).base64EncodedString())
+                embedding = .string(EmbeddingEncoding.base64(unit))
             } else {
                 embedding = .array(unit.map { .double($0) })
             }
