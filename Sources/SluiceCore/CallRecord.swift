@@ -84,15 +84,17 @@ public struct CallRecord: Sendable, Equatable {
     public var httpStatus: Int
     /// The upstream attempts in order; empty when none was made.
     public var attempts: [Attempt]
-    /// `hit`, `miss` or `bypass`.
+    /// `hit`, `semantic_hit`, `miss` or `bypass`.
     public var cache: String
+    /// For a `semantic_hit`: the cosine similarity of the input to the cached one.
+    public var cacheSimilarity: Double?
     /// Whether the client asked for a stream.
     public var stream: Bool
     /// Token counts from the provider, or an estimate when it reported none.
     public var usage: Usage
     /// `nil` when the model has no price.
     public var costUSD: Double?
-    /// USD saved by the cache; always 0 until caching lands.
+    /// USD saved: a cache hit's original cost, or what the provider's prompt cache saved.
     public var savedUSD: Double
     /// Total milliseconds from the request reaching Sluice to the call's end.
     public var latencyMs: Double
