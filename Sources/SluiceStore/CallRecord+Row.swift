@@ -8,7 +8,7 @@ enum CallColumns {
         "variant", "model", "provider", "answered_model", "status", "error", "http_status", "attempts", "cache",
         "stream", "input_tokens", "output_tokens", "cached_tokens", "cache_write_tokens", "cost_usd", "saved_usd",
         "latency_ms", "ttft_ms", "overhead_ms", "schema_valid", "refusal", "params", "input_hash",
-        "request_body", "output",
+        "request_body", "output", "cache_similarity",
     ]
 
     /// How each column is stored, in ``names`` order.
@@ -18,7 +18,7 @@ enum CallColumns {
         case "created_at_ms", "http_status", "stream", "input_tokens", "output_tokens", "cached_tokens",
             "cache_write_tokens", "schema_valid", "refusal":
             return .int
-        case "cost_usd", "saved_usd", "latency_ms", "ttft_ms", "overhead_ms": return .double
+        case "cost_usd", "saved_usd", "latency_ms", "ttft_ms", "overhead_ms", "cache_similarity": return .double
         default: return .text
         }
     }
@@ -47,7 +47,7 @@ extension CallRecord {
             .int(Int64(usage.inputTokens)), .int(Int64(usage.outputTokens)), .int(Int64(usage.cachedTokens)),
             .int(Int64(usage.cacheWriteTokens)), d(costUSD), .double(savedUSD), .double(latencyMs), d(ttftMs),
             d(overheadMs), b(schemaValid), b(refusal), .text(JSON.object(params).jsonString), .text(inputHash),
-            t(requestBody), t(output),
+            t(requestBody), t(output), d(cacheSimilarity),
         ]
     }
 
@@ -85,5 +85,6 @@ extension CallRecord {
         params = (try? JSON.parse(s(29) ?? "{}"))?.objectValue ?? JSONObject()
         requestBody = s(31)
         output = s(32)
+        cacheSimilarity = c[33].double
     }
 }

@@ -58,6 +58,15 @@ extension ForwardingStore {
     public func audit(limit: Int, before: String?) async throws -> [AuditEntry] {
         try await base.audit(limit: limit, before: before)
     }
+    public func cacheGet(_ key: String, now: Date) async throws -> CacheEntry? { try await base.cacheGet(key, now: now) }
+    public func cachePut(_ entries: [CacheEntry]) async throws { try await base.cachePut(entries) }
+    public func cacheScope(_ scope: String, now: Date, limit: Int) async throws -> [CacheEntry] {
+        try await base.cacheScope(scope, now: now, limit: limit)
+    }
+    public func cachePurge(expiredAt now: Date) async throws -> Int { try await base.cachePurge(expiredAt: now) }
+    public func cacheClear(purpose: String?) async throws -> Int { try await base.cacheClear(purpose: purpose) }
+    public func cacheSizes() async throws -> [String: (entries: Int, bytes: Int)] { try await base.cacheSizes() }
+    public func cacheUsage(since: Date) async throws -> [CacheUsageRow] { try await base.cacheUsage(since: since) }
 }
 
 /// A sample call record for store tests: `i` sets its tokens and cost, ids sort by `i`.

@@ -91,6 +91,26 @@ enum PostgresMigrations {
                 """,
             ]
         ),
+        (
+            "004_cache",
+            [
+                """
+                CREATE TABLE cache_entries (
+                    key TEXT PRIMARY KEY,
+                    scope TEXT NOT NULL, purpose TEXT NOT NULL, prompt_version TEXT,
+                    model TEXT NOT NULL, provider TEXT, answered_model TEXT,
+                    body BYTEA NOT NULL,
+                    input_tokens BIGINT NOT NULL, output_tokens BIGINT NOT NULL, cost_usd DOUBLE PRECISION,
+                    created_at_ms BIGINT NOT NULL, expires_at_ms BIGINT NOT NULL,
+                    embedding BYTEA
+                )
+                """,
+                "CREATE INDEX cache_entries_scope_created ON cache_entries (scope, created_at_ms)",
+                "CREATE INDEX cache_entries_expires ON cache_entries (expires_at_ms)",
+                "CREATE INDEX cache_entries_purpose ON cache_entries (purpose)",
+                "ALTER TABLE calls ADD COLUMN cache_similarity DOUBLE PRECISION",
+            ]
+        ),
     ]
 
     /// Applies the pending migrations. When none is pending nothing is locked or created, so a

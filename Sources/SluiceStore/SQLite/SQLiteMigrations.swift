@@ -74,6 +74,24 @@ enum SQLiteMigrations {
                     );
                     """)
         }
+        m.registerMigration("004_cache") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE cache_entries (
+                        key TEXT PRIMARY KEY NOT NULL,
+                        scope TEXT NOT NULL, purpose TEXT NOT NULL, prompt_version TEXT,
+                        model TEXT NOT NULL, provider TEXT, answered_model TEXT,
+                        body BLOB NOT NULL,
+                        input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, cost_usd REAL,
+                        created_at_ms INTEGER NOT NULL, expires_at_ms INTEGER NOT NULL,
+                        embedding BLOB
+                    );
+                    CREATE INDEX cache_entries_scope_created ON cache_entries(scope, created_at_ms);
+                    CREATE INDEX cache_entries_expires ON cache_entries(expires_at_ms);
+                    CREATE INDEX cache_entries_purpose ON cache_entries(purpose);
+                    ALTER TABLE calls ADD COLUMN cache_similarity REAL;
+                    """)
+        }
         return m
     }
 }
