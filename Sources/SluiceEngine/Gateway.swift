@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Logging
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
 import SluiceCore
 import SluiceProviders
 import SluiceStore
@@ -40,9 +41,18 @@ public final class Gateway: Sendable {
     public let kills: KillBoard
     /// Prometheus metrics for `GET /metrics`.
     public let metrics: GatewayMetrics
+    /// The response cache (memory in front of the store).
+    public let cache: ResponseCache
+    /// The prompt files, swapped whole on reload.
+    public let prompts: PromptBook
+    /// `POST /v1/purposes/{purpose}/run`.
+    public let purposes: PurposeRunner
 
     /// Builds the gateway. The store must be migrated already.
-    public init(config: SluiceConfig, store: any SluiceStore, logger: Logger, clock: any WallClock = SystemClock()) {
+    public init(
+        config: SluiceConfig, store: any SluiceStore, logger: Logger, clock: any WallClock = SystemClock(),
+        prompts library: PromptLibrary = .empty
+    ) {
         self.config = config
         self.store = store
         self.logger = logger
@@ -85,9 +95,12 @@ public final class Gateway: Sendable {
         breakers = BreakerBoard(settings: config.breaker, clock: clock, configured: Set(catalog.targetKeys))
         kills = KillBoard(store: store, feed: store.changes, clock: clock, logger: logger)
         metrics = GatewayMetrics(breakers: breakers, targetKeys: catalog.targetKeys)
+        cache = ResponseCache(store: store, maxBytes: config.cache.maxBytes, clock: clock, logger: logger)
+        prompts = PromptBook(library: library)
         chat = ChatService(
             catalog: catalog, recorder: recorder, clock: clock, policies: CallPolicies(config: config),
-            runner: AttemptRunner(breakers: breakers, kills: kills))
+            runner: AttemptRunner(breakers: breakers, kills: kills), cache: cache)
+        purposes = PurposeRunner(chat: chat, prompts: prompts, purposes: config.purposes)
         node = Self.makeNodeID()
         quotas = QuotaLeaser(store: store, node: node, clock: clock, logger: logger)
         maintenance = StoreMaintenance(store: store, clock: clock, logger: logger)
@@ -120,6 +133,25 @@ public final class Gateway: Sendable {
     static func makeNodeID() -> String {
         let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "node"
         return "\(host)-\(ProcessInfo.processInfo.processIdentifier)-\(String(UInt32.random(in: .min ... .max), radix: 36))"
+    }
+
+    /// The long-running parts, in start order (they stop in reverse): the call
+    /// log, the cache writer, store upkeep, quota leases and the change watcher.
+    public var services: [any Service] { [callLog, cache.writer, maintenance, quotas, changes] }
+
+    /// Reads the prompt files of `config` and checks every purpose's prompt; throws the first problem.
+    public static func loadPrompts(_ config: SluiceConfig) throws -> PromptLibrary {
+        let library = try PromptLoader.load(directory: config.resolvedPromptsDir)
+        try ConfigLoader.validatePrompts(config, library: library)
+        return library
+    }
+
+    /// Re-reads the prompt files; a broken set is refused and the old one stays live.
+    @discardableResult
+    public func reloadPrompts() throws -> PromptLibrary {
+        let library = try prompts.reload(config: config)
+        logger.info("prompts reloaded", metadata: ["prompts": "\(library.all.count)", "dir": "\(library.directory)"])
+        return library
     }
 
     /// Stores the configured keys as hashes.

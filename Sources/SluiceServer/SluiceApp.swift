@@ -20,6 +20,8 @@ public enum SluiceApp {
         HealthRoutes(gateway: gateway).register(on: router)
         AdminCallsRoutes(gateway: gateway).register(on: router)
         AdminControlRoutes(gateway: gateway).register(on: router)
+        PurposeRoutes(chat: chat).register(on: router)
+        AdminCacheRoutes(gateway: gateway).register(on: router)
         return router
     }
 
@@ -34,7 +36,7 @@ public enum SluiceApp {
         return Application(
             router: router(gateway: gateway),
             configuration: .init(address: .hostname(server.host, port: port ?? server.port), serverName: nil),
-            services: [gateway.callLog, gateway.maintenance, gateway.quotas, gateway.changes],
+            services: gateway.services,
             onServerRunning: onServerRunning,
             logger: gateway.logger)
     }

@@ -13,7 +13,7 @@ public struct StoreTimeout: Error, Sendable, CustomStringConvertible {
 /// Runs `operation` and gives up after `limit`, even when the operation itself
 /// cannot be interrupted (a query on a connection whose peer vanished): the
 /// caller gets ``StoreTimeout`` and the operation is cancelled and left to end.
-func withStoreTimeout<T: Sendable>(
+public func withStoreTimeout<T: Sendable>(
     _ limit: Duration, _ operation: String, _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
     let slot = ResumeOnce<T>()

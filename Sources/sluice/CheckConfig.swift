@@ -10,9 +10,10 @@ struct CheckConfig: AsyncParsableCommand {
 
     func run() async throws {
         let config = try loadConfigOrExit(options.config)
+        let prompts = try loadPromptsOrExit(config)
         for w in config.warnings { print("warning: \(w)") }
         let providers = config.providers.map { "\($0.name) (\($0.type.rawValue))" }.joined(separator: ", ")
-        print("config OK: \(config.providers.count) providers [\(providers)], \(config.models.count) models [\(config.models.map(\.name).joined(separator: ", "))], \(config.auth.keys.count) keys")
+        print("config OK: \(config.providers.count) providers [\(providers)], \(config.models.count) models [\(config.models.map(\.name).joined(separator: ", "))], \(config.auth.keys.count) keys, \(prompts.all.count) prompt versions, \(config.purposes.count) purposes")
     }
 }
 

@@ -4,6 +4,7 @@ import Logging
 import SluiceEngine
 import SluiceServer
 import SluiceStore
+import UnixSignals
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the gateway.")
@@ -20,8 +21,11 @@ struct Serve: AsyncParsableCommand {
         }()
         let config = try loadConfigOrExit(options.config)
         for w in config.warnings { logger.warning("\(w)") }
+        let prompts = try loadPromptsOrExit(config)
         let store = try await openStore(config, logger: logger)
-        let gateway = Gateway(config: config, store: store, logger: logger)
+        let gateway = Gateway(config: config, store: store, logger: logger, prompts: prompts)
+        let hangup = reloadOnHangup(gateway, logger: logger)
+        defer { hangup.cancel() }
         try await gateway.syncKeys()
         try await gateway.start()
         if gateway.keyRing.isOpen {
@@ -63,6 +67,29 @@ func loadConfigOrExit(_ path: String?) throws -> SluiceConfig {
     } catch let e as ConfigError {
         FileHandle.standardError.write(Data("sluice: config error: \(e)\n".utf8))
         throw ExitCode(2)
+    }
+}
+
+/// Loads the prompt files and checks every purpose's prompt, or prints the problem and exits 2.
+func loadPromptsOrExit(_ config: SluiceConfig) throws -> PromptLibrary {
+    do {
+        return try Gateway.loadPrompts(config)
+    } catch {
+        FileHandle.standardError.write(Data("sluice: prompt error: \(error)\n".utf8))
+        throw ExitCode(2)
+    }
+}
+
+/// `SIGHUP` reloads the prompt files; a broken set is logged and the old one stays live.
+func reloadOnHangup(_ gateway: Gateway, logger: Logger) -> Task<Void, Never> {
+    Task {
+        for await _ in await UnixSignalsSequence(trapping: .sighup) {
+            do {
+                try gateway.reloadPrompts()
+            } catch {
+                logger.error("SIGHUP reload refused; the previous prompts stay live", metadata: ["error": "\(error)"])
+            }
+        }
     }
 }
 

@@ -45,7 +45,8 @@ struct Harness {
         try await store.migrate()
         let logs = LogCapture()
         let logger = Logger(label: "sluice") { label in JSONLogHandler(label: label, sink: .closure { logs.append($0) }) }
-        let gateway = Gateway(config: config, store: wrapStore?(store) ?? store, logger: logger)
+        let gateway = Gateway(
+            config: config, store: wrapStore?(store) ?? store, logger: logger, prompts: try Gateway.loadPrompts(config))
         try await gateway.syncKeys()
         try await gateway.start()
         let (ports, cont) = AsyncStream<Int>.makeStream()

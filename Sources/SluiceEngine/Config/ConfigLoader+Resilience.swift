@@ -3,9 +3,8 @@ import SluiceCore
 extension ConfigLoader {
     /// Purpose keys that later features implement.
     static let laterPurposeKeys: [String: String] = [
-        "prompt": "prompts and purposes", "model": "prompts and purposes", "params": "prompts and purposes",
         "output_schema": "structured outputs", "repair_attempts": "structured outputs",
-        "daily_budget_usd": "cost governance", "cache": "caching", "variants": "experimentation",
+        "daily_budget_usd": "cost governance", "variants": "experimentation",
         "shadow": "experimentation", "review": "structured outputs", "pii": "guardrails",
     ]
 
@@ -60,7 +59,10 @@ extension ConfigLoader {
             }
             var purpose = SluiceConfig.Purpose(name: name)
             for (k, v) in try p.mapping(
-                allowed: ["timeout_ms", "ttft_timeout_ms", "retry", "fallback_response"], later: laterPurposeKeys)
+                allowed: [
+                    "timeout_ms", "ttft_timeout_ms", "retry", "fallback_response", "prompt", "prompt_version", "model",
+                    "params", "cache",
+                ], later: laterPurposeKeys)
             {
                 switch k {
                 case "timeout_ms", "ttft_timeout_ms":
@@ -74,6 +76,16 @@ extension ConfigLoader {
                         throw v.error("fallback_response must be a text or a response object")
                     }
                     purpose.fallbackResponse = value
+                case "prompt": purpose.prompt = try v.string()
+                case "prompt_version": purpose.promptVersion = try v.string()
+                case "model": purpose.model = try v.string()
+                case "params":
+                    guard case .object(let o) = try v.json() else { throw v.error("params must be a mapping of request parameters") }
+                    for (pk, _) in o where ["messages", "model", "stream"].contains(pk) {
+                        throw v.error("'\(pk)' cannot be a purpose parameter")
+                    }
+                    purpose.params = o
+                case "cache": purpose.cache = try parseCachePolicy(v)
                 default: break
                 }
             }

@@ -8,7 +8,7 @@ import Yams
 public enum ConfigLoader {
     /// Sections of the SPEC skeleton that later versions implement.
     static let later: [String: String] = [
-        "prompts_dir": "prompts and purposes", "tasks": "durable tasks", "alerts": "observability",
+        "tasks": "durable tasks", "alerts": "observability",
     ]
 
     /// Loads `path`, or the defaults when `path` is nil.
@@ -17,7 +17,9 @@ public enum ConfigLoader {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigError(path: nil, line: nil, "cannot read config file '\(path)'")
         }
-        return try parse(String(decoding: data, as: UTF8.self), environment: environment)
+        var c = try parse(String(decoding: data, as: UTF8.self), environment: environment)
+        c.configDirectory = (path as NSString).deletingLastPathComponent
+        return c
     }
 
     /// The no-config start: a simulated provider with `sim-small` and `sim-large`,
@@ -69,7 +71,10 @@ public enum ConfigLoader {
         let root = ConfigNode(node: node, path: "", env: environment, refs: refs)
         var sawProviders = false
         for (key, value) in try root.mapping(
-            allowed: ["server", "storage", "auth", "providers", "models", "pricing", "retry", "breaker", "purposes"],
+            allowed: [
+                "server", "storage", "auth", "providers", "models", "pricing", "retry", "breaker", "purposes", "prompts_dir",
+                "cache",
+            ],
             later: later)
         {
             switch key {
@@ -84,12 +89,15 @@ public enum ConfigLoader {
             case "retry": c.retry = try parseRetry(value)
             case "breaker": c.breaker = try parseBreaker(value)
             case "purposes": c.purposes = try parsePurposes(value)
+            case "prompts_dir": c.promptsDir = try value.string()
+            case "cache": c.cache = try parseCache(value)
             default: break
             }
         }
         if !sawProviders { addDefaultProviders(&c, environment: environment) }
         try validateModels(c, root: root)
         addImplicitModels(&c)
+        try validatePurposes(c)
         return c
     }
 

@@ -27,7 +27,7 @@ extension SluiceConfig {
         public init() {}
     }
 
-    /// A purpose's resilience settings (prompts, budgets and the rest arrive with later features).
+    /// A purpose: its prompt, model, cache and resilience settings (budgets and the rest arrive with later features).
     public struct Purpose: Sendable {
         /// The purpose name.
         public var name: String
@@ -39,6 +39,16 @@ extension SluiceConfig {
         public var retry: Retry?
         /// Served (marked `X-Sluice-Degraded: true`) when every target fails: a text, or a whole response body.
         public var fallbackResponse: JSON?
+        /// The prompt `POST /v1/purposes/{purpose}/run` renders.
+        public var prompt: String?
+        /// Pins the prompt's version; the live version when `nil`.
+        public var promptVersion: String?
+        /// The configured model to call; otherwise the prompt's.
+        public var model: String?
+        /// Request parameters; they override the prompt's.
+        public var params = JSONObject()
+        /// Response caching; off when `nil` (raw calls may still opt in with `X-Sluice-Cache`).
+        public var cache: CachePolicy?
 
         /// A purpose with no settings of its own.
         public init(name: String) { self.name = name }

@@ -1,3 +1,4 @@
+import Foundation
 import SluiceCore
 import SluiceStore
 
@@ -139,6 +140,20 @@ public struct SluiceConfig: Sendable {
     public var breaker = Breaker()
     /// `purposes:` by name.
     public var purposes: [String: Purpose] = [:]
+    /// `prompts_dir` as written; see ``resolvedPromptsDir``.
+    public var promptsDir: String?
+    /// The directory of the config file; `nil` for built-in defaults or text configs.
+    public var configDirectory: String?
+    /// The top-level `cache:` section.
+    public var cache = Cache()
+
+    /// Where prompt files live: `prompts_dir` (default `prompts`), relative to the config file's directory.
+    public var resolvedPromptsDir: String {
+        let dir = promptsDir ?? "prompts"
+        if dir.hasPrefix("/") { return dir }
+        let base = configDirectory.flatMap { $0.isEmpty ? nil : $0 } ?? FileManager.default.currentDirectoryPath
+        return (base as NSString).appendingPathComponent(dir)
+    }
 
     /// Section defaults with no providers, models or pricing overrides.
     public init() {}

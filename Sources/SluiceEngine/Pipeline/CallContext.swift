@@ -53,6 +53,10 @@ public struct CallContext: Sendable {
     public var user: String?
     /// `default`, `bypass` or `refresh`.
     public var cacheMode: String
+    /// Whether the client sent `X-Sluice-Cache` (opting a raw call into the cache).
+    public var cacheRequested = false
+    /// The prompt the call rendered, for `/v1/purposes/{purpose}/run`.
+    public var prompt: PromptRef?
 
     /// Whether `name` can be a purpose: 1–128 letters, digits, `_`, `-`, `.` or `:`.
     public static func isValidPurpose(_ name: String) -> Bool { validName(name) }
@@ -83,9 +87,11 @@ public struct CallContext: Sendable {
             throw SluiceError(.forbidden, "Key '\(identity.keyName ?? "")' may not use purpose '\(purpose)'.", param: "X-Sluice-Purpose")
         }
         let now = clock.now()
-        return CallContext(
+        var ctx = CallContext(
             callID: IDs.callID(at: now), createdAt: now, start: start, identity: identity, purpose: purpose,
             runID: a.runID, user: a.user ?? bodyUser, cacheMode: cache)
+        ctx.cacheRequested = a.cacheMode != nil
+        return ctx
     }
 }
 
@@ -103,6 +109,8 @@ public struct ResponseMeta: Sendable {
     public var attempts: Int = 0
     /// `X-Sluice-Cache`: `hit`, `miss` or `bypass`.
     public var cache: String = "bypass"
+    /// `X-Sluice-Cache-Similarity`: a semantic hit's cosine similarity.
+    public var cacheSimilarity: Double?
     /// `X-Sluice-Overhead-Ms`: milliseconds spent in Sluice; omitted when `nil`.
     public var overheadMs: Double?
     /// `X-Sluice-Degraded: true`: every target failed and the purpose's `fallback_response` was served.

@@ -39,6 +39,7 @@ extension ChatService {
             let ctx = try CallContext.make(
                 attribution: attribution.merged(with: meta), identity: identity, user: request.user, clock: clock,
                 start: start)
+            try policies.check(purpose: ctx.purpose)
             return .next((request, ctx))
         } catch {
             return .answer(await failUnparsed(body: body, error: error, attribution: attribution, identity: identity, start: start))
@@ -70,8 +71,8 @@ extension ChatService {
         let totalMs = (ContinuousClock.now - ctx.start).milliseconds
         record.latencyMs = totalMs
         record.overheadMs = max(0, totalMs - upstreamMs)
-        record.cache = "bypass"
         var meta = ResponseMeta(callID: ctx.callID)
+        meta.cache = record.cache
         meta.costUSD = record.costUSD
         meta.provider = record.provider
         meta.answeredModel = record.answeredModel

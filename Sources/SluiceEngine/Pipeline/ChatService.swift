@@ -25,6 +25,8 @@ public struct ChatService: Sendable {
     let clock: any WallClock
     let policies: CallPolicies
     let runner: AttemptRunner
+    /// The response cache; `nil` turns caching off.
+    let cache: ResponseCache?
     var kills: KillBoard { runner.kills }
 
     /// Handles a `/v1/chat/completions` body from an authenticated caller.
@@ -32,18 +34,26 @@ public struct ChatService: Sendable {
     /// include reading the body.
     public func handle(
         body: [UInt8], attribution headerAttribution: Attribution, identity: Identity,
-        start: ContinuousClock.Instant = .now, eventLoop: (any EventLoop)? = nil
+        start: ContinuousClock.Instant = .now, eventLoop: (any EventLoop)? = nil, prompt: PromptRef? = nil
     ) async -> ChatReply {
-        let (request, ctx): (ChatRequest, CallContext)
+        var (request, ctx): (ChatRequest, CallContext)
         switch await decode(ChatRequest.self, body: body, attribution: headerAttribution, identity: identity, start: start) {
         case .answer(let reply): return reply
         case .next(let decoded): (request, ctx) = decoded
         }
+        ctx.prompt = prompt
         var record = recorder.start(ctx, request: request, model: request.model, rawBody: body)
+        record.promptName = prompt?.name
+        record.promptVersion = prompt?.version
         let targets: [ResolvedTarget]
         switch await route(request.model, record: &record, ctx: ctx) {
         case .answer(let reply): return reply
         case .next(let t): targets = t
+        }
+        var plan = cachePlan(request, ctx: ctx, prompt: prompt)
+        if plan != nil {
+            record.cache = "miss"
+            if let hit = await lookUp(&plan!, request: request, record: &record, ctx: ctx) { return hit }
         }
         var upstreamBody = request.body
         // SPEC: the body's metadata is never forwarded upstream.
@@ -80,11 +90,13 @@ public struct ChatService: Sendable {
         case .success(.stream(let chunks, let first), let target, let firstStart, let ticket):
             return openStream(
                 chunks, first: first, target: target, firstStart: firstStart, ticket: ticket, request: request, ctx: ctx,
-                record: record)
+                record: record, cache: plan)
         case .success(.complete(let response), let target, let firstStart, _):
             let usage = response.usage ?? Usage.estimate(messages: request.messages, output: response.text)
-            return await answer(
+            let reply = await answer(
                 response, usage: usage, output: response.text, target: target, firstStart: firstStart, record: &record, ctx: ctx)
+            if let plan, response.status == 200 { store(plan, body: response.body, record: record) }
+            return reply
         }
     }
 

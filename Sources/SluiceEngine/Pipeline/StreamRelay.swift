@@ -6,7 +6,7 @@ extension ChatService {
     /// Wraps a stream whose first chunk arrived into the relay the edge writes from.
     func openStream(
         _ stream: any ChunkStream, first: StreamChunk?, target: ResolvedTarget, firstStart: ContinuousClock.Instant,
-        ticket: BreakerBoard.Ticket?, request: ChatRequest, ctx: CallContext, record: CallRecord
+        ticket: BreakerBoard.Ticket?, request: ChatRequest, ctx: CallContext, record: CallRecord, cache plan: CachePlan? = nil
     ) -> ChatReply {
         var record = record
         record.provider = target.provider.name
@@ -16,6 +16,7 @@ extension ChatService {
         meta.provider = target.provider.name
         meta.answeredModel = target.model
         meta.attempts = record.attempts.count
+        meta.cache = record.cache
         meta.overheadMs = max(0, (ContinuousClock.now - ctx.start).milliseconds - upstreamMs)
         let relay = StreamRelay(
             stream: stream, first: first.map { .chunk($0) } ?? .end, record: record, recorder: recorder,
@@ -27,6 +28,10 @@ extension ChatService {
             relay.onEnd = { outcome in
                 if let success = outcome { breakers.record(ticket, success: success) } else { breakers.release(ticket) }
             }
+        }
+        if let plan, (request.body["n"]?.intValue ?? 1) == 1 {
+            let service = self
+            relay.onCompletion = { body, record in service.store(plan, body: body, record: record) }
         }
         return .stream(relay, meta: meta)
     }
@@ -53,6 +58,10 @@ public final class StreamRelay: @unchecked Sendable {
     private var text = ""
     private var usage: Usage?
     private var finished = false
+    private var finishReason: String?
+    private var sawToolCalls = false
+    /// Called with the answer as a `chat.completion` when a text stream ends cleanly (for the cache).
+    var onCompletion: (@Sendable ([UInt8], CallRecord) -> Void)?
     /// Called once when the stream ends: `true` complete, `false` broken by the upstream, `nil` the client left.
     var onEnd: (@Sendable (Bool?) -> Void)?
 
@@ -107,6 +116,10 @@ public final class StreamRelay: @unchecked Sendable {
             if let m = chunk.json["model"]?.stringValue { record.answeredModel = m }
             if let u = chunk.usage { usage = u }
             if let delta = ChatText.chunkDelta(chunk.json) { text += delta }
+            if let choice = chunk.json["choices"]?.arrayValue?.first {
+                if let f = choice["finish_reason"]?.stringValue { finishReason = f }
+                if choice["delta"]?["tool_calls"] != nil { sawToolCalls = true }
+            }
             if chunk.isUsageOnly && !clientWantsUsage { continue }
             var frame = Array("data: ".utf8)
             frame.reserveCapacity(chunk.raw.count + 8)
@@ -136,6 +149,16 @@ public final class StreamRelay: @unchecked Sendable {
         record.usage = usage ?? Usage.estimate(messages: messages, output: text)
         if record.answeredModel == nil { record.answeredModel = targetModel }
         recorder.price(&record, target: targetModel)
+        if status == .ok, !sawToolCalls, let onCompletion {
+            let completion: JSON = [
+                "id": .string("chatcmpl-" + record.callID), "object": "chat.completion",
+                "created": .int(Int(record.createdAt.timeIntervalSince1970)), "model": .string(record.answeredModel ?? targetModel),
+                "choices": [["index": 0, "message": ["role": "assistant", "content": .string(text), "refusal": nil],
+                             "logprobs": nil, "finish_reason": .string(finishReason ?? "stop")]],
+                "usage": record.usage.openAIJSON,
+            ]
+            onCompletion(completion.serialized(), record)
+        }
         await recorder.finish(record, output: text)
     }
 

@@ -11,6 +11,10 @@ public struct CallPolicy: Sendable {
     public var ttftTimeout: Duration?
     /// Served with `X-Sluice-Degraded: true` when every target fails.
     public var fallbackResponse: JSON?
+    /// The purpose's response cache; `nil` when it sets none.
+    public var cache: SluiceConfig.CachePolicy?
+    /// The TTL of calls that opt in with `X-Sluice-Cache` when the purpose sets no cache.
+    public var defaultCacheTTL: Double
 
     /// The policy of `purpose` under `config`: the purpose's own settings over the global `retry:`.
     public init(config: SluiceConfig, purpose: String) {
@@ -19,6 +23,8 @@ public struct CallPolicy: Sendable {
         timeout = p?.timeoutMs.map { .milliseconds($0) }
         ttftTimeout = p?.ttftTimeoutMs.map { .milliseconds($0) }
         fallbackResponse = p?.fallbackResponse
+        cache = p?.cache
+        defaultCacheTTL = config.cache.defaultTTLSeconds
     }
 }
 
@@ -37,4 +43,13 @@ public struct CallPolicies: Sendable {
 
     /// The policy for `purpose`.
     public subscript(purpose: String) -> CallPolicy { byPurpose[purpose] ?? fallback }
+
+    /// When the config defines purposes, a call naming another one (besides
+    /// `default`) is a 400 naming it: a typo must not quietly become a new purpose.
+    func check(purpose: String) throws(SluiceError) {
+        guard !byPurpose.isEmpty, purpose != "default", byPurpose[purpose] == nil else { return }
+        throw .invalidRequest(
+            "Unknown purpose '\(purpose)'; configured purposes: \(byPurpose.keys.sorted().joined(separator: ", ")).",
+            param: "X-Sluice-Purpose")
+    }
 }
