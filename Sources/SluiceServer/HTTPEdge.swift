@@ -13,6 +13,7 @@ enum HTTPEdge {
     static let model = HTTPField.Name("X-Sluice-Model")!
     static let attempts = HTTPField.Name("X-Sluice-Attempts")!
     static let cache = HTTPField.Name("X-Sluice-Cache")!
+    static let cacheSimilarity = HTTPField.Name("X-Sluice-Cache-Similarity")!
     static let overhead = HTTPField.Name("X-Sluice-Overhead-Ms")!
     static let purpose = HTTPField.Name("X-Sluice-Purpose")!
     static let runID = HTTPField.Name("X-Sluice-Run-Id")!
@@ -63,6 +64,7 @@ enum HTTPEdge {
         if let v = meta.answeredModel { h[model] = v }
         h[attempts] = String(meta.attempts)
         h[cache] = meta.cache
+        if let v = meta.cacheSimilarity { h[cacheSimilarity] = Decimals.format(v, places: 4, trim: true) }
         if let v = meta.overheadMs { h[overhead] = String(format3(v)) }
         if meta.degraded { h[degraded] = "true" }
         return h

@@ -5,7 +5,7 @@ import SluiceCore
 
 /// Background upkeep of the shared store, run by every node (the statements
 /// are safe to run concurrently): leases past their expiry (plus a grace for
-/// slow settles) go back to their pools, and idle quota windows are pruned.
+/// slow settles) go back to their pools; idle quota windows and expired cache entries are pruned (hourly).
 public final class StoreMaintenance: Service, Sendable {
     let store: any SluiceStore
     let clock: any WallClock
@@ -45,7 +45,11 @@ public final class StoreMaintenance: Service, Sendable {
         do {
             let n = try await store.reclaimExpiredLeases(now: now.addingTimeInterval(-Self.grace))
             if n > 0 { logger.notice("reclaimed expired quota leases", metadata: ["leases": "\(n)"]) }
-            if prune { _ = try await store.pruneQuotaWindows(before: now.addingTimeInterval(-Self.windowRetention)) }
+            if prune {
+                _ = try await store.pruneQuotaWindows(before: now.addingTimeInterval(-Self.windowRetention))
+                let purged = try await store.cachePurge(expiredAt: now)
+                if purged > 0 { logger.info("purged expired cache entries", metadata: ["entries": "\(purged)"]) }
+            }
         } catch {
             logger.warning("store upkeep failed; will retry", metadata: ["error": "\(error)"])
         }

@@ -96,7 +96,9 @@ public enum PromptLoader {
                     version = s
                 case "description": description = try v.string()
                 case "model": model = try v.string()
-                case "temperature", "top_p": params[key] = .number(String(try v.double()))
+                case "temperature", "top_p":
+                    _ = try v.double()
+                    params[key] = try v.json()
                 case "max_tokens", "seed": params[key] = .int(try v.int())
                 case "stop": params[key] = try v.json()
                 case "params":

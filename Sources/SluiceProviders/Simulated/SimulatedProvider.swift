@@ -41,7 +41,9 @@ public struct SimulatedProvider: Provider {
         models.contains(model) ? model + "-2025-01-01" : model
     }
 
-    /// Deterministic unit vectors derived from each input's SHA-256 (`dimensions`, default 16), after `latencyMs`.
+    /// Deterministic unit vectors (`dimensions`, default 256), after `latencyMs`: the sum of one
+    /// pseudo-random vector per content word, so texts sharing their words are similar
+    /// ("How do I reset my password?" ≈ "how can I reset my password") and unrelated ones are not.
     public func embed(_ request: UpstreamRequest) async throws(ProviderError) -> UpstreamResponse {
         try await pause(settings.latencyMs)
         let input = request.body["input"] ?? .string("")
@@ -49,17 +51,12 @@ public struct SimulatedProvider: Provider {
             input.stringValue.map { [$0] }
             ?? (input.arrayValue?.allSatisfy { $0.intValue != nil } == true
                 ? [input.jsonString] : (input.arrayValue ?? []).map { $0.stringValue ?? $0.jsonString })
-        let dims = request.body["dimensions"]?.intValue ?? 16
+        let dims = request.body["dimensions"]?.intValue ?? 256
         var data: [JSON] = []
         var tokens = 0
         for (i, text) in texts.enumerated() {
             tokens += max(1, (text.utf8.count + 3) / 4)
-            var vector: [Double] = []
-            var seed = Array(Hashing.sha256Hex(text).utf8)
-            while vector.count < dims {
-                for b in seed where vector.count < dims { vector.append(Double(Int(b) - 80) / 64) }
-                seed = Array(Hashing.sha256Hex(seed).utf8)
-            }
+            let vector = Self.bagOfWords(text, dims: dims)
             let norm = max(1e-9, vector.reduce(0) { $0 + $1 * $1 }.squareRoot())
             let unit = vector.map { $0 / norm }
             let embedding: JSON
@@ -154,5 +151,35 @@ final class SimulatedChunkStream: ChunkStream, @unchecked Sendable {
         }
         defer { index += 1 }
         return StreamChunk(json: chunks[index])
+    }
+}
+
+extension SimulatedProvider {
+    /// Words too common to carry meaning.
+    static let stopwords: Set<String> = [
+        "a", "an", "the", "i", "my", "me", "you", "your", "we", "our", "it", "is", "are", "was", "be", "do", "does",
+        "can", "could", "how", "what", "to", "of", "in", "on", "for", "and", "or", "please", "would", "should", "with",
+    ]
+
+    /// The sum of a SHA-256-seeded vector per content word (a plural `s` dropped); the text's own hash when it has none.
+    static func bagOfWords(_ text: String, dims: Int) -> [Double] {
+        var words = text.lowercased().split { !($0.isLetter || $0.isNumber) }.map(String.init).filter { !stopwords.contains($0) }
+        words = words.map { $0.count > 3 && $0.hasSuffix("s") ? String($0.dropLast()) : $0 }
+        if words.isEmpty { words = [text] }
+        var sum = [Double](repeating: 0, count: dims)
+        for w in words {
+            var seed = Array(Hashing.sha256Hex(w).utf8)
+            var i = 0
+            while i < dims {
+                for b in seed where i < dims {
+                    // A hex digit 0…15, centred: zero-mean, so unrelated words are near-orthogonal.
+                    let digit = b < 58 ? Int(b) - 48 : Int(b) - 87
+                    sum[i] += (Double(digit) - 7.5) / 7.5
+                    i += 1
+                }
+                seed = Array(Hashing.sha256Hex(seed).utf8)
+            }
+        }
+        return sum
     }
 }
