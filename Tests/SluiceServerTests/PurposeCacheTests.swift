@@ -250,3 +250,41 @@ import Testing
         }
     }
 }
+
+/// The semantic cache against a real embeddings model, when one is configured:
+/// `SLUICE_TEST_EMBEDDINGS_URL` (an OpenAI-compatible base URL such as
+/// `https://api.openai.com/v1`), `SLUICE_TEST_EMBEDDINGS_KEY` and optionally
+/// `SLUICE_TEST_EMBEDDINGS_MODEL` (default `text-embedding-3-small`).
+@Suite struct RealEmbeddingsCacheTests {
+    static let env = ProcessInfo.processInfo.environment
+
+    @Test(.enabled(if: env["SLUICE_TEST_EMBEDDINGS_URL"] != nil, "set SLUICE_TEST_EMBEDDINGS_URL to run against a real embeddings model"))
+    func paraphrasesHitAndUnrelatedInputsMiss() async throws {
+        let upstream = try await FakeUpstream.start()
+        defer { Task { await upstream.stop() } }
+        upstream.setDefault(.text("Use the reset link on the sign-in page."))
+        let env = Self.env
+        let yaml = """
+            providers:
+              up: { type: openai_compatible, base_url: "\(upstream.baseURL)" }
+              emb: { type: openai_compatible, base_url: "\(env["SLUICE_TEST_EMBEDDINGS_URL"] ?? "")", api_key: "\(env["SLUICE_TEST_EMBEDDINGS_KEY"] ?? "")" }
+            models:
+              fast: { targets: [ { provider: up, model: gpt-4o-mini } ] }
+              embed: { targets: [ { provider: emb, model: \(env["SLUICE_TEST_EMBEDDINGS_MODEL"] ?? "text-embedding-3-small") } ] }
+            purposes:
+              faq: { model: fast, cache: { ttl: 1h, semantic: true, threshold: 0.85, embedding_model: embed } }
+            """
+        try await Harness.with(yaml) { h in
+            func ask(_ q: String) async throws -> String? {
+                try await h.chat(#"{"model":"fast","messages":[{"role":"user","content":"\#(q)"}]}"#, headers: ["X-Sluice-Purpose": "faq"])
+                    .header("X-Sluice-Cache")
+            }
+            let first = try await ask("How do I reset my password?")
+            let paraphrase = try await ask("I forgot my password, how can I reset it?")
+            let unrelated = try await ask("What time does the store open on Sundays?")
+            #expect(first == "miss")
+            #expect(paraphrase == "hit")
+            #expect(unrelated == "miss")
+        }
+    }
+}

@@ -66,7 +66,7 @@ public enum PromptLoader {
         func fail(_ line: Int?, _ message: String) -> PromptError { PromptError(file: path, line: line, message: message) }
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch let e as YamlError {
-            throw fail(Self.line(of: e), "invalid YAML: \(e)")
+            throw fail(Self.line(of: e), "invalid YAML: \(Self.problem(of: e))")
         }
         guard let node else { throw fail(1, "the file is empty; it needs at least 'version' and 'messages'") }
         let root = ConfigNode(node: node, path: "", env: [:])
@@ -145,7 +145,7 @@ public enum PromptLoader {
                 if case .scalar(let s) = contentNode.node, s.style == .literal || s.style == .folded { base += 1 }
                 throw ConfigError(
                     path: contentNode.path, line: base + e.context.lineNumber - 1,
-                    "bad Mustache template: \(e.error) near '\(e.context.line.trimmingCharacters(in: .whitespacesAndNewlines))'")
+                    "bad Mustache template: \(e.error) near '\(e.context.line.replacingOccurrences(of: "{{% CONTENT_TYPE: TEXT}}", with: "").trimmingCharacters(in: .whitespacesAndNewlines))'")
             }
         }
     }
@@ -164,6 +164,13 @@ public enum PromptLoader {
         let json = try n.json()
         guard json.objectValue != nil else { throw n.error("output_schema must be a JSON Schema object or a path to one") }
         return json
+    }
+
+    static func problem(of error: YamlError) -> String {
+        switch error {
+        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _): problem
+        default: "\(error)"
+        }
     }
 
     static func line(of error: YamlError) -> Int? {
