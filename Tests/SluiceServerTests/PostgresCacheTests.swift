@@ -20,21 +20,9 @@ import Testing
             messages:
               - { role: user, content: "Label: {{ticket}}" }
             """.write(toFile: dir + "/prompts/label.prompt.yaml", atomically: true, encoding: .utf8)
-        let config = dir + "/sluice.yaml"
-        try """
-            server: { host: 127.0.0.1, port: 0 }
-            storage: { url: "\(fixture.storageURL)" }
-            auth:
-              admin_key: ${TEST_ADMIN_KEY}
-              keys:
-                - { name: app, key: ${TEST_CLIENT_KEY} }
-            providers:
-              up: { type: openai_compatible, base_url: "\(upstream.baseURL)" }
-            models:
-              fast: { targets: [ { provider: up, model: gpt-4o-mini-2024-07-18 } ] }
-            purposes:
-              label: { prompt: label, model: fast, cache: { ttl: 1h } }
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let config = try PostgresProcessTests.writeConfig(
+            dir: dir, storageURL: fixture.storageURL, upstream: upstream,
+            extra: "purposes:\n  label: { prompt: label, model: fast, cache: { ttl: 1h } }")
         let (nodes, ports) = try await PostgresProcessTests.startNodes(2, config: config, dir: dir)
         let client = NodeClient.make()
         let key = PostgresProcessTests.clientKey

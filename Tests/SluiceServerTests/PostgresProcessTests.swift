@@ -51,7 +51,7 @@ struct NodeClient {
     static var env: [String: String] { ["TEST_ADMIN_KEY": adminKey, "TEST_CLIENT_KEY": clientKey] }
     static var ci: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
 
-    static func writeConfig(dir: String, storageURL: String, upstream: FakeUpstream) throws -> String {
+    static func writeConfig(dir: String, storageURL: String, upstream: FakeUpstream, extra: String = "") throws -> String {
         let yaml = """
             server: { host: 127.0.0.1, port: 0 }
             storage: { url: "\(storageURL)" }
@@ -63,6 +63,7 @@ struct NodeClient {
               up: { type: openai_compatible, base_url: "\(upstream.baseURL)" }
             models:
               fast: { targets: [ { provider: up, model: gpt-4o-mini-2024-07-18 } ] }
+            \(extra)
             """
         let path = dir + "/sluice.yaml"
         try yaml.write(toFile: path, atomically: true, encoding: .utf8)

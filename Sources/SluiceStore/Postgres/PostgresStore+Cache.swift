@@ -24,22 +24,8 @@ extension PostgresStore {
     /// Writes the entries in one transaction, multi-row statements of up to 1,000 rows;
     /// an existing key is replaced in every column.
     public func cachePut(_ entries: [CacheEntry]) async throws {
-        guard !entries.isEmpty else { return }
-        // Keep the last entry per key: one statement may not touch a row twice.
-        var seen = Set<String>()
-        var unique: [CacheEntry] = []
-        unique.reserveCapacity(entries.count)
-        for e in entries.reversed() where seen.insert(e.key).inserted { unique.append(e) }
-        unique.reverse()
-        let queries = stride(from: 0, to: unique.count, by: Self.cacheRowsPerStatement).map { start in
-            Self.cacheInsertQuery(unique[start..<min(start + Self.cacheRowsPerStatement, unique.count)])
-        }
-        let logger = self.logger
-        try await run("write cache entries") { client in
-            try await client.withTransaction(logger: logger) { conn in
-                for q in queries { try await conn.query(q, logger: logger) }
-            }
-        }
+        try await upsertInBatches(
+            "write cache entries", entries, key: \.key, rowsPerStatement: Self.cacheRowsPerStatement, Self.cacheInsertQuery)
     }
 
     static func cacheInsertQuery(_ entries: ArraySlice<CacheEntry>) -> PostgresQuery {

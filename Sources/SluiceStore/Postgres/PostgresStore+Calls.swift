@@ -14,18 +14,26 @@ extension PostgresStore {
 
     /// Writes the records in one transaction, multi-row statements of up to 1,000 rows; an existing id is replaced.
     public func insert(_ records: [CallRecord]) async throws {
-        guard !records.isEmpty else { return }
-        // Keep the last record per id: one statement may not touch a row twice.
+        try await upsertInBatches("insert calls", records, key: \.callID, rowsPerStatement: Self.rowsPerStatement, Self.insertQuery)
+    }
+
+    /// Upserts `rows` in one transaction, as multi-row statements of up to `rowsPerStatement`;
+    /// the last row per key wins, since one statement may not touch a row twice.
+    func upsertInBatches<Row>(
+        _ operation: String, _ rows: [Row], key: (Row) -> String, rowsPerStatement: Int,
+        _ query: (ArraySlice<Row>) -> PostgresQuery
+    ) async throws {
+        guard !rows.isEmpty else { return }
         var seen = Set<String>()
-        var unique: [CallRecord] = []
-        unique.reserveCapacity(records.count)
-        for r in records.reversed() where seen.insert(r.callID).inserted { unique.append(r) }
+        var unique: [Row] = []
+        unique.reserveCapacity(rows.count)
+        for r in rows.reversed() where seen.insert(key(r)).inserted { unique.append(r) }
         unique.reverse()
-        let queries = stride(from: 0, to: unique.count, by: Self.rowsPerStatement).map { start in
-            Self.insertQuery(unique[start..<min(start + Self.rowsPerStatement, unique.count)])
+        let queries = stride(from: 0, to: unique.count, by: rowsPerStatement).map { start in
+            query(unique[start..<min(start + rowsPerStatement, unique.count)])
         }
         let logger = self.logger
-        try await run("insert calls") { client in
+        try await run(operation) { client in
             try await client.withTransaction(logger: logger) { conn in
                 for q in queries { try await conn.query(q, logger: logger) }
             }
