@@ -18,6 +18,7 @@ extension CallRecord {
             "cached_tokens": .int(usage.cachedTokens), "cache_write_tokens": .int(usage.cacheWriteTokens),
             "cost_usd": d(costUSD), "saved_usd": d(savedUSD), "latency_ms": d(latencyMs), "ttft_ms": d(ttftMs),
             "overhead_ms": d(overheadMs), "schema_valid": b(schemaValid), "refusal": b(refusal),
+            "repairs": .int(repairs), "guard_flags": .array(guardFlags.map(JSON.string)),
             "params": .object(params), "input_hash": .string(inputHash), "request": body ?? .null, "output": s(output),
         ])
     }

@@ -102,10 +102,14 @@ public struct CallRecord: Sendable, Equatable {
     public var ttftMs: Double?
     /// Milliseconds spent in Sluice rather than upstream; `nil` when no upstream answer arrived.
     public var overheadMs: Double?
-    /// Whether the answer matched the requested schema; always `nil` until structured outputs land.
+    /// Whether the answer matched the requested schema; `nil` when none was requested.
     public var schemaValid: Bool?
-    /// Whether the model refused; always `nil` until structured outputs land.
+    /// Whether the model refused; `nil` when not checked.
     public var refusal: Bool?
+    /// Repair attempts made after the first answer failed its schema.
+    public var repairs: Int = 0
+    /// Guard rules that flagged the call (`input:no_urls`, `output:max_length`).
+    public var guardFlags: [String] = []
     /// Sampling parameters (the request without messages).
     public var params: JSONObject
     /// SHA-256 of the canonical messages and parameters.

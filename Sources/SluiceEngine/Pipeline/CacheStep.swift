@@ -36,13 +36,15 @@ extension ChatService {
     func lookUp(
         _ plan: inout CachePlan, request: ChatRequest, record: inout CallRecord, ctx: CallContext
     ) async -> ChatReply? {
-        guard let cache, plan.mode == "default" else { return nil }
-        if let entry = await cache.get(plan.key.exact) {
+        guard let cache else { return nil }
+        if plan.mode == "default", let entry = await cache.get(plan.key.exact) {
             return await serveHit(entry, similarity: nil, request: request, record: &record, ctx: ctx)
         }
         guard let semantic = plan.semantic, let model = semantic.embeddingModel, !plan.key.userText.isEmpty else { return nil }
+        // Embedded on `refresh` too, so that the stored answer can be found by similar inputs.
         guard let vector = await embed(plan.key.userText, model: model, ctx: ctx) else { return nil }
         plan.vector = vector
+        guard plan.mode == "default" else { return nil }
         if let (entry, similarity) = await cache.nearest(
             scope: plan.key.scope, vector: vector, threshold: semantic.threshold, maxEntries: semantic.maxEntries)
         {
