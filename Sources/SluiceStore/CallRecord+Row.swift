@@ -8,7 +8,7 @@ enum CallColumns {
         "variant", "model", "provider", "answered_model", "status", "error", "http_status", "attempts", "cache",
         "stream", "input_tokens", "output_tokens", "cached_tokens", "cache_write_tokens", "cost_usd", "saved_usd",
         "latency_ms", "ttft_ms", "overhead_ms", "schema_valid", "refusal", "params", "input_hash",
-        "request_body", "output", "cache_similarity",
+        "request_body", "output", "cache_similarity", "repairs", "guard_flags",
     ]
 
     /// How each column is stored, in ``names`` order.
@@ -16,7 +16,7 @@ enum CallColumns {
     static let kinds: [Kind] = names.map { name in
         switch name {
         case "created_at_ms", "http_status", "stream", "input_tokens", "output_tokens", "cached_tokens",
-            "cache_write_tokens", "schema_valid", "refusal":
+            "cache_write_tokens", "schema_valid", "refusal", "repairs":
             return .int
         case "cost_usd", "saved_usd", "latency_ms", "ttft_ms", "overhead_ms", "cache_similarity": return .double
         default: return .text
@@ -47,7 +47,8 @@ extension CallRecord {
             .int(Int64(usage.inputTokens)), .int(Int64(usage.outputTokens)), .int(Int64(usage.cachedTokens)),
             .int(Int64(usage.cacheWriteTokens)), d(costUSD), .double(savedUSD), .double(latencyMs), d(ttftMs),
             d(overheadMs), b(schemaValid), b(refusal), .text(JSON.object(params).jsonString), .text(inputHash),
-            t(requestBody), t(output), d(cacheSimilarity),
+            t(requestBody), t(output), d(cacheSimilarity), .int(Int64(repairs)),
+            guardFlags.isEmpty ? .null : .text(JSON.array(guardFlags.map(JSON.string)).jsonString),
         ]
     }
 
@@ -86,5 +87,7 @@ extension CallRecord {
         requestBody = s(31)
         output = s(32)
         cacheSimilarity = c[33].double
+        repairs = Int(c[34].int ?? 0)
+        guardFlags = s(35).flatMap { try? JSON.parse($0) }?.arrayValue?.compactMap(\.stringValue) ?? []
     }
 }

@@ -67,6 +67,14 @@ extension ForwardingStore {
     public func cacheClear(purpose: String?) async throws -> Int { try await base.cacheClear(purpose: purpose) }
     public func cacheSizes() async throws -> [String: (entries: Int, bytes: Int)] { try await base.cacheSizes() }
     public func cacheUsage(since: Date) async throws -> [CacheUsageRow] { try await base.cacheUsage(since: since) }
+    public func addReview(_ item: ReviewItem) async throws { try await base.addReview(item) }
+    public func reviews(status: ReviewItem.Status?, purpose: String?, limit: Int, before: String?) async throws -> [ReviewItem] {
+        try await base.reviews(status: status, purpose: purpose, limit: limit, before: before)
+    }
+    public func review(_ id: String) async throws -> ReviewItem? { try await base.review(id) }
+    public func decideReview(_ id: String, _ decision: ReviewDecision) async throws -> ReviewItem? {
+        try await base.decideReview(id, decision)
+    }
 }
 
 /// A sample call record for store tests: `i` sets its tokens and cost, ids sort by `i`.

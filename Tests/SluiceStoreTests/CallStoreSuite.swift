@@ -37,6 +37,28 @@ import Testing
         }
     }
 
+    /// Repairs and guard flags round-trip; no flags come back as an empty list.
+    @Test(arguments: StoreBackend.available)
+    func repairsAndGuardFlagsRoundTrip(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { _, store in
+            let base = storedNow()
+            var flagged = record(1, at: base)
+            flagged.repairs = 2
+            flagged.guardFlags = ["input:no_urls", "output:max_length"]
+            var plain = record(2, at: base)
+            plain.repairs = 0
+            try await store.insert([flagged, plain])
+            let got = try #require(try await store.get(flagged.callID))
+            #expect(got == flagged)
+            #expect(got.repairs == 2)
+            #expect(got.guardFlags == ["input:no_urls", "output:max_length"])
+            let bare = try #require(try await store.get(plain.callID))
+            #expect(bare == plain)
+            #expect(bare.repairs == 0 && bare.guardFlags.isEmpty)
+            #expect(try await store.list(CallFilter()).map(\.repairs) == [0, 2])
+        }
+    }
+
     /// A replayed record replaces the stored one; duplicates in one batch keep
     /// the last; a batch larger than one statement is written whole.
     @Test(arguments: StoreBackend.available)

@@ -111,6 +111,23 @@ enum PostgresMigrations {
                 "ALTER TABLE calls ADD COLUMN cache_similarity DOUBLE PRECISION",
             ]
         ),
+        (
+            "005_reviews",
+            [
+                """
+                CREATE TABLE reviews (
+                    id TEXT PRIMARY KEY,
+                    call_id TEXT NOT NULL, task_id TEXT, purpose TEXT NOT NULL, reason TEXT NOT NULL,
+                    status TEXT NOT NULL, output TEXT NOT NULL, edited_output TEXT,
+                    created_at_ms BIGINT NOT NULL, decided_at_ms BIGINT, decided_by TEXT, note TEXT
+                )
+                """,
+                "CREATE INDEX reviews_status ON reviews (status, id)",
+                "CREATE INDEX reviews_purpose ON reviews (purpose, id)",
+                "ALTER TABLE calls ADD COLUMN repairs BIGINT NOT NULL DEFAULT 0",
+                "ALTER TABLE calls ADD COLUMN guard_flags TEXT",
+            ]
+        ),
     ]
 
     /// Applies the pending migrations. When none is pending nothing is locked or created, so a

@@ -137,15 +137,20 @@ extension PostgresStore {
     }
 
     static func record(_ row: PostgresRow) throws -> CallRecord {
+        CallRecord(cells: try cells(row, kinds: CallColumns.kinds))
+    }
+
+    /// The row's columns as cells, decoded as `kinds` says.
+    static func cells(_ row: PostgresRow, kinds: [CallColumns.Kind]) throws -> [Cell] {
         var cells: [Cell] = []
-        cells.reserveCapacity(CallColumns.kinds.count)
-        for (cell, kind) in zip(row, CallColumns.kinds) {
+        cells.reserveCapacity(kinds.count)
+        for (cell, kind) in zip(row, kinds) {
             switch kind {
             case .text: cells.append(try cell.decode(String?.self).map(Cell.text) ?? .null)
             case .int: cells.append(try cell.decode(Int64?.self).map(Cell.int) ?? .null)
             case .double: cells.append(try cell.decode(Double?.self).map(Cell.double) ?? .null)
             }
         }
-        return CallRecord(cells: cells)
+        return cells
     }
 }

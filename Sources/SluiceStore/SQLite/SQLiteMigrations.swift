@@ -92,6 +92,21 @@ enum SQLiteMigrations {
                     ALTER TABLE calls ADD COLUMN cache_similarity REAL;
                     """)
         }
+        m.registerMigration("005_reviews") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE reviews (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        call_id TEXT NOT NULL, task_id TEXT, purpose TEXT NOT NULL, reason TEXT NOT NULL,
+                        status TEXT NOT NULL, output TEXT NOT NULL, edited_output TEXT,
+                        created_at_ms INTEGER NOT NULL, decided_at_ms INTEGER, decided_by TEXT, note TEXT
+                    );
+                    CREATE INDEX reviews_status ON reviews(status, id);
+                    CREATE INDEX reviews_purpose ON reviews(purpose, id);
+                    ALTER TABLE calls ADD COLUMN repairs INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE calls ADD COLUMN guard_flags TEXT;
+                    """)
+        }
         return m
     }
 }

@@ -151,9 +151,14 @@ public final class SQLiteStore: SluiceStore {
     }
 
     static func record(_ row: Row) -> CallRecord {
+        CallRecord(cells: cells(row, count: CallColumns.names.count))
+    }
+
+    /// The first `count` columns of `row` as cells.
+    static func cells(_ row: Row, count: Int) -> [Cell] {
         var cells: [Cell] = []
-        cells.reserveCapacity(CallColumns.names.count)
-        for i in 0..<CallColumns.names.count {
+        cells.reserveCapacity(count)
+        for i in 0..<count {
             switch row[i] as DatabaseValue {
             case let v where v.isNull: cells.append(.null)
             case let v:
@@ -165,13 +170,23 @@ public final class SQLiteStore: SluiceStore {
                 }
             }
         }
-        return CallRecord(cells: cells)
+        return cells
     }
 }
 
 private let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
 
 extension Cell {
+    /// The value as GRDB binds it.
+    var databaseValue: DatabaseValue {
+        switch self {
+        case .null: return .null
+        case .int(let v): return v.databaseValue
+        case .double(let v): return v.databaseValue
+        case .text(let v): return v.databaseValue
+        }
+    }
+
     func bind(to stmt: OpaquePointer, at index: Int32) {
         switch self {
         case .null: sqlite3_bind_null(stmt, index)
