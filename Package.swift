@@ -39,6 +39,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "SluiceJSONSchema",
+            dependencies: ["SluiceCore"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "SluiceProviders",
             dependencies: [
                 "SluiceCore",
@@ -114,6 +119,11 @@ let package = Package(
         .testTarget(
             name: "SluiceCoreTests",
             dependencies: ["SluiceCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SluiceJSONSchemaTests",
+            dependencies: ["SluiceJSONSchema", "SluiceCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
