@@ -70,7 +70,7 @@ let package = Package(
         .target(
             name: "SluiceEngine",
             dependencies: [
-                "SluiceCore", "SluiceProviders", "SluiceStore",
+                "SluiceCore", "SluiceProviders", "SluiceStore", "SluiceJSONSchema",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),

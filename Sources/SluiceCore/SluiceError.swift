@@ -29,6 +29,12 @@ public struct SluiceError: Error, Sendable, CustomStringConvertible {
         public static let payloadTooLarge = Code(name: "payload_too_large", status: 413, type: "invalid_request_error")
         /// 422: the output is still invalid after repair attempts.
         public static let schemaValidationFailed = Code(name: "schema_validation_failed", status: 422, type: "invalid_response_error")
+        /// 400: the request holds personal data or secrets and the purpose's `pii` is `block`.
+        public static let piiDetected = Code(name: "pii_detected", status: 400, type: "invalid_request_error")
+        /// 400: an input guard with `action: block` matched.
+        public static let guardBlocked = Code(name: "guard_blocked", status: 400, type: "invalid_request_error")
+        /// 422: an output guard with `action: block` matched the answer.
+        public static let outputBlocked = Code(name: "output_blocked", status: 422, type: "invalid_response_error")
         /// 429: a rate limit was hit.
         public static let rateLimited = Code(name: "rate_limited", status: 429, type: "rate_limit_error")
         /// 429: a spending budget is used up.

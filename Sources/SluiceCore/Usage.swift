@@ -45,3 +45,12 @@ public struct Usage: Sendable, Equatable, Codable {
         ]
     }
 }
+
+extension Usage {
+    /// The counts of two calls added together.
+    public static func + (a: Usage, b: Usage) -> Usage {
+        Usage(
+            inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens,
+            cachedTokens: a.cachedTokens + b.cachedTokens, cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens)
+    }
+}

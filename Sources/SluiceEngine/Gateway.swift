@@ -99,7 +99,8 @@ public final class Gateway: Sendable {
         prompts = PromptBook(library: library)
         chat = ChatService(
             catalog: catalog, recorder: recorder, clock: clock, policies: CallPolicies(config: config),
-            runner: AttemptRunner(breakers: breakers, kills: kills), cache: cache)
+            runner: AttemptRunner(breakers: breakers, kills: kills), cache: cache, reviews: store,
+            refusals: RefusalDetector(phrases: config.refusalPhrases ?? RefusalDetector.defaultPhrases))
         purposes = PurposeRunner(chat: chat, prompts: prompts, purposes: config.purposes)
         node = Self.makeNodeID()
         quotas = QuotaLeaser(store: store, node: node, clock: clock, logger: logger)

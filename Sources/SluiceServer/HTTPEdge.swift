@@ -67,6 +67,7 @@ enum HTTPEdge {
         if let v = meta.cacheSimilarity { h[cacheSimilarity] = Decimals.format(v, places: 4, trim: true) }
         if let v = meta.overheadMs { h[overhead] = String(format3(v)) }
         if meta.degraded { h[degraded] = "true" }
+        if let v = meta.reviewID { h[HTTPField.Name("X-Sluice-Review-Id")!] = v }
         return h
     }
 

@@ -22,6 +22,7 @@ public enum SluiceApp {
         AdminControlRoutes(gateway: gateway).register(on: router)
         PurposeRoutes(chat: chat).register(on: router)
         AdminCacheRoutes(gateway: gateway).register(on: router)
+        AdminReviewRoutes(gateway: gateway).register(on: router)
         return router
     }
 

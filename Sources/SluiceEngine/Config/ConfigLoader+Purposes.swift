@@ -94,3 +94,83 @@ extension ConfigLoader {
         }
     }
 }
+
+extension ConfigLoader {
+    /// An inline JSON Schema, or a path to a JSON file (relative to the config file), kept as
+    /// `.string(path)` until ``resolveSchemaFiles(_:directory:)`` reads it.
+    static func parseSchema(_ n: ConfigNode) throws -> JSON {
+        if case .scalar = n.node { return .string(try n.string()) }
+        let json = try n.json()
+        guard json.objectValue != nil else { throw n.error("output_schema must be a JSON Schema object or a path to one") }
+        return json
+    }
+
+    /// Reads schema files named by path, relative to `directory` (the working directory when `nil`).
+    static func resolveSchemaFiles(_ c: inout SluiceConfig, directory: String?) throws {
+        for (name, p) in c.purposes {
+            guard let path = p.outputSchema?.stringValue else { continue }
+            let base = directory.flatMap { $0.isEmpty ? nil : $0 } ?? FileManager.default.currentDirectoryPath
+            let file = path.hasPrefix("/") ? path : (base as NSString).appendingPathComponent(path)
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw ConfigError(path: "purposes.\(name).output_schema", line: nil, "schema file '\(file)' cannot be read")
+            }
+            guard let json = try? JSON.parse(Array(data)), json.objectValue != nil else {
+                throw ConfigError(path: "purposes.\(name).output_schema", line: nil, "schema file '\(file)' is not a JSON object")
+            }
+            c.purposes[name]?.outputSchema = json
+        }
+    }
+
+    /// `guards: {input: [rule…], output: [rule…]}`; a rule is
+    /// `{name, action: block|flag, deny: [regex…], max_length, require: [word…], forbid: [word…]}`.
+    static func parseGuards(_ n: ConfigNode) throws -> Guards {
+        var g = Guards()
+        for (side, list) in try n.mapping(allowed: ["input", "output"]) {
+            let rules = try list.sequence().map { r throws -> GuardRule in
+                var name: String?
+                var rule = GuardRule(name: "")
+                for (k, v) in try r.mapping(allowed: ["name", "action", "deny", "max_length", "require", "forbid"]) {
+                    switch k {
+                    case "name": name = try v.string()
+                    case "action":
+                        let a = try v.string()
+                        guard let action = GuardRule.Action(rawValue: a) else { throw v.error("action must be block or flag; got '\(a)'") }
+                        rule.action = action
+                    case "deny":
+                        let patterns = try (try? v.stringList()) ?? [v.string()]
+                        rule.deny = try patterns.map { p in
+                            do { return try NSRegularExpressionBox(p) } catch { throw v.error("'\(p)' is not a valid regular expression") }
+                        }
+                    case "max_length":
+                        rule.maxLength = try v.int()
+                        guard (rule.maxLength ?? 0) > 0 else { throw v.error("max_length must be positive") }
+                    case "require": rule.require = try (try? v.stringList()) ?? [v.string()]
+                    case "forbid": rule.forbid = try (try? v.stringList()) ?? [v.string()]
+                    default: break
+                    }
+                }
+                guard let name, !name.isEmpty else { throw r.error("each guard rule needs a name") }
+                rule.name = name
+                guard !rule.deny.isEmpty || rule.maxLength != nil || !rule.require.isEmpty || !rule.forbid.isEmpty else {
+                    throw r.error("guard '\(name)' checks nothing: give deny, max_length, require or forbid")
+                }
+                return rule
+            }
+            if side == "input" { g.input = rules } else { g.output = rules }
+        }
+        return g
+    }
+
+    /// `review: {when: never|always|schema_invalid|guard_flagged}`.
+    static func parseReview(_ n: ConfigNode) throws -> SluiceConfig.ReviewWhen {
+        var when = SluiceConfig.ReviewWhen.never
+        for (_, v) in try n.mapping(allowed: ["when"]) {
+            let text = try v.string()
+            guard let w = SluiceConfig.ReviewWhen(rawValue: text) else {
+                throw v.error("review.when must be never, always, schema_invalid or guard_flagged; got '\(text)'")
+            }
+            when = w
+        }
+        return when
+    }
+}

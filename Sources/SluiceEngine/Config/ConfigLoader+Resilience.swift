@@ -3,9 +3,8 @@ import SluiceCore
 extension ConfigLoader {
     /// Purpose keys that later features implement.
     static let laterPurposeKeys: [String: String] = [
-        "output_schema": "structured outputs", "repair_attempts": "structured outputs",
         "daily_budget_usd": "cost governance", "variants": "experimentation",
-        "shadow": "experimentation", "review": "structured outputs", "pii": "guardrails",
+        "shadow": "experimentation",
     ]
 
     static func parseRetry(_ n: ConfigNode) throws -> SluiceConfig.Retry {
@@ -61,7 +60,7 @@ extension ConfigLoader {
             for (k, v) in try p.mapping(
                 allowed: [
                     "timeout_ms", "ttft_timeout_ms", "retry", "fallback_response", "prompt", "prompt_version", "model",
-                    "params", "cache",
+                    "params", "cache", "output_schema", "repair_attempts", "pii", "guards", "review",
                 ], later: laterPurposeKeys)
             {
                 switch k {
@@ -86,6 +85,16 @@ extension ConfigLoader {
                     }
                     purpose.params = o
                 case "cache": purpose.cache = try parseCachePolicy(v)
+                case "output_schema": purpose.outputSchema = try parseSchema(v)
+                case "repair_attempts":
+                    purpose.repairAttempts = try v.int()
+                    guard (0...5).contains(purpose.repairAttempts) else { throw v.error("repair_attempts must be 0…5") }
+                case "pii":
+                    let text = try v.string()
+                    guard let mode = SluiceConfig.PIIMode(rawValue: text) else { throw v.error("pii must be off, redact or block; got '\(text)'") }
+                    purpose.pii = mode
+                case "guards": purpose.guards = try parseGuards(v)
+                case "review": purpose.review = try parseReview(v)
                 default: break
                 }
             }

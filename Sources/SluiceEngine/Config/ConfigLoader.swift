@@ -17,9 +17,8 @@ public enum ConfigLoader {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigError(path: nil, line: nil, "cannot read config file '\(path)'")
         }
-        var c = try parse(String(decoding: data, as: UTF8.self), environment: environment)
-        c.configDirectory = (path as NSString).deletingLastPathComponent
-        return c
+        return try parse(
+            String(decoding: data, as: UTF8.self), environment: environment, directory: (path as NSString).deletingLastPathComponent)
     }
 
     /// The no-config start: a simulated provider with `sim-small` and `sim-large`,
@@ -54,7 +53,7 @@ public enum ConfigLoader {
     }
 
     /// Parses and validates YAML text.
-    public static func parse(_ yaml: String, environment: [String: String]) throws -> SluiceConfig {
+    public static func parse(_ yaml: String, environment: [String: String], directory: String? = nil) throws -> SluiceConfig {
         let node: Node?
         let (text, refs) = try ConfigNode.extractReferences(yaml)
         do {
@@ -63,6 +62,7 @@ public enum ConfigLoader {
             throw ConfigError(path: nil, line: nil, "invalid YAML: \(e)")
         }
         var c = SluiceConfig()
+        c.configDirectory = directory
         guard let node else {
             addDefaultProviders(&c, environment: environment)
             addImplicitModels(&c)
@@ -73,7 +73,7 @@ public enum ConfigLoader {
         for (key, value) in try root.mapping(
             allowed: [
                 "server", "storage", "auth", "providers", "models", "pricing", "retry", "breaker", "purposes", "prompts_dir",
-                "cache",
+                "cache", "refusal_phrases",
             ],
             later: later)
         {
@@ -91,6 +91,7 @@ public enum ConfigLoader {
             case "purposes": c.purposes = try parsePurposes(value)
             case "prompts_dir": c.promptsDir = try value.string()
             case "cache": c.cache = try parseCache(value)
+            case "refusal_phrases": c.refusalPhrases = try value.stringList()
             default: break
             }
         }
@@ -98,6 +99,7 @@ public enum ConfigLoader {
         try validateModels(c, root: root)
         addImplicitModels(&c)
         try validatePurposes(c)
+        try resolveSchemaFiles(&c, directory: directory)
         return c
     }
 

@@ -19,6 +19,12 @@ extension SluiceConfig {
         public init(ttlSeconds: Double) { self.ttlSeconds = ttlSeconds }
     }
 
+    /// A purpose's `pii:` mode.
+    public enum PIIMode: String, Sendable { case off, redact, block }
+
+    /// When a purpose's outputs are held for a person.
+    public enum ReviewWhen: String, Sendable { case never, always, schemaInvalid = "schema_invalid", guardFlagged = "guard_flagged" }
+
     /// The top-level `cache:` section.
     public struct Cache: Sendable, Equatable {
         /// The in-memory tier's bound in bytes (the store keeps everything until it expires).

@@ -49,6 +49,16 @@ extension SluiceConfig {
         public var params = JSONObject()
         /// Response caching; off when `nil` (raw calls may still opt in with `X-Sluice-Cache`).
         public var cache: CachePolicy?
+        /// The JSON Schema every answer must match (overrides the prompt's).
+        public var outputSchema: JSON?
+        /// How many times an answer that fails its schema is sent back for repair.
+        public var repairAttempts = 1
+        /// Personal data in requests: passed, replaced by placeholders, or refused.
+        public var pii: PIIMode = .off
+        /// Input and output guard rules.
+        public var guards = Guards()
+        /// Which outputs go to the human review queue.
+        public var review: ReviewWhen = .never
 
         /// A purpose with no settings of its own.
         public init(name: String) { self.name = name }

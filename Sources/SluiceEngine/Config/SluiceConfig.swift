@@ -146,6 +146,8 @@ public struct SluiceConfig: Sendable {
     public var configDirectory: String?
     /// The top-level `cache:` section.
     public var cache = Cache()
+    /// `refusal_phrases`: answers that open with one are recorded as refusals; the built-in list when `nil`.
+    public var refusalPhrases: [String]?
 
     /// Where prompt files live: `prompts_dir` (default `prompts`), relative to the config file's directory.
     public var resolvedPromptsDir: String {

@@ -17,7 +17,9 @@ struct CachePlan: Sendable {
 extension ChatService {
     /// The call's cache plan: `nil` (bypass) unless its purpose has a cache or the
     /// client opted in with `X-Sluice-Cache`; `bypass` always bypasses.
-    func cachePlan(_ request: ChatRequest, ctx: CallContext, prompt: PromptRef?) -> CachePlan? {
+    /// `body` is the request as the provider will see it (personal data already
+    /// replaced by placeholders), so keys and embedded text never hold it.
+    func cachePlan(_ request: ChatRequest, body: JSONObject, ctx: CallContext, prompt: PromptRef?) -> CachePlan? {
         guard cache != nil, ctx.cacheMode != "bypass" else { return nil }
         let policy = policies[ctx.purpose]
         let ttl: Double
@@ -28,17 +30,17 @@ extension ChatService {
         } else {
             return nil
         }
-        let key = CacheKey(purpose: ctx.purpose, model: request.model, body: request.body, prompt: prompt)
+        let key = CacheKey(purpose: ctx.purpose, model: request.model, body: body, prompt: prompt)
         return CachePlan(key: key, mode: ctx.cacheMode, ttl: ttl, semantic: policy.cache?.semantic == true ? policy.cache : nil)
     }
 
     /// Looks the call up (exact, then semantic); a hit is recorded and answered.
     func lookUp(
-        _ plan: inout CachePlan, request: ChatRequest, record: inout CallRecord, ctx: CallContext
+        _ plan: inout CachePlan, request: ChatRequest, redaction: PIIRedaction?, record: inout CallRecord, ctx: CallContext
     ) async -> ChatReply? {
         guard let cache else { return nil }
         if plan.mode == "default", let entry = await cache.get(plan.key.exact) {
-            return await serveHit(entry, similarity: nil, request: request, record: &record, ctx: ctx)
+            return await serveHit(entry, similarity: nil, request: request, redaction: redaction, record: &record, ctx: ctx)
         }
         guard let semantic = plan.semantic, let model = semantic.embeddingModel, !plan.key.userText.isEmpty else { return nil }
         // Embedded on `refresh` too, so that the stored answer can be found by similar inputs.
@@ -48,7 +50,7 @@ extension ChatService {
         if let (entry, similarity) = await cache.nearest(
             scope: plan.key.scope, vector: vector, threshold: semantic.threshold, maxEntries: semantic.maxEntries)
         {
-            return await serveHit(entry, similarity: similarity, request: request, record: &record, ctx: ctx)
+            return await serveHit(entry, similarity: similarity, request: request, redaction: redaction, record: &record, ctx: ctx)
         }
         return nil
     }
@@ -68,7 +70,8 @@ extension ChatService {
 
     /// Answers from a cache entry: zero spend, the original cost as savings, a synthesized stream when asked.
     func serveHit(
-        _ entry: CacheEntry, similarity: Double?, request: ChatRequest, record: inout CallRecord, ctx: CallContext
+        _ entry: CacheEntry, similarity: Double?, request: ChatRequest, redaction: PIIRedaction?, record: inout CallRecord,
+        ctx: CallContext
     ) async -> ChatReply {
         record.cache = similarity == nil ? "hit" : "semantic_hit"
         record.cacheSimilarity = similarity
@@ -87,12 +90,14 @@ extension ChatService {
         meta.provider = entry.provider
         meta.answeredModel = entry.answeredModel
         meta.overheadMs = totalMs
-        let completion = (try? JSON.parse(entry.body))?.objectValue ?? [:]
+        var completion = (try? JSON.parse(entry.body))?.objectValue ?? [:]
         await recorder.finish(record, output: ChatText.completionText(completion))
+        // Entries keep personal-data placeholders; this caller gets its own values back.
+        if let redaction { completion = redaction.restore(completion: completion) }
         if request.stream {
             return .events(CachedStream.events(completion, includeUsage: request.clientWantsUsage), meta: meta)
         }
-        return .json(status: 200, body: entry.body, meta: meta)
+        return .json(status: 200, body: redaction == nil ? entry.body : JSON.object(completion).serialized(), meta: meta)
     }
 
     /// Stores a successful answer under the plan's key.

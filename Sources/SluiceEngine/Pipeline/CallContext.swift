@@ -113,6 +113,8 @@ public struct ResponseMeta: Sendable {
     public var cacheSimilarity: Double?
     /// `X-Sluice-Overhead-Ms`: milliseconds spent in Sluice; omitted when `nil`.
     public var overheadMs: Double?
+    /// `X-Sluice-Review-Id`: the review item the answer was queued as.
+    public var reviewID: String?
     /// `X-Sluice-Degraded: true`: every target failed and the purpose's `fallback_response` was served.
     public var degraded = false
 

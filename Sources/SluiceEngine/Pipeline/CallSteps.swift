@@ -59,15 +59,20 @@ extension ChatService {
     }
 
     /// Prices and records a complete upstream answer and returns its bytes.
+    /// `body` replaces the upstream's bytes (a repaired, restored or re-extracted answer);
+    /// `earlier` and `earlierCost` add the attempts that came before (repairs).
     func answer(
         _ response: UpstreamResponse, usage: Usage, output: String, target: ResolvedTarget,
-        firstStart: ContinuousClock.Instant, record: inout CallRecord, ctx: CallContext
+        firstStart: ContinuousClock.Instant, record: inout CallRecord, ctx: CallContext,
+        body: [UInt8]? = nil, earlier: Usage = Usage(), earlierCost: Double? = 0, reviewID: String? = nil
     ) async -> ChatReply {
         let upstreamMs = (ContinuousClock.now - firstStart).milliseconds
         record.provider = target.provider.name
         record.answeredModel = response.answeredModel ?? target.model
         record.usage = usage
         recorder.price(&record, target: target.model)
+        record.usage = usage + earlier
+        record.costUSD = record.costUSD.flatMap { c in earlierCost.map { c + $0 } }
         let totalMs = (ContinuousClock.now - ctx.start).milliseconds
         record.latencyMs = totalMs
         record.overheadMs = max(0, totalMs - upstreamMs)
@@ -78,7 +83,8 @@ extension ChatService {
         meta.answeredModel = record.answeredModel
         meta.attempts = record.attempts.count
         meta.overheadMs = record.overheadMs
+        meta.reviewID = reviewID
         await recorder.finish(record, output: output)
-        return .json(status: 200, body: response.body, meta: meta)
+        return .json(status: 200, body: body ?? response.body, meta: meta)
     }
 }

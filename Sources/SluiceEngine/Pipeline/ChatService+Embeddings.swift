@@ -24,8 +24,25 @@ extension ChatService {
         }
         var prepared = request.body
         prepared.removeValue(forKey: "metadata")
-        let upstreamBody = prepared
         let policy = policies[ctx.purpose]
+        if policy.pii != .off, let texts = Self.texts(prepared["input"]) {
+            // Embeddings follow the purpose's pii too: refused, or embedded with placeholders.
+            var redaction = PIIRedaction()
+            let redacted = texts.map { redaction.redact($0) }
+            if !redaction.isEmpty {
+                if policy.pii == .block {
+                    record.requestBody = nil
+                    let kinds = redaction.kinds.map(\.rawValue).joined(separator: ", ")
+                    return await fail(
+                        &record,
+                        SluiceError(.piiDetected, "The input contains personal data or secrets (\(kinds)), which purpose '\(ctx.purpose)' refuses.", param: "input"),
+                        ctx: ctx)
+                }
+                prepared["input"] = prepared["input"]?.stringValue != nil ? .string(redacted[0]) : .array(redacted.map(JSON.string))
+                if record.requestBody != nil { record.requestBody = JSON.object(prepared).jsonString }
+            }
+        }
+        let upstreamBody = prepared
         let outcome = await runner.run(
             targets: targets, policy: policy, deadline: policy.timeout.map { start + $0 }, purpose: ctx.purpose,
             stream: false, record: &record
@@ -46,5 +63,13 @@ extension ChatService {
                 output: "[\(count) embedding\(count == 1 ? "" : "s")]", target: target, firstStart: firstStart,
                 record: &record, ctx: ctx)
         }
+    }
+
+    /// The inputs when they are text (a string or an array of strings); token ids carry no readable data.
+    static func texts(_ input: JSON?) -> [String]? {
+        if let s = input?.stringValue { return [s] }
+        guard let items = input?.arrayValue else { return nil }
+        let texts = items.compactMap(\.stringValue)
+        return texts.count == items.count ? texts : nil
     }
 }

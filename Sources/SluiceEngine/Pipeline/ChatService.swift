@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import SluiceCore
+import SluiceJSONSchema
 import SluiceProviders
 import SluiceStore
 
@@ -27,6 +28,12 @@ public struct ChatService: Sendable {
     let runner: AttemptRunner
     /// The response cache; `nil` turns caching off.
     let cache: ResponseCache?
+    /// The review queue; `nil` when reviews cannot be stored.
+    let reviews: (any ReviewStore)?
+    /// Compiled output schemas, compiled once each.
+    let schemas = JSONSchemaCache()
+    /// Refusal phrases and signals.
+    let refusals: RefusalDetector
     var kills: KillBoard { runner.kills }
 
     /// Handles a `/v1/chat/completions` body from an authenticated caller.
@@ -50,12 +57,19 @@ public struct ChatService: Sendable {
         case .answer(let reply): return reply
         case .next(let t): targets = t
         }
-        var plan = cachePlan(request, ctx: ctx, prompt: prompt)
+        let input: InputCheck
+        switch await checkInput(request, body: request.body, record: &record, ctx: ctx) {
+        case .answer(let reply): return reply
+        case .next(let checked): input = checked
+        }
+        var plan = cachePlan(request, body: input.body, ctx: ctx, prompt: prompt)
         if plan != nil {
             record.cache = "miss"
-            if let hit = await lookUp(&plan!, request: request, record: &record, ctx: ctx) { return hit }
+            if let hit = await lookUp(&plan!, request: request, redaction: input.redaction, record: &record, ctx: ctx) {
+                return hit
+            }
         }
-        var upstreamBody = request.body
+        var upstreamBody = input.body
         // SPEC: the body's metadata is never forwarded upstream.
         upstreamBody.removeValue(forKey: "metadata")
         if request.stream {
@@ -90,13 +104,11 @@ public struct ChatService: Sendable {
         case .success(.stream(let chunks, let first), let target, let firstStart, let ticket):
             return openStream(
                 chunks, first: first, target: target, firstStart: firstStart, ticket: ticket, request: request, ctx: ctx,
-                record: record, cache: plan)
+                record: record, cache: plan, input: input)
         case .success(.complete(let response), let target, let firstStart, _):
-            let usage = response.usage ?? Usage.estimate(messages: request.messages, output: response.text)
-            let reply = await answer(
-                response, usage: usage, output: response.text, target: target, firstStart: firstStart, record: &record, ctx: ctx)
-            if let plan, response.status == 200 { store(plan, body: response.body, record: record) }
-            return reply
+            return await finishComplete(
+                response, target: target, firstStart: firstStart, request: request, input: input, plan: plan, targets: targets,
+                record: &record, ctx: ctx, eventLoop: eventLoop)
         }
     }
 

@@ -24,7 +24,7 @@ public struct PurposeRunner: Sendable {
             let reply = await chat.handle(
                 body: chatBody, attribution: merged, identity: identity, start: start, eventLoop: eventLoop,
                 prompt: PromptRef(prompt))
-            return Self.native(reply, prompt: prompt)
+            return Self.native(reply, prompt: prompt, hasSchema: purposes[name]?.outputSchema != nil || prompt.outputSchema != nil)
         } catch {
             return await chat.failUnparsed(body: body, error: error, attribution: attribution, identity: identity, start: start)
         }
@@ -71,7 +71,7 @@ public struct PurposeRunner: Sendable {
         chat["messages"] = .array(try prompt.render(variables))
         for (k, v) in prompt.params { chat[k] = v }
         for (k, v) in purpose.params { chat[k] = v }
-        if let schema = prompt.outputSchema, chat["response_format"] == nil {
+        if let schema = purpose.outputSchema ?? prompt.outputSchema, chat["response_format"] == nil {
             chat["response_format"] = ["type": "json_schema", "json_schema": ["name": .string(Self.schemaName(prompt.name)), "schema": schema]]
         }
         if let user = a.user { chat["user"] = .string(user) }
@@ -85,12 +85,13 @@ public struct PurposeRunner: Sendable {
     }
 
     /// A chat reply in the run's native shape.
-    static func native(_ reply: ChatReply, prompt: Prompt) -> ChatReply {
+    static func native(_ reply: ChatReply, prompt: Prompt, hasSchema: Bool) -> ChatReply {
         guard case .json(let status, let bytes, let meta) = reply, status == 200,
             let completion = (try? JSON.parse(bytes))?.objectValue
         else { return reply }
         let text = ChatText.completionText(completion)
-        let output: JSON = prompt.outputSchema == nil ? .null : ((try? JSON.parse(text)) ?? .null)
+        // With a schema the answer was validated (and its JSON extracted) before it got here.
+        let output: JSON = hasSchema ? ((try? JSON.parse(text)) ?? .null) : .null
         let usage = Usage(openAI: completion["usage"]) ?? Usage()
         let out: JSON = [
             "call_id": meta.callID.map(JSON.string) ?? .null, "text": .string(text), "output": output,
@@ -103,7 +104,7 @@ public struct PurposeRunner: Sendable {
             "cost_usd": meta.costUSD.map(JSON.double) ?? .null, "cache": .string(meta.cache),
             "cache_similarity": meta.cacheSimilarity.map(JSON.double) ?? .null,
             "finish_reason": completion["choices"]?.arrayValue?.first?["finish_reason"] ?? .null,
-            "schema_valid": nil,
+            "schema_valid": hasSchema ? true : nil, "review_id": meta.reviewID.map(JSON.string) ?? .null,
         ]
         return .json(status: 200, body: out.serialized(), meta: meta)
     }

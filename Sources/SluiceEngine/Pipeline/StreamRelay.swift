@@ -6,7 +6,8 @@ extension ChatService {
     /// Wraps a stream whose first chunk arrived into the relay the edge writes from.
     func openStream(
         _ stream: any ChunkStream, first: StreamChunk?, target: ResolvedTarget, firstStart: ContinuousClock.Instant,
-        ticket: BreakerBoard.Ticket?, request: ChatRequest, ctx: CallContext, record: CallRecord, cache plan: CachePlan? = nil
+        ticket: BreakerBoard.Ticket?, request: ChatRequest, ctx: CallContext, record: CallRecord, cache plan: CachePlan? = nil,
+        input: InputCheck? = nil
     ) -> ChatReply {
         var record = record
         record.provider = target.provider.name
@@ -29,6 +30,13 @@ extension ChatService {
                 if let success = outcome { breakers.record(ticket, success: success) } else { breakers.release(ticket) }
             }
         }
+        if let redaction = input?.redaction { relay.restorer = PlaceholderRestorer(redaction) }
+        // A stream cannot be repaired once sent: its schema is checked at the end and recorded.
+        if let schemaJSON = input?.schema, let schema = try? schemas.schema(for: schemaJSON) {
+            relay.validate = { text in Self.check(text, against: schema).0.isEmpty }
+        }
+        let refusals = self.refusals
+        relay.isRefusal = { text in refusals.isRefusal(text: text) }
         if let plan, (request.body["n"]?.intValue ?? 1) == 1 {
             let service = self
             relay.onCompletion = { body, record in service.store(plan, body: body, record: record) }
@@ -62,6 +70,12 @@ public final class StreamRelay: @unchecked Sendable {
     private var sawToolCalls = false
     /// Called with the answer as a `chat.completion` when a text stream ends cleanly (for the cache).
     var onCompletion: (@Sendable ([UInt8], CallRecord) -> Void)?
+    /// Swaps personal-data placeholders back in content deltas.
+    var restorer: PlaceholderRestorer?
+    /// Checks the whole text against the output schema at the end.
+    var validate: (@Sendable (String) -> Bool)?
+    /// Decides whether the whole text is a refusal.
+    var isRefusal: (@Sendable (String) -> Bool)?
     /// Called once when the stream ends: `true` complete, `false` broken by the upstream, `nil` the client left.
     var onEnd: (@Sendable (Bool?) -> Void)?
 
@@ -121,12 +135,30 @@ public final class StreamRelay: @unchecked Sendable {
                 if choice["delta"]?["tool_calls"] != nil { sawToolCalls = true }
             }
             if chunk.isUsageOnly && !clientWantsUsage { continue }
+            var raw = chunk.raw
+            if restorer != nil, let restored = restore(chunk.json) { raw = restored }
             var frame = Array("data: ".utf8)
-            frame.reserveCapacity(chunk.raw.count + 8)
-            frame.append(contentsOf: chunk.raw)
+            frame.reserveCapacity(raw.count + 8)
+            frame.append(contentsOf: raw)
             frame.append(contentsOf: [0x0A, 0x0A])
             return frame
         }
+    }
+
+    /// The chunk with placeholders swapped back in its content (held back while one may be cut
+    /// in two; released with the finish reason); `nil` when it carries no text.
+    private func restore(_ json: JSONObject) -> [UInt8]? {
+        guard var choices = json["choices"]?.arrayValue, var choice = choices.first?.objectValue else { return nil }
+        var delta = choice["delta"]?.objectValue ?? [:]
+        var text = delta["content"]?.stringValue.map { restorer!.feed($0) }
+        if choice["finish_reason"].map({ !$0.isNull }) == true { text = (text ?? "") + restorer!.finish() }
+        guard let text else { return nil }
+        delta["content"] = .string(text)
+        choice["delta"] = .object(delta)
+        choices[0] = .object(choice)
+        var out = json
+        out["choices"] = .array(choices)
+        return JSON.object(out).serialized()
     }
 
     /// Records a client that went away before the stream ended.
@@ -149,6 +181,10 @@ public final class StreamRelay: @unchecked Sendable {
         record.usage = usage ?? Usage.estimate(messages: messages, output: text)
         if record.answeredModel == nil { record.answeredModel = targetModel }
         recorder.price(&record, target: targetModel)
+        if status == .ok {
+            if let validate { record.schemaValid = validate(text) }
+            if let isRefusal { record.refusal = finishReason == "content_filter" || isRefusal(text) }
+        }
         if status == .ok, !sawToolCalls, let onCompletion {
             let completion: JSON = [
                 "id": .string("chatcmpl-" + record.callID), "object": "chat.completion",

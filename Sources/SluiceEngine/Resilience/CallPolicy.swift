@@ -15,6 +15,16 @@ public struct CallPolicy: Sendable {
     public var cache: SluiceConfig.CachePolicy?
     /// The TTL of calls that opt in with `X-Sluice-Cache` when the purpose sets no cache.
     public var defaultCacheTTL: Double
+    /// The purpose's own output schema (a prompt's or the request's apply otherwise).
+    public var outputSchema: JSON?
+    /// Repairs allowed after an answer fails its schema.
+    public var repairAttempts: Int
+    /// What happens to personal data in requests.
+    public var pii: SluiceConfig.PIIMode
+    /// Input and output guard rules.
+    public var guards: Guards
+    /// Which outputs are queued for review.
+    public var review: SluiceConfig.ReviewWhen
 
     /// The policy of `purpose` under `config`: the purpose's own settings over the global `retry:`.
     public init(config: SluiceConfig, purpose: String) {
@@ -25,6 +35,11 @@ public struct CallPolicy: Sendable {
         fallbackResponse = p?.fallbackResponse
         cache = p?.cache
         defaultCacheTTL = config.cache.defaultTTLSeconds
+        outputSchema = p?.outputSchema
+        repairAttempts = p?.repairAttempts ?? 1
+        pii = p?.pii ?? .off
+        guards = p?.guards ?? Guards()
+        review = p?.review ?? .never
     }
 }
 

@@ -1,0 +1,96 @@
+import Foundation
+import SluiceCore
+
+/// Finds the JSON in a model's answer: the whole text, a fenced ```json block,
+/// or the first balanced object or array in prose.
+public enum JSONExtractor {
+    /// The JSON value found and the text it came from, or `nil` when there is none.
+    public static func extract(_ text: String) -> (value: JSON, source: String)? {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if let v = try? JSON.parse(trimmed), v.objectValue != nil || v.arrayValue != nil { return (v, trimmed) }
+        for block in fencedBlocks(text) {
+            if let v = try? JSON.parse(block) { return (v, block) }
+        }
+        var search = Substring(text)
+        while let start = search.firstIndex(where: { $0 == "{" || $0 == "[" }) {
+            if let candidate = balanced(from: start, in: search), let v = try? JSON.parse(String(candidate)) {
+                return (v, String(candidate))
+            }
+            search = search[search.index(after: start)...]
+        }
+        return nil
+    }
+
+    /// The contents of ``` fences (```json first), trimmed.
+    static func fencedBlocks(_ text: String) -> [String] {
+        var out: [(Bool, String)] = []
+        var rest = Substring(text)
+        while let open = rest.range(of: "```") {
+            let afterOpen = rest[open.upperBound...]
+            let lineEnd = afterOpen.firstIndex(of: "\n") ?? afterOpen.endIndex
+            let tag = afterOpen[..<lineEnd].trimmingCharacters(in: .whitespaces).lowercased()
+            let body = afterOpen[lineEnd...]
+            guard let close = body.range(of: "```") else { break }
+            out.append((tag == "json", body[..<close.lowerBound].trimmingCharacters(in: .whitespacesAndNewlines)))
+            rest = body[close.upperBound...]
+        }
+        return out.filter(\.0).map(\.1) + out.filter { !$0.0 }.map(\.1)
+    }
+
+    /// The balanced `{…}` or `[…]` starting at `start`, skipping brackets inside strings.
+    static func balanced(from start: Substring.Index, in text: Substring) -> Substring? {
+        var depth = 0
+        var inString = false
+        var escaped = false
+        var i = start
+        while i < text.endIndex {
+            let c = text[i]
+            if inString {
+                if escaped { escaped = false } else if c == "\\" { escaped = true } else if c == "\"" { inString = false }
+            } else {
+                switch c {
+                case "\"": inString = true
+                case "{", "[": depth += 1
+                case "}", "]":
+                    depth -= 1
+                    if depth == 0 { return text[start...i] }
+                default: break
+                }
+            }
+            i = text.index(after: i)
+        }
+        return nil
+    }
+}
+
+/// Decides whether an answer is a refusal: the provider said so (OpenAI
+/// `refusal`, `finish_reason: content_filter`, which Anthropic's `stop_reason:
+/// refusal` and Gemini's safety stops translate to) or the text opens with a refusal phrase.
+public struct RefusalDetector: Sendable {
+    /// Lowercased phrases that mark a refusal when the answer starts with one (within its first 200 characters).
+    public var phrases: [String]
+
+    /// The built-in phrases.
+    public static let defaultPhrases = [
+        "i'm sorry, but i can't", "i’m sorry, but i can’t", "i am sorry, but i cannot", "i cannot help with",
+        "i can't help with", "i can't assist with", "i cannot assist with", "i’m not able to help with",
+        "i'm not able to help with", "i won't be able to help", "as an ai language model, i cannot",
+    ]
+
+    /// A detector with `phrases` (the built-in list by default).
+    public init(phrases: [String] = RefusalDetector.defaultPhrases) { self.phrases = phrases.map { $0.lowercased() } }
+
+    /// Whether a `chat.completion` is a refusal.
+    public func isRefusal(_ completion: JSONObject) -> Bool {
+        guard let choice = completion["choices"]?.arrayValue?.first else { return false }
+        if choice["finish_reason"]?.stringValue == "content_filter" { return true }
+        if let r = choice["message"]?["refusal"]?.stringValue, !r.isEmpty { return true }
+        return isRefusal(text: choice["message"]?["content"]?.stringValue ?? "")
+    }
+
+    /// Whether `text` opens with a refusal phrase.
+    public func isRefusal(text: String) -> Bool {
+        let head = String(text.prefix(200)).lowercased().trimmingCharacters(in: .whitespacesAndNewlines)
+        return phrases.contains { head.hasPrefix($0) || head.contains(". " + $0) }
+    }
+}

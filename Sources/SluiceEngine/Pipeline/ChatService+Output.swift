@@ -1,0 +1,175 @@
+import Foundation
+import NIOCore
+import SluiceCore
+import SluiceJSONSchema
+import SluiceProviders
+import SluiceStore
+
+extension ChatService {
+    /// Finishes a complete upstream answer: validates it against the schema (sending
+    /// it back for repair up to the purpose's `repair_attempts`), notes refusals,
+    /// swaps personal-data placeholders back, checks the output guards, queues it
+    /// for review when the purpose says so, stores it in the cache and answers.
+    func finishComplete(
+        _ first: UpstreamResponse, target firstTarget: ResolvedTarget, firstStart: ContinuousClock.Instant,
+        request: ChatRequest, input: InputCheck, plan: CachePlan?, targets: [ResolvedTarget],
+        record: inout CallRecord, ctx: CallContext, eventLoop: (any EventLoop)?
+    ) async -> ChatReply {
+        let policy = policies[ctx.purpose]
+        var response = first
+        var target = firstTarget
+        var start = firstStart
+        var earlier = Usage()
+        var earlierCost: Double? = 0
+        var errors: [ValidationError] = []
+        var extracted: String?
+        let refused = refusals.isRefusal(response.json)
+        if let schemaJSON = input.schema, let schema = try? schemas.schema(for: schemaJSON) {
+            var repairs = 0
+            while true {
+                (errors, extracted) = Self.check(response.text, against: schema)
+                if errors.isEmpty || refused || repairs >= policy.repairAttempts { break }
+                // The attempt so far counts: usage, cost and its row in `attempts`.
+                let used = response.usage ?? Usage.estimate(messages: request.messages, output: response.text)
+                earlier = earlier + used
+                var priced = record
+                priced.usage = used
+                priced.answeredModel = response.answeredModel ?? target.model
+                recorder.price(&priced, target: target.model)
+                earlierCost = earlierCost.flatMap { e in priced.costUSD.map { e + $0 } }
+                repairs += 1
+                let body = Self.repairBody(input.body, answer: response.text, errors: errors)
+                let outcome = await runner.run(
+                    targets: targets, policy: policy, deadline: policy.timeout.map { ctx.start + $0 }, purpose: ctx.purpose,
+                    stream: false, record: &record
+                ) { t async throws(ProviderError) -> UpstreamResponse in
+                    var b = body
+                    b["model"] = .string(t.model)
+                    return try await t.provider.complete(UpstreamRequest(body: b, model: t.model, stream: false, eventLoop: eventLoop))
+                }
+                switch outcome {
+                case .failure(let error):
+                    record.repairs = repairs
+                    record.usage = earlier
+                    record.costUSD = earlierCost
+                    return await fail(&record, error, ctx: ctx)
+                case .success(let next, let t, let s, _):
+                    (response, target, start) = (next, t, s)
+                }
+            }
+            record.repairs = repairs
+            record.schemaValid = errors.isEmpty
+        }
+        record.refusal = refused
+        let usage = response.usage ?? Usage.estimate(messages: request.messages, output: response.text)
+        if !errors.isEmpty {
+            return await rejectInvalid(
+                response, errors: errors, usage: usage, target: target, earlier: earlier, earlierCost: earlierCost,
+                redaction: input.redaction, record: &record, ctx: ctx)
+        }
+        // The stored and cached answer keeps placeholders; the app gets its originals back.
+        var completion = response.json
+        if let extracted, extracted != response.text { completion = Self.replacingContent(completion, with: extracted) }
+        let storedText = ChatText.completionText(completion)
+        if let redaction = input.redaction { completion = redaction.restore(completion: completion) }
+        let text = ChatText.completionText(completion)
+        do {
+            record.guardFlags += try Guards.check(policy.guards.output, text, side: "output", code: .outputBlocked)
+        } catch {
+            record.usage = usage + earlier
+            return await fail(&record, error, ctx: ctx)
+        }
+        var reviewID: String?
+        if policy.review == .always || (policy.review == .guardFlagged && !record.guardFlags.isEmpty) {
+            reviewID = await queueReview(record: record, ctx: ctx, output: text, reason: policy.review == .always ? "always" : "guard_flagged:" + record.guardFlags.joined(separator: ","))
+        }
+        let changed = extracted != nil && extracted != response.text || input.redaction != nil
+        let body = changed ? JSON.object(completion).serialized() : response.body
+        let reply = await answer(
+            response, usage: usage, output: storedText, target: target, firstStart: start, record: &record, ctx: ctx,
+            body: body, earlier: earlier, earlierCost: earlierCost, reviewID: reviewID)
+        if let plan, response.status == 200, !refused {
+            store(plan, body: extracted != nil && extracted != response.text ? JSON.object(Self.replacingContent(response.json, with: extracted!)).serialized() : response.body, record: record)
+        }
+        return reply
+    }
+
+    /// The answer failed its schema after every repair: a 422 with the errors and the raw text.
+    func rejectInvalid(
+        _ response: UpstreamResponse, errors: [ValidationError], usage: Usage, target: ResolvedTarget, earlier: Usage,
+        earlierCost: Double?, redaction: PIIRedaction?, record: inout CallRecord, ctx: CallContext
+    ) async -> ChatReply {
+        record.provider = target.provider.name
+        record.answeredModel = response.answeredModel ?? target.model
+        record.usage = usage
+        recorder.price(&record, target: target.model)
+        record.usage = usage + earlier
+        record.costUSD = record.costUSD.flatMap { c in earlierCost.map { c + $0 } }
+        record.output = response.text
+        let raw = redaction?.restore(response.text) ?? response.text
+        var details: JSONObject = [
+            "errors": .array(errors.map { ["path": .string($0.instancePath), "keyword": .string($0.keyword), "message": .string($0.message)] }),
+            "raw": .string(raw), "repairs": .int(record.repairs),
+        ]
+        let policy = policies[ctx.purpose]
+        if policy.review == .schemaInvalid || policy.review == .always {
+            details["review_id"] = await queueReview(record: record, ctx: ctx, output: raw, reason: "schema_invalid").map(JSON.string) ?? .null
+        }
+        let shown = errors.prefix(5).map(\.message).joined(separator: "; ")
+        let err = SluiceError(
+            .schemaValidationFailed,
+            "The answer does not match the output schema after \(record.repairs) repair attempt\(record.repairs == 1 ? "" : "s"): \(shown)",
+            details: details)
+        return await fail(&record, err, ctx: ctx)
+    }
+
+    /// Validation errors of the JSON found in `text` (an error when there is none), and the JSON's text.
+    static func check(_ text: String, against schema: JSONSchema) -> ([ValidationError], String?) {
+        guard let (value, source) = JSONExtractor.extract(text) else {
+            return ([ValidationError(instancePath: "", keyword: "json", reason: "the answer contains no JSON value")], nil)
+        }
+        return (schema.validate(value), source)
+    }
+
+    /// The request again, with the model's answer and the validator's errors appended.
+    static func repairBody(_ body: JSONObject, answer: String, errors: [ValidationError]) -> JSONObject {
+        var b = body
+        var messages = b["messages"]?.arrayValue ?? []
+        messages.append(["role": "assistant", "content": .string(answer)])
+        let list = errors.prefix(20).map { "- " + $0.message }.joined(separator: "\n")
+        messages.append([
+            "role": "user",
+            "content": .string(
+                "Your previous answer does not match the required JSON schema:\n\(list)\n"
+                    + "Reply with only the corrected JSON, no prose and no code fences."),
+        ])
+        b["messages"] = .array(messages)
+        return b
+    }
+
+    /// A completion whose first choice's content is `text`.
+    static func replacingContent(_ completion: JSONObject, with text: String) -> JSONObject {
+        var c = completion
+        var choices = completion["choices"]?.arrayValue ?? []
+        guard var first = choices.first?.objectValue, var message = first["message"]?.objectValue else { return completion }
+        message["content"] = .string(text)
+        first["message"] = .object(message)
+        choices[0] = .object(first)
+        c["choices"] = .array(choices)
+        return c
+    }
+
+    /// Queues the output for a person; returns the review id (`nil` when the store refused it, which is logged).
+    func queueReview(record: CallRecord, ctx: CallContext, output: String, reason: String) async -> String? {
+        guard let reviews else { return nil }
+        let now = clock.now()
+        let item = ReviewItem(id: IDs.make("rev", at: now), callID: ctx.callID, purpose: ctx.purpose, reason: reason, output: output, createdAt: now)
+        do {
+            try await reviews.addReview(item)
+            return item.id
+        } catch {
+            recorder.logger.error("could not queue an output for review", metadata: ["call_id": "\(ctx.callID)", "error": "\(error)"])
+            return nil
+        }
+    }
+}
