@@ -40,7 +40,7 @@ extension CallRecord {
         func b(_ v: Bool?) -> Cell { v.map { .int($0 ? 1 : 0) } ?? .null }
         func d(_ v: Double?) -> Cell { v.map(Cell.double) ?? .null }
         return [
-            .text(callID), .int(Int64((createdAt.timeIntervalSince1970 * 1000).rounded())), t(runID), .text(purpose),
+            .text(callID), .int(createdAtMillis), t(runID), .text(purpose),
             t(user), t(keyName), t(promptName), t(promptVersion), t(variant), .text(model), t(provider),
             t(answeredModel), .text(status.rawValue), t(error), .int(Int64(httpStatus)),
             .text(JSON.array(attempts.map(\.json)).jsonString), .text(cache), .int(stream ? 1 : 0),
@@ -51,6 +51,9 @@ extension CallRecord {
             guardFlags.isEmpty ? .null : .text(JSON.array(guardFlags.map(JSON.string)).jsonString),
         ]
     }
+
+    /// `created_at_ms`: the creation time in milliseconds, rounded to the nearest.
+    var createdAtMillis: Int64 { Int64((createdAt.timeIntervalSince1970 * 1000).rounded()) }
 
     /// Rebuilds a record from cells in ``CallColumns/names`` order.
     init(cells c: [Cell]) {

@@ -71,7 +71,7 @@ public protocol KeyStore: Sendable {
 }
 
 /// Everything a backend provides: SQLite for one node, PostgreSQL for several.
-public protocol SluiceStore: CallStore, KeyStore, QuotaStore, WorkQueueStore, ControlStore, CacheStore, ReviewStore {
+public protocol SluiceStore: CallStore, KeyStore, QuotaStore, WorkQueueStore, ControlStore, CacheStore, ReviewStore, LedgerStore {
     /// `sqlite` or `postgres`.
     var backend: String { get }
     /// Change notification between the nodes sharing this store.

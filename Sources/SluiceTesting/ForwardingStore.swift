@@ -75,6 +75,16 @@ extension ForwardingStore {
     public func decideReview(_ id: String, _ decision: ReviewDecision) async throws -> ReviewItem? {
         try await base.decideReview(id, decision)
     }
+    public func ledgerEntry(callID: String) async throws -> LedgerEntry? { try await base.ledgerEntry(callID: callID) }
+    public func ledgerTotals(from: Date, to: Date, by: LedgerDimension?, purpose: String?) async throws -> [LedgerTotal] {
+        try await base.ledgerTotals(from: from, to: to, by: by, purpose: purpose)
+    }
+    public func ledgerDaily(from: Date, to: Date, purpose: String?) async throws -> [String: Double] {
+        try await base.ledgerDaily(from: from, to: to, purpose: purpose)
+    }
+    public func callCounts(from: Date, to: Date, purpose: String?) async throws -> CallCounts {
+        try await base.callCounts(from: from, to: to, purpose: purpose)
+    }
 }
 
 /// A sample call record for store tests: `i` sets its tokens and cost, ids sort by `i`.

@@ -128,6 +128,24 @@ enum PostgresMigrations {
                 "ALTER TABLE calls ADD COLUMN guard_flags TEXT",
             ]
         ),
+        (
+            "006_ledger",
+            [
+                """
+                CREATE TABLE ledger (
+                    call_id TEXT PRIMARY KEY,
+                    at_ms BIGINT NOT NULL, kind TEXT NOT NULL, purpose TEXT NOT NULL,
+                    key_name TEXT, user_id TEXT, run_id TEXT, model TEXT NOT NULL, provider TEXT, prompt_version TEXT,
+                    cost_usd DOUBLE PRECISION NOT NULL, saved_usd DOUBLE PRECISION NOT NULL,
+                    input_tokens BIGINT NOT NULL, output_tokens BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX ledger_at ON ledger (at_ms)",
+                "CREATE INDEX ledger_purpose_at ON ledger (purpose, at_ms)",
+                // An upgraded database keeps its totals: entries for the calls already logged.
+                LedgerColumns.backfillSQL(user: #""user""#),
+            ]
+        ),
     ]
 
     /// Applies the pending migrations. When none is pending nothing is locked or created, so a
@@ -135,13 +153,15 @@ enum PostgresMigrations {
     /// lock in one transaction, the schema and the `sluice_migrations` table are created if missing
     /// and each pending migration is applied and recorded. Names are schema-qualified and
     /// `search_path` is set, whatever the role's default.
-    static func run(on store: PostgresStore) async throws {
+    /// `through` stops after that migration (tests build an older schema with it).
+    static func run(on store: PostgresStore, through: String? = nil) async throws {
         let schema = store.url.schema
         let logger = store.logger
         let done = try await store.run("migrate", timeout: .seconds(30)) { client in
             try await client.withConnection { conn in try await appliedIDs(conn, schema: schema, logger: logger) }
         }
-        guard all.contains(where: { !done.contains($0.id) }) else { return }
+        let wanted = through.flatMap { id in all.firstIndex { $0.id == id }.map { Array(all[...$0]) } } ?? all
+        guard wanted.contains(where: { !done.contains($0.id) }) else { return }
         try await store.run("migrate", timeout: .seconds(120)) { client in
             try await client.withTransaction(logger: logger) { conn in
                 // The connection's statement_timeout follows the store's short limit; a migration
@@ -159,7 +179,7 @@ enum PostgresMigrations {
                             (id TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())
                             """#), logger: logger)
                 let applied = try await appliedIDs(conn, schema: schema, logger: logger)
-                for m in all where !applied.contains(m.id) {
+                for m in wanted where !applied.contains(m.id) {
                     for statement in m.statements {
                         try await conn.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                     }

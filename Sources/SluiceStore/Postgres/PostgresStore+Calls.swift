@@ -13,15 +13,19 @@ extension PostgresStore {
     static let rowsPerStatement = 1_000
 
     /// Writes the records in one transaction, multi-row statements of up to 1,000 rows; an existing id is replaced.
+    /// Each record's ledger entry is written (or, when it no longer gets one, deleted) in the same transaction.
     public func insert(_ records: [CallRecord]) async throws {
-        try await upsertInBatches("insert calls", records, key: \.callID, rowsPerStatement: Self.rowsPerStatement, Self.insertQuery)
+        try await upsertInBatches(
+            "insert calls", records, key: \.callID, rowsPerStatement: Self.rowsPerStatement, Self.insertQuery,
+            then: Self.ledgerQuery)
     }
 
     /// Upserts `rows` in one transaction, as multi-row statements of up to `rowsPerStatement`;
-    /// the last row per key wins, since one statement may not touch a row twice.
+    /// the last row per key wins, since one statement may not touch a row twice. After each
+    /// statement the transaction runs `then`'s statement for the same rows, if it makes one.
     func upsertInBatches<Row>(
         _ operation: String, _ rows: [Row], key: (Row) -> String, rowsPerStatement: Int,
-        _ query: (ArraySlice<Row>) -> PostgresQuery
+        _ query: (ArraySlice<Row>) -> PostgresQuery, then: (ArraySlice<Row>) -> PostgresQuery? = { _ in nil }
     ) async throws {
         guard !rows.isEmpty else { return }
         var seen = Set<String>()
@@ -29,8 +33,9 @@ extension PostgresStore {
         unique.reserveCapacity(rows.count)
         for r in rows.reversed() where seen.insert(key(r)).inserted { unique.append(r) }
         unique.reverse()
-        let queries = stride(from: 0, to: unique.count, by: rowsPerStatement).map { start in
-            query(unique[start..<min(start + rowsPerStatement, unique.count)])
+        let queries = stride(from: 0, to: unique.count, by: rowsPerStatement).flatMap { start in
+            let chunk = unique[start..<min(start + rowsPerStatement, unique.count)]
+            return [query(chunk)] + [then(chunk)].compactMap { $0 }
         }
         let logger = self.logger
         try await run(operation) { client in
@@ -45,10 +50,17 @@ extension PostgresStore {
         var sql = "INSERT INTO calls (\(quotedColumns.joined(separator: ", "))) VALUES "
         sql.reserveCapacity(sql.utf8.count + rows.count * width * 6 + upsertTail.utf8.count)
         var binds = PostgresBindings(capacity: rows.count * width)
-        var n = 0
-        for (i, r) in rows.enumerated() {
+        appendValues(rows.lazy.map(\.cells), to: &sql, &binds)
+        sql += upsertTail
+        return PostgresQuery(unsafeSQL: sql, binds: binds)
+    }
+
+    /// Appends `(…), (…)` rows of placeholders to `sql`, numbered after the binds already present, and binds the cells.
+    static func appendValues(_ rows: some Sequence<[Cell]>, to sql: inout String, _ binds: inout PostgresBindings) {
+        var n = binds.count
+        for (i, cells) in rows.enumerated() {
             sql += i == 0 ? "(" : ", ("
-            for (j, cell) in r.cells.enumerated() {
+            for (j, cell) in cells.enumerated() {
                 n += 1
                 sql += j == 0 ? "$\(n)" : ", $\(n)"
                 switch cell {
@@ -60,8 +72,6 @@ extension PostgresStore {
             }
             sql += ")"
         }
-        sql += upsertTail
-        return PostgresQuery(unsafeSQL: sql, binds: binds)
     }
 
     /// Calls matching `filter`, newest first; `limit` is clamped to 1…1000.

@@ -107,6 +107,22 @@ enum SQLiteMigrations {
                     ALTER TABLE calls ADD COLUMN guard_flags TEXT;
                     """)
         }
+        m.registerMigration("006_ledger") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE ledger (
+                        call_id TEXT PRIMARY KEY NOT NULL,
+                        at_ms INTEGER NOT NULL, kind TEXT NOT NULL, purpose TEXT NOT NULL,
+                        key_name TEXT, user_id TEXT, run_id TEXT, model TEXT NOT NULL, provider TEXT, prompt_version TEXT,
+                        cost_usd REAL NOT NULL, saved_usd REAL NOT NULL,
+                        input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL
+                    );
+                    CREATE INDEX ledger_at ON ledger(at_ms);
+                    CREATE INDEX ledger_purpose_at ON ledger(purpose, at_ms);
+                    """)
+            // An upgraded database keeps its totals: entries for the calls already logged.
+            try db.execute(sql: LedgerColumns.backfillSQL(user: "user"))
+        }
         return m
     }
 }

@@ -66,23 +66,35 @@ public final class SQLiteStore: SluiceStore {
         + Array(repeating: "?", count: CallColumns.names.count).joined(separator: ", ") + ")"
     static let selectSQL = "SELECT \(CallColumns.names.joined(separator: ", ")) FROM calls"
 
-    /// Writes the records in one transaction with one reused statement; an existing call id is replaced.
+    /// Writes the records in one transaction with reused statements; an existing call id is replaced.
+    /// Each record's ledger entry is written (or, when it no longer gets one, deleted) in the same transaction.
     public func insert(_ records: [CallRecord]) async throws {
         guard !records.isEmpty else { return }
         try await pool.write { db in
-            // Bind through the C API: one reused statement, no per-row argument arrays.
-            let statement = try db.cachedStatement(sql: Self.insertSQL)
-            let stmt = statement.sqliteStatement
+            // Bind through the C API: reused statements, no per-row argument arrays.
+            let call = try db.cachedStatement(sql: Self.insertSQL).sqliteStatement
+            let entry = try db.cachedStatement(sql: Self.ledgerUpsertSQL).sqliteStatement
+            let noEntry = try db.cachedStatement(sql: Self.ledgerDeleteSQL).sqliteStatement
+            defer { for s in [call, entry, noEntry] { sqlite3_reset(s) } }
             for r in records {
-                sqlite3_reset(stmt)
-                sqlite3_clear_bindings(stmt)
-                for (i, cell) in r.cells.enumerated() { cell.bind(to: stmt, at: Int32(i + 1)) }
-                let rc = sqlite3_step(stmt)
-                guard rc == SQLITE_DONE else {
-                    throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                try Self.step(call, r.cells, db)
+                if let cells = r.ledgerCells {
+                    try Self.step(entry, cells, db)
+                } else {
+                    try Self.step(noEntry, [.text(r.callID)], db)
                 }
             }
-            sqlite3_reset(stmt)
+        }
+    }
+
+    /// Runs a reused statement once with `cells` bound in order.
+    static func step(_ stmt: OpaquePointer, _ cells: [Cell], _ db: Database) throws {
+        sqlite3_reset(stmt)
+        sqlite3_clear_bindings(stmt)
+        for (i, cell) in cells.enumerated() { cell.bind(to: stmt, at: Int32(i + 1)) }
+        let rc = sqlite3_step(stmt)
+        guard rc == SQLITE_DONE else {
+            throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
         }
     }
 
