@@ -39,6 +39,10 @@ public struct SluiceError: Error, Sendable, CustomStringConvertible {
         public static let rateLimited = Code(name: "rate_limited", status: 429, type: "rate_limit_error")
         /// 429: a spending budget is used up.
         public static let budgetExceeded = Code(name: "budget_exceeded", status: 429, type: "rate_limit_error")
+        /// 429: the run's `X-Sluice-Run-Budget-Usd` is used up.
+        public static let runBudgetExceeded = Code(name: "run_budget_exceeded", status: 429, type: "rate_limit_error")
+        /// 429: the run made its `X-Sluice-Run-Max-Calls` calls.
+        public static let runCallLimit = Code(name: "run_call_limit", status: 429, type: "rate_limit_error")
         /// 502: every upstream target failed.
         public static let upstreamError = Code(name: "upstream_error", status: 502, type: "api_error")
         /// 503: the purpose's kill switch is on.

@@ -41,6 +41,12 @@ public final class Gateway: Sendable {
     public let kills: KillBoard
     /// Prometheus metrics for `GET /metrics`.
     public let metrics: GatewayMetrics
+    /// Budgets and rate limits.
+    public let budget: BudgetGuard
+    /// The alert rules' evaluator.
+    public let alerts: AlertService
+    /// The wall clock every timed part reads (injected in tests).
+    public let clock: any WallClock
     /// The response cache (memory in front of the store).
     public let cache: ResponseCache
     /// The prompt files, swapped whole on reload.
@@ -54,6 +60,7 @@ public final class Gateway: Sendable {
         prompts library: PromptLibrary = .empty
     ) {
         self.config = config
+        self.clock = clock
         self.store = store
         self.logger = logger
         var clientSets: [String: HTTPClients] = [:]
@@ -90,8 +97,13 @@ public final class Gateway: Sendable {
         catalog = ModelCatalog(config: config, providers: providers)
         keyRing = KeyRing(keys: config.auth.keys, adminKey: config.auth.adminKey)
         callLog = CallLogWriter(store: store, logger: logger)
+        node = Self.makeNodeID()
+        quotas = QuotaLeaser(store: store, node: node, clock: clock, logger: logger)
+        budget = BudgetGuard(config: config, leaser: quotas, clock: clock, logger: logger)
+        alerts = AlertService(config: config, store: store, budget: budget, clock: clock, logger: logger)
         let recorder = CallRecorder(
-            callLog: callLog, prices: PriceTable(overrides: config.pricing), logBodies: config.storage.logBodies, logger: logger)
+            callLog: callLog, prices: PriceTable(overrides: config.pricing), logBodies: config.storage.logBodies, logger: logger,
+            budget: budget)
         breakers = BreakerBoard(settings: config.breaker, clock: clock, configured: Set(catalog.targetKeys))
         kills = KillBoard(store: store, feed: store.changes, clock: clock, logger: logger)
         metrics = GatewayMetrics(breakers: breakers, targetKeys: catalog.targetKeys)
@@ -99,11 +111,9 @@ public final class Gateway: Sendable {
         prompts = PromptBook(library: library)
         chat = ChatService(
             catalog: catalog, recorder: recorder, clock: clock, policies: CallPolicies(config: config),
-            runner: AttemptRunner(breakers: breakers, kills: kills), cache: cache, reviews: store,
+            runner: AttemptRunner(breakers: breakers, kills: kills), cache: cache, reviews: store, budget: budget,
             refusals: RefusalDetector(phrases: config.refusalPhrases ?? RefusalDetector.defaultPhrases))
         purposes = PurposeRunner(chat: chat, prompts: prompts, purposes: config.purposes)
-        node = Self.makeNodeID()
-        quotas = QuotaLeaser(store: store, node: node, clock: clock, logger: logger)
         maintenance = StoreMaintenance(store: store, clock: clock, logger: logger)
         changes = ChangeWatcher(feed: store.changes, logger: logger)
         httpClients = Array(clientSets.values)
@@ -138,7 +148,7 @@ public final class Gateway: Sendable {
 
     /// The long-running parts, in start order (they stop in reverse): the call
     /// log, the cache writer, store upkeep, quota leases and the change watcher.
-    public var services: [any Service] { [callLog, cache.writer, maintenance, quotas, changes] }
+    public var services: [any Service] { [callLog, cache.writer, maintenance, quotas, changes, alerts] }
 
     /// Reads the prompt files of `config` and checks every purpose's prompt; throws the first problem.
     public static func loadPrompts(_ config: SluiceConfig) throws -> PromptLibrary {

@@ -14,6 +14,8 @@ enum HTTPEdge {
     static let attempts = HTTPField.Name("X-Sluice-Attempts")!
     static let cache = HTTPField.Name("X-Sluice-Cache")!
     static let cacheSimilarity = HTTPField.Name("X-Sluice-Cache-Similarity")!
+    static let runBudget = HTTPField.Name("X-Sluice-Run-Budget-Usd")!
+    static let runMaxCalls = HTTPField.Name("X-Sluice-Run-Max-Calls")!
     static let overhead = HTTPField.Name("X-Sluice-Overhead-Ms")!
     static let purpose = HTTPField.Name("X-Sluice-Purpose")!
     static let runID = HTTPField.Name("X-Sluice-Run-Id")!
@@ -92,9 +94,12 @@ enum HTTPEdge {
 
     /// Attribution from request headers.
     static func attribution(_ request: Request) -> Attribution {
-        Attribution(
+        var a = Attribution(
             purpose: request.headers[purpose], runID: request.headers[runID], user: request.headers[user],
             cacheMode: request.headers[cache])
+        a.runBudget = request.headers[runBudget]
+        a.runMaxCalls = request.headers[runMaxCalls]
+        return a
     }
 }
 

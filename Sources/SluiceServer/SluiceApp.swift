@@ -23,6 +23,7 @@ public enum SluiceApp {
         PurposeRoutes(chat: chat).register(on: router)
         AdminCacheRoutes(gateway: gateway).register(on: router)
         AdminReviewRoutes(gateway: gateway).register(on: router)
+        AdminCostRoutes(gateway: gateway).register(on: router)
         return router
     }
 

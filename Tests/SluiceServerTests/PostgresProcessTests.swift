@@ -21,9 +21,10 @@ struct NodeClient {
     }
 
     func send(
-        _ method: HTTPMethod, port: Int, _ path: String, body: String? = nil, key: String? = nil
+        _ method: HTTPMethod, port: Int, _ path: String, body: String? = nil, key: String? = nil, headers: [String: String] = [:]
     ) async throws -> (status: Int, json: JSON, callID: String?) {
         var req = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        for (k, v) in headers { req.headers.add(name: k, value: v) }
         req.method = method
         if let key { req.headers.add(name: "authorization", value: "Bearer \(key)") }
         if let body {

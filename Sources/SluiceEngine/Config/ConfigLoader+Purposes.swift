@@ -66,6 +66,15 @@ extension ConfigLoader {
                     path: "purposes.\(name).cache.embedding_model", line: nil,
                     "unknown model '\(m)'; configured models: \(models.sorted().joined(separator: ", "))")
             }
+            if p.dailyBudgetUSD != nil, let m = p.model, let targets = c.models.first(where: { $0.name == m })?.targets {
+                let prices = PriceTable(overrides: c.pricing)
+                for t in targets where prices.price(target: t.model, answered: nil) == nil {
+                    throw ConfigError(
+                        path: "purposes.\(name).daily_budget_usd", line: nil,
+                        "purpose '\(name)' has a budget but model '\(m)' has an unpriced target '\(t.provider)/\(t.model)': "
+                            + "a budget cannot be enforced without a price; add '\(t.model)' under pricing:")
+                }
+            }
             if p.promptVersion != nil && p.prompt == nil {
                 throw ConfigError(path: "purposes.\(name).prompt_version", line: nil, "prompt_version needs prompt")
             }

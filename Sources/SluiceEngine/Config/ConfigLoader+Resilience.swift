@@ -3,7 +3,7 @@ import SluiceCore
 extension ConfigLoader {
     /// Purpose keys that later features implement.
     static let laterPurposeKeys: [String: String] = [
-        "daily_budget_usd": "cost governance", "variants": "experimentation",
+        "variants": "experimentation",
         "shadow": "experimentation",
     ]
 
@@ -61,6 +61,7 @@ extension ConfigLoader {
                 allowed: [
                     "timeout_ms", "ttft_timeout_ms", "retry", "fallback_response", "prompt", "prompt_version", "model",
                     "params", "cache", "output_schema", "repair_attempts", "pii", "guards", "review",
+                    "daily_budget_usd",
                 ], later: laterPurposeKeys)
             {
                 switch k {
@@ -95,6 +96,9 @@ extension ConfigLoader {
                     purpose.pii = mode
                 case "guards": purpose.guards = try parseGuards(v)
                 case "review": purpose.review = try parseReview(v)
+                case "daily_budget_usd":
+                    purpose.dailyBudgetUSD = try v.double()
+                    guard (purpose.dailyBudgetUSD ?? 0) > 0 else { throw v.error("daily_budget_usd must be positive") }
                 default: break
                 }
             }

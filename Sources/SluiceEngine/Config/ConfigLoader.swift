@@ -8,7 +8,7 @@ import Yams
 public enum ConfigLoader {
     /// Sections of the SPEC skeleton that later versions implement.
     static let later: [String: String] = [
-        "tasks": "durable tasks", "alerts": "observability",
+        "tasks": "durable tasks",
     ]
 
     /// Loads `path`, or the defaults when `path` is nil.
@@ -73,7 +73,7 @@ public enum ConfigLoader {
         for (key, value) in try root.mapping(
             allowed: [
                 "server", "storage", "auth", "providers", "models", "pricing", "retry", "breaker", "purposes", "prompts_dir",
-                "cache", "refusal_phrases",
+                "cache", "refusal_phrases", "alerts",
             ],
             later: later)
         {
@@ -92,6 +92,7 @@ public enum ConfigLoader {
             case "prompts_dir": c.promptsDir = try value.string()
             case "cache": c.cache = try parseCache(value)
             case "refusal_phrases": c.refusalPhrases = try value.stringList()
+            case "alerts": c.alerts = try parseAlerts(value)
             default: break
             }
         }
@@ -149,14 +150,19 @@ public enum ConfigLoader {
             case "keys":
                 for item in try v.sequence() {
                     var name: String?, key: String?, purposes = ["*"]
-                    for (ik, iv) in try item.mapping(
-                        allowed: ["name", "key", "purposes"],
-                        later: ["monthly_budget_usd": "cost governance", "rpm": "rate limits", "tpm": "rate limits"])
-                    {
+                    var monthly: Double?, rpm: Int?, tpm: Int?
+                    for (ik, iv) in try item.mapping(allowed: ["name", "key", "purposes", "monthly_budget_usd", "rpm", "tpm"]) {
                         switch ik {
                         case "name": name = try iv.string()
                         case "key": key = try iv.string()
                         case "purposes": purposes = try iv.stringList()
+                        case "monthly_budget_usd":
+                            monthly = try iv.double()
+                            guard (monthly ?? 0) > 0 else { throw iv.error("monthly_budget_usd must be positive") }
+                        case "rpm", "tpm":
+                            let v = try iv.int()
+                            guard v > 0 else { throw iv.error("\(ik) must be positive") }
+                            if ik == "rpm" { rpm = v } else { tpm = v }
                         default: break
                         }
                     }
@@ -166,7 +172,11 @@ public enum ConfigLoader {
                     if let other = a.keys.first(where: { $0.key == key }) {
                         throw item.error("key '\(name)' has the same secret as key '\(other.name)'; every key needs its own")
                     }
-                    a.keys.append(SluiceConfig.VirtualKey(name: name, key: key, purposes: purposes))
+                    var vk = SluiceConfig.VirtualKey(name: name, key: key, purposes: purposes)
+                    vk.monthlyBudgetUSD = monthly
+                    vk.rpm = rpm
+                    vk.tpm = tpm
+                    a.keys.append(vk)
                 }
             default: break
             }

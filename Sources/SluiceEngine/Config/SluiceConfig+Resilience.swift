@@ -59,6 +59,8 @@ extension SluiceConfig {
         public var guards = Guards()
         /// Which outputs go to the human review queue.
         public var review: ReviewWhen = .never
+        /// The purpose's spending cap per UTC day.
+        public var dailyBudgetUSD: Double?
 
         /// A purpose with no settings of its own.
         public init(name: String) { self.name = name }

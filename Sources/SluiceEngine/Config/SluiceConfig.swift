@@ -45,6 +45,12 @@ public struct SluiceConfig: Sendable {
         public var key: String
         /// Purposes the key may use; `*` allows all.
         public var purposes: [String]
+        /// The key's spending cap per UTC calendar month.
+        public var monthlyBudgetUSD: Double?
+        /// Requests per minute.
+        public var rpm: Int?
+        /// Tokens (input + output) per minute.
+        public var tpm: Int?
         /// A virtual key allowed `purposes` (all by default).
         public init(name: String, key: String, purposes: [String] = ["*"]) {
             self.name = name
@@ -146,6 +152,8 @@ public struct SluiceConfig: Sendable {
     public var configDirectory: String?
     /// The top-level `cache:` section.
     public var cache = Cache()
+    /// `alerts:`: rules evaluated every minute, posted to a webhook.
+    public var alerts = AlertsConfig()
     /// `refusal_phrases`: answers that open with one are recorded as refusals; the built-in list when `nil`.
     public var refusalPhrases: [String]?
 

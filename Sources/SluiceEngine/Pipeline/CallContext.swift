@@ -11,6 +11,10 @@ public struct Attribution: Sendable, Equatable {
     public var user: String?
     /// `x-sluice-cache` (`default`, `bypass` or `refresh`); `nil` when not sent.
     public var cacheMode: String?
+    /// `x-sluice-run-budget-usd`; `nil` when not sent.
+    public var runBudget: String?
+    /// `x-sluice-run-max-calls`; `nil` when not sent.
+    public var runMaxCalls: String?
 
     /// Attribution from explicit values; `nil` means not sent.
     public init(purpose: String? = nil, runID: String? = nil, user: String? = nil, cacheMode: String? = nil) {
@@ -25,13 +29,18 @@ public struct Attribution: Sendable, Equatable {
         self.init(
             purpose: get("x-sluice-purpose"), runID: get("x-sluice-run-id"),
             user: get("x-sluice-user"), cacheMode: get("x-sluice-cache"))
+        runBudget = get("x-sluice-run-budget-usd")
+        runMaxCalls = get("x-sluice-run-max-calls")
     }
 
     /// Fills what this lacks from `other` (headers win over metadata).
     func merged(with other: Attribution) -> Attribution {
-        Attribution(
+        var a = Attribution(
             purpose: purpose ?? other.purpose, runID: runID ?? other.runID,
             user: user ?? other.user, cacheMode: cacheMode ?? other.cacheMode)
+        a.runBudget = runBudget ?? other.runBudget
+        a.runMaxCalls = runMaxCalls ?? other.runMaxCalls
+        return a
     }
 }
 
@@ -57,6 +66,10 @@ public struct CallContext: Sendable {
     public var cacheRequested = false
     /// The prompt the call rendered, for `/v1/purposes/{purpose}/run`.
     public var prompt: PromptRef?
+    /// `X-Sluice-Run-Budget-Usd`: what the run may spend in all.
+    public var runBudgetUSD: Double?
+    /// `X-Sluice-Run-Max-Calls`: how many calls the run may make.
+    public var runMaxCalls: Int?
 
     /// Whether `name` can be a purpose: 1–128 letters, digits, `_`, `-`, `.` or `:`.
     public static func isValidPurpose(_ name: String) -> Bool { validName(name) }
@@ -91,6 +104,21 @@ public struct CallContext: Sendable {
             callID: IDs.callID(at: now), createdAt: now, start: start, identity: identity, purpose: purpose,
             runID: a.runID, user: a.user ?? bodyUser, cacheMode: cache)
         ctx.cacheRequested = a.cacheMode != nil
+        if let text = a.runBudget {
+            guard let v = Double(text), v > 0, v.isFinite else {
+                throw .invalidRequest("X-Sluice-Run-Budget-Usd must be a positive number of dollars; got '\(text)'.", param: "X-Sluice-Run-Budget-Usd")
+            }
+            ctx.runBudgetUSD = v
+        }
+        if let text = a.runMaxCalls {
+            guard let v = Int(text), v > 0 else {
+                throw .invalidRequest("X-Sluice-Run-Max-Calls must be a positive integer; got '\(text)'.", param: "X-Sluice-Run-Max-Calls")
+            }
+            ctx.runMaxCalls = v
+        }
+        if (ctx.runBudgetUSD != nil || ctx.runMaxCalls != nil) && ctx.runID == nil {
+            throw .invalidRequest("Run limits need the run they limit: send X-Sluice-Run-Id too.", param: "X-Sluice-Run-Id")
+        }
         return ctx
     }
 }

@@ -11,13 +11,16 @@ public final class CallRecorder: Sendable {
     let prices: PriceTable
     let logBodies: SluiceConfig.LogBodies
     let logger: Logger
+    /// Settles the call's budget and rate-limit reservations when it finishes.
+    let budget: BudgetGuard?
     private let warnedUnpriced = Mutex<Set<String>>([])
 
-    init(callLog: CallLogWriter, prices: PriceTable, logBodies: SluiceConfig.LogBodies, logger: Logger) {
+    init(callLog: CallLogWriter, prices: PriceTable, logBodies: SluiceConfig.LogBodies, logger: Logger, budget: BudgetGuard? = nil) {
         self.callLog = callLog
         self.prices = prices
         self.logBodies = logBodies
         self.logger = logger
+        self.budget = budget
     }
 
     /// A new record for a call with the request's fields and body per policy.
@@ -95,6 +98,7 @@ public final class CallRecorder: Sendable {
     /// Sets the output per policy, logs the call line and queues the record.
     func finish(_ record: consuming CallRecord, output: String?) async {
         var r = record
+        budget?.settle(r)
         switch logBodies {
         case .full: r.output = output
         case .redacted: r.output = output.map { "[redacted: \($0.count) chars]" }

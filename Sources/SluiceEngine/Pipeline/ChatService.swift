@@ -30,6 +30,8 @@ public struct ChatService: Sendable {
     let cache: ResponseCache?
     /// The review queue; `nil` when reviews cannot be stored.
     let reviews: (any ReviewStore)?
+    /// Budgets and rate limits; `nil` turns them off.
+    let budget: BudgetGuard?
     /// Compiled output schemas, compiled once each.
     let schemas = JSONSchemaCache()
     /// Refusal phrases and signals.
@@ -62,11 +64,23 @@ public struct ChatService: Sendable {
         case .answer(let reply): return reply
         case .next(let checked): input = checked
         }
+        let limits = budget.flatMap { $0.applies(ctx) ? $0 : nil }
+        if let limits {
+            do { try await limits.admit(ctx) } catch { return await fail(&record, error, ctx: ctx) }
+        }
         var plan = cachePlan(request, body: input.body, ctx: ctx, prompt: prompt)
         if plan != nil {
             record.cache = "miss"
             if let hit = await lookUp(&plan!, request: request, redaction: input.redaction, record: &record, ctx: ctx) {
                 return hit
+            }
+        }
+        if let limits {
+            let (inputTokens, outputTokens) = Self.worstCaseTokens(input.body)
+            do {
+                try await limits.reserveSpend(ctx, model: request.model, targets: targets, inputTokens: inputTokens, outputTokens: outputTokens)
+            } catch {
+                return await fail(&record, error, ctx: ctx)
             }
         }
         var upstreamBody = input.body
@@ -110,6 +124,22 @@ public struct ChatService: Sendable {
                 response, target: target, firstStart: firstStart, request: request, input: input, plan: plan, targets: targets,
                 record: &record, ctx: ctx, eventLoop: eventLoop)
         }
+    }
+
+    /// The most tokens a request can use: its text at about three characters a
+    /// token (rounded up, plus framing), and `max_tokens` (or 4096) for each of its `n` answers.
+    static func worstCaseTokens(_ body: JSONObject) -> (input: Int, output: Int) {
+        var chars = 0
+        var messages = 0
+        for m in body["messages"]?.arrayValue ?? [] {
+            messages += 1
+            chars += ChatText.content(m["content"]).utf8.count
+            if let calls = m["tool_calls"] { chars += calls.jsonString.utf8.count }
+        }
+        if let tools = body["tools"] { chars += tools.jsonString.utf8.count }
+        let input = (chars + 2) / 3 + 4 * messages + 8
+        let perAnswer = body["max_completion_tokens"]?.intValue ?? body["max_tokens"]?.intValue ?? BudgetGuard.defaultOutputTokens
+        return (input, perAnswer * max(1, body["n"]?.intValue ?? 1))
     }
 
     /// What one successful attempt produced.

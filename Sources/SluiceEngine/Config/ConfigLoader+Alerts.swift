@@ -1,0 +1,51 @@
+import SluiceCore
+
+extension ConfigLoader {
+    /// `alerts: {webhook, interval, rules: [{metric, purpose, above|below, window, min_calls}]}`.
+    static func parseAlerts(_ n: ConfigNode) throws -> AlertsConfig {
+        var a = AlertsConfig()
+        for (k, v) in try n.mapping(allowed: ["webhook", "interval", "rules"]) {
+            switch k {
+            case "webhook":
+                let url = try v.string()
+                if !url.isEmpty {
+                    guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw v.error("webhook must be an http(s) URL") }
+                    a.webhook = url
+                }
+            case "interval":
+                guard let s = SluiceConfig.seconds(try v.string()), s >= 1 else { throw v.error("interval must be a duration such as 60s or 1m") }
+                a.intervalSeconds = s
+            case "rules":
+                a.rules = try v.sequence().map { r throws -> AlertRule in
+                    var metric: AlertRule.Metric?
+                    var rule = AlertRule(metric: .dailySpendUSD)
+                    for (rk, rv) in try r.mapping(allowed: ["metric", "purpose", "above", "below", "window", "min_calls"]) {
+                        switch rk {
+                        case "metric":
+                            let text = try rv.string()
+                            guard let m = AlertRule.Metric(rawValue: text) else {
+                                throw rv.error("unknown metric '\(text)'; expected one of \(AlertRule.Metric.allCases.map(\.rawValue).joined(separator: ", "))")
+                            }
+                            metric = m
+                        case "purpose": rule.purpose = try rv.string()
+                        case "above": rule.above = try rv.double()
+                        case "below": rule.below = try rv.double()
+                        case "window":
+                            guard let s = SluiceConfig.seconds(try rv.string()) else { throw rv.error("window must be a duration such as 15m or 1d") }
+                            rule.windowSeconds = s
+                        case "min_calls": rule.minCalls = max(1, try rv.int())
+                        default: break
+                        }
+                    }
+                    guard let metric else { throw r.error("every alert rule needs a metric") }
+                    rule.metric = metric
+                    if metric == .breakerTripped, rule.above == nil, rule.below == nil { rule.above = 0.5 }
+                    guard rule.above != nil || rule.below != nil else { throw r.error("alert rule '\(metric.rawValue)' needs 'above' or 'below'") }
+                    return rule
+                }
+            default: break
+            }
+        }
+        return a
+    }
+}
