@@ -142,6 +142,21 @@ import Testing
         let json = try JSON.parse(jsonText)
         #expect(json["data"]?.arrayValue?.count == 3)
 
+        // sluice costs: the ledger's totals, as a table and as the cost-summary JSON.
+        let (c1, costTable) = try await SluiceProcess.run(["costs", "--config", config, "--by", "purpose"], directory: dir, environment: env)
+        #expect(c1 == 0, "\(costTable)")
+        #expect(costTable.contains("SPEND (USD)"))
+        #expect(costTable.contains("PURPOSE") && costTable.contains("alpha") && costTable.contains("beta"), "\(costTable)")
+        let (c2, costJSON) = try await SluiceProcess.run(["costs", "--config", config, "--by", "purpose", "--json"], directory: dir, environment: env)
+        #expect(c2 == 0)
+        let costs = try JSON.parse(String(costJSON.split(separator: "\n").last { $0.hasPrefix("{") } ?? ""))
+        let groups = costs["groups"]?.arrayValue ?? []
+        #expect(groups.first { $0["purpose"] == "alpha" }?["calls"] == 2, "\(costJSON)")
+        #expect(groups.first { $0["purpose"] == "beta" }?["calls"] == 1)
+        #expect(costs["today_usd"]?.doubleValue.map { $0 > 0 } == true)
+        let (badBy, byText) = try await SluiceProcess.run(["costs", "--config", config, "--by", "colour"], directory: dir, environment: env)
+        #expect(badBy != 0 && byText.contains("--by must be one of"), "\(byText)")
+
         // A port already taken is an error exit, not a silent stop.
         let (s5, busy) = try await SluiceProcess.run(["serve", "--config", config, "--port", "\(upstream.port)"], directory: dir, environment: env)
         #expect(s5 != 0, "\(busy)")

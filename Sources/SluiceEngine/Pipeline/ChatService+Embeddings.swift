@@ -42,6 +42,15 @@ extension ChatService {
                 if record.requestBody != nil { record.requestBody = JSON.object(prepared).jsonString }
             }
         }
+        if let limits = budget.flatMap({ $0.applies(ctx) ? $0 : nil }) {
+            let chars = request.inputs.reduce(0) { $0 + $1.utf8.count }
+            do {
+                try await limits.admit(ctx)
+                try await limits.reserveSpend(ctx, model: request.model, targets: targets, inputTokens: (chars + 2) / 3 + 8, outputTokens: 0)
+            } catch {
+                return await fail(&record, error, ctx: ctx)
+            }
+        }
         let upstreamBody = prepared
         let outcome = await runner.run(
             targets: targets, policy: policy, deadline: policy.timeout.map { start + $0 }, purpose: ctx.purpose,
