@@ -8,6 +8,10 @@ import Testing
 @Suite(.serialized) struct PostgresCacheTests {
     @Test(.enabled(if: StoreBackend.postgresURL != nil || PostgresProcessTests.ci))
     func aCacheEntryWrittenByOneNodeHitsOnTheOther() async throws {
+        try await exclusively { try await run() }
+    }
+
+    func run() async throws {
         let fixture = try StoreFixture(.postgres)
         defer { Task { await fixture.destroy() } }
         let upstream = try await FakeUpstream.start()

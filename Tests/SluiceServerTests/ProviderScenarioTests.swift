@@ -14,7 +14,8 @@ enum Scenario: String, CaseIterable, Sendable, CustomTestStringConvertible {
     var testDescription: String { rawValue }
 }
 
-@Suite struct ProviderScenarioTests {
+/// Serialized: sixty gateways at once would starve the tests that time deadlines.
+@Suite(.serialized) struct ProviderScenarioTests {
     static let weatherTools = #"""
         "tools":[{"type":"function","function":{"name":"get_weather","description":"Weather in a city","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}},
                  {"type":"function","function":{"name":"get_time","parameters":{"type":"object","properties":{"zone":{"type":"string"}}}}}]

@@ -55,15 +55,18 @@ public struct PIIRedaction: Sendable {
                     return .object(p)
                 })
             }
-            if let calls = o["tool_calls"]?.arrayValue {
-                o["tool_calls"] = .array(calls.map { call in
-                    guard var c = call.objectValue, var f = c["function"]?.objectValue, let a = f["arguments"]?.stringValue else { return call }
-                    f["arguments"] = .string(redact(a))
-                    c["function"] = .object(f)
-                    return .object(c)
-                })
-            }
+            if let calls = o["tool_calls"]?.arrayValue { o["tool_calls"] = .array(Self.mapArguments(calls) { redact($0) }) }
             return .object(o)
+        }
+    }
+
+    /// Tool calls with `transform` applied to each one's `function.arguments` text.
+    static func mapArguments(_ calls: [JSON], _ transform: (String) -> String) -> [JSON] {
+        calls.map { call in
+            guard var c = call.objectValue, var f = c["function"]?.objectValue, let a = f["arguments"]?.stringValue else { return call }
+            f["arguments"] = .string(transform(a))
+            c["function"] = .object(f)
+            return .object(c)
         }
     }
 
@@ -85,14 +88,7 @@ public struct PIIRedaction: Sendable {
         c["choices"] = .array((completion["choices"]?.arrayValue ?? []).map { choice in
             guard var ch = choice.objectValue, var msg = ch["message"]?.objectValue else { return choice }
             if let s = msg["content"]?.stringValue { msg["content"] = .string(restore(s)) }
-            if let calls = msg["tool_calls"]?.arrayValue {
-                msg["tool_calls"] = .array(calls.map { call in
-                    guard var cc = call.objectValue, var f = cc["function"]?.objectValue, let a = f["arguments"]?.stringValue else { return call }
-                    f["arguments"] = .string(restore(a))
-                    cc["function"] = .object(f)
-                    return .object(cc)
-                })
-            }
+            if let calls = msg["tool_calls"]?.arrayValue { msg["tool_calls"] = .array(Self.mapArguments(calls) { restore($0) }) }
             ch["message"] = .object(msg)
             return .object(ch)
         })

@@ -67,12 +67,7 @@ extension ChatService {
         body: [UInt8]? = nil, earlier: Usage = Usage(), earlierCost: Double? = 0, reviewID: String? = nil
     ) async -> ChatReply {
         let upstreamMs = (ContinuousClock.now - firstStart).milliseconds
-        record.provider = target.provider.name
-        record.answeredModel = response.answeredModel ?? target.model
-        record.usage = usage
-        recorder.price(&record, target: target.model)
-        record.usage = usage + earlier
-        record.costUSD = record.costUSD.flatMap { c in earlierCost.map { c + $0 } }
+        priceAnswer(&record, response, usage: usage, target: target, earlier: earlier, earlierCost: earlierCost)
         let totalMs = (ContinuousClock.now - ctx.start).milliseconds
         record.latencyMs = totalMs
         record.overheadMs = max(0, totalMs - upstreamMs)
@@ -86,5 +81,19 @@ extension ChatService {
         meta.reviewID = reviewID
         await recorder.finish(record, output: output)
         return .json(status: 200, body: body ?? response.body, meta: meta)
+    }
+
+    /// Who answered and what the call cost: the final attempt priced on its own
+    /// (answered model and target), plus what the earlier attempts (repairs) cost.
+    func priceAnswer(
+        _ record: inout CallRecord, _ response: UpstreamResponse, usage: Usage, target: ResolvedTarget, earlier: Usage,
+        earlierCost: Double?
+    ) {
+        record.provider = target.provider.name
+        record.answeredModel = response.answeredModel ?? target.model
+        record.usage = usage
+        recorder.price(&record, target: target.model)
+        record.usage = usage + earlier
+        record.costUSD = record.costUSD.flatMap { c in earlierCost.map { c + $0 } }
     }
 }

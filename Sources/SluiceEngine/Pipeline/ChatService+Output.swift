@@ -99,12 +99,7 @@ extension ChatService {
         _ response: UpstreamResponse, errors: [ValidationError], usage: Usage, target: ResolvedTarget, earlier: Usage,
         earlierCost: Double?, redaction: PIIRedaction?, record: inout CallRecord, ctx: CallContext
     ) async -> ChatReply {
-        record.provider = target.provider.name
-        record.answeredModel = response.answeredModel ?? target.model
-        record.usage = usage
-        recorder.price(&record, target: target.model)
-        record.usage = usage + earlier
-        record.costUSD = record.costUSD.flatMap { c in earlierCost.map { c + $0 } }
+        priceAnswer(&record, response, usage: usage, target: target, earlier: earlier, earlierCost: earlierCost)
         record.output = response.text
         let raw = redaction?.restore(response.text) ?? response.text
         var details: JSONObject = [
