@@ -77,8 +77,12 @@ public struct ChatService: Sendable {
         }
         if let limits {
             let (inputTokens, outputTokens) = Self.worstCaseTokens(input.body)
+            // Schema repairs are more calls: each resends the conversation plus the last answer.
+            let runs = input.schema == nil || request.stream ? 1 : 1 + policies[ctx.purpose].repairAttempts
             do {
-                try await limits.reserveSpend(ctx, model: request.model, targets: targets, inputTokens: inputTokens, outputTokens: outputTokens)
+                try await limits.reserveSpend(
+                    ctx, model: request.model, targets: targets, inputTokens: inputTokens * runs + outputTokens * (runs - 1),
+                    outputTokens: outputTokens * runs)
             } catch {
                 return await fail(&record, error, ctx: ctx)
             }
