@@ -71,7 +71,9 @@ public protocol KeyStore: Sendable {
 }
 
 /// Everything a backend provides: SQLite for one node, PostgreSQL for several.
-public protocol SluiceStore: CallStore, KeyStore, QuotaStore, WorkQueueStore, ControlStore, CacheStore, ReviewStore, LedgerStore {
+public protocol SluiceStore: CallStore, KeyStore, QuotaStore, WorkQueueStore, ControlStore, CacheStore, ReviewStore, LedgerStore,
+    TaskStore
+{
     /// `sqlite` or `postgres`.
     var backend: String { get }
     /// Change notification between the nodes sharing this store.

@@ -85,6 +85,31 @@ extension ForwardingStore {
     public func callCounts(from: Date, to: Date, purpose: String?) async throws -> CallCounts {
         try await base.callCounts(from: from, to: to, purpose: purpose)
     }
+    public func createTask(_ task: TaskRecord) async throws -> TaskCreation { try await base.createTask(task) }
+    public func task(_ id: String) async throws -> TaskRecord? { try await base.task(id) }
+    public func tasks(status: TaskRecord.Status?, purpose: String?, limit: Int, before: String?) async throws -> [TaskRecord] {
+        try await base.tasks(status: status, purpose: purpose, limit: limit, before: before)
+    }
+    public func claimTasks(worker: String, limit: Int, now: Date) async throws -> [TaskRecord] {
+        try await base.claimTasks(worker: worker, limit: limit, now: now)
+    }
+    public func heartbeatTask(_ id: String, worker: String, attempt: Int, now: Date) async throws -> Bool {
+        try await base.heartbeatTask(id, worker: worker, attempt: attempt, now: now)
+    }
+    public func addTaskCall(_ id: String, callID: String) async throws { try await base.addTaskCall(id, callID: callID) }
+    public func finishTask(
+        _ id: String, worker: String, attempt: Int, status: TaskRecord.Status, result: String?, error: String?, now: Date
+    ) async throws -> TaskRecord? {
+        try await base.finishTask(id, worker: worker, attempt: attempt, status: status, result: result, error: error, now: now)
+    }
+    public func retryTask(_ id: String, now: Date) async throws -> TaskRecord? { try await base.retryTask(id, now: now) }
+    public func cancelTask(_ id: String, now: Date) async throws -> TaskRecord? { try await base.cancelTask(id, now: now) }
+    public func sweepStaleTasks(heartbeatBefore: Date, message: String, now: Date) async throws -> [TaskRecord] {
+        try await base.sweepStaleTasks(heartbeatBefore: heartbeatBefore, message: message, now: now)
+    }
+    public func recordWebhookAttempt(_ attempt: WebhookAttempt) async throws { try await base.recordWebhookAttempt(attempt) }
+    public func webhookAttempts(taskID: String) async throws -> [WebhookAttempt] { try await base.webhookAttempts(taskID: taskID) }
+    public func taskCounts() async throws -> [String: Int] { try await base.taskCounts() }
 }
 
 /// A sample call record for store tests: `i` sets its tokens and cost, ids sort by `i`.

@@ -146,6 +146,33 @@ enum PostgresMigrations {
                 LedgerColumns.backfillSQL(user: #""user""#),
             ]
         ),
+        (
+            "007_tasks",
+            [
+                """
+                CREATE TABLE tasks (
+                    id TEXT PRIMARY KEY,
+                    purpose TEXT NOT NULL, idempotency_key TEXT, request_hash TEXT NOT NULL, request TEXT NOT NULL,
+                    key_name TEXT, webhook_url TEXT, status TEXT NOT NULL,
+                    attempt_count BIGINT NOT NULL, max_attempts BIGINT NOT NULL,
+                    created_at_ms BIGINT NOT NULL, started_at_ms BIGINT, finished_at_ms BIGINT, heartbeat_at_ms BIGINT,
+                    worker TEXT, error_message TEXT, result TEXT, call_ids TEXT NOT NULL DEFAULT '[]'
+                )
+                """,
+                """
+                CREATE UNIQUE INDEX tasks_idempotency ON tasks ((COALESCE(key_name, '')), idempotency_key)
+                WHERE idempotency_key IS NOT NULL
+                """,
+                "CREATE INDEX tasks_status ON tasks (status, id)",
+                "CREATE INDEX tasks_purpose ON tasks (purpose, id)",
+                """
+                CREATE TABLE task_webhooks (
+                    task_id TEXT NOT NULL, attempt BIGINT NOT NULL, at_ms BIGINT NOT NULL, status BIGINT, error TEXT,
+                    PRIMARY KEY (task_id, attempt)
+                )
+                """,
+            ]
+        ),
     ]
 
     /// Applies the pending migrations. When none is pending nothing is locked or created, so a

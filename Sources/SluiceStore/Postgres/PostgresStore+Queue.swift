@@ -17,16 +17,19 @@ extension PostgresStore {
         ).isEmpty
     }
 
+    /// The picked rows are a materialized CTE: evaluated once, so a plan that rescans a `FROM`
+    /// subquery (a nested loop) cannot pick, and claim, more than `limit` items.
     static let claimSQL = """
-        UPDATE work_queue q SET status = 'claimed', claimed_by = $2, heartbeat_at_ms = $3, attempts = q.attempts + 1
-        FROM (
+        WITH c AS MATERIALIZED (
             SELECT item_id FROM work_queue
             WHERE queue = $1 AND status = 'queued' AND available_at_ms <= $3
             ORDER BY available_at_ms, item_id
             LIMIT $4
             FOR UPDATE SKIP LOCKED
-        ) c
-        WHERE q.item_id = c.item_id
+        )
+        UPDATE work_queue q SET status = 'claimed', claimed_by = $2, heartbeat_at_ms = $3, attempts = q.attempts + 1
+        FROM c
+        WHERE q.item_id = c.item_id AND q.status = 'queued'
         RETURNING q.item_id, q.queue, q.payload, q.attempts, q.available_at_ms
         """
 

@@ -123,6 +123,27 @@ enum SQLiteMigrations {
             // An upgraded database keeps its totals: entries for the calls already logged.
             try db.execute(sql: LedgerColumns.backfillSQL(user: "user"))
         }
+        m.registerMigration("007_tasks") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE tasks (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        purpose TEXT NOT NULL, idempotency_key TEXT, request_hash TEXT NOT NULL, request TEXT NOT NULL,
+                        key_name TEXT, webhook_url TEXT, status TEXT NOT NULL,
+                        attempt_count INTEGER NOT NULL, max_attempts INTEGER NOT NULL,
+                        created_at_ms INTEGER NOT NULL, started_at_ms INTEGER, finished_at_ms INTEGER, heartbeat_at_ms INTEGER,
+                        worker TEXT, error_message TEXT, result TEXT, call_ids TEXT NOT NULL DEFAULT '[]'
+                    );
+                    CREATE UNIQUE INDEX tasks_idempotency ON tasks(COALESCE(key_name, ''), idempotency_key)
+                        WHERE idempotency_key IS NOT NULL;
+                    CREATE INDEX tasks_status ON tasks(status, id);
+                    CREATE INDEX tasks_purpose ON tasks(purpose, id);
+                    CREATE TABLE task_webhooks (
+                        task_id TEXT NOT NULL, attempt INTEGER NOT NULL, at_ms INTEGER NOT NULL, status INTEGER, error TEXT,
+                        PRIMARY KEY (task_id, attempt)
+                    );
+                    """)
+        }
         return m
     }
 }
