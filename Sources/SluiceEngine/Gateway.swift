@@ -45,6 +45,12 @@ public final class Gateway: Sendable {
     public let budget: BudgetGuard
     /// The alert rules' evaluator.
     public let alerts: AlertService
+    /// Durable tasks: the API side.
+    public let tasks: TaskService
+    /// The task workers of this node.
+    public let taskWorkers: TaskWorkers
+    /// The sweeper of timed-out tasks.
+    public let taskSweeper: TaskSweeper
     /// The wall clock every timed part reads (injected in tests).
     public let clock: any WallClock
     /// The response cache (memory in front of the store).
@@ -114,6 +120,12 @@ public final class Gateway: Sendable {
             runner: AttemptRunner(breakers: breakers, kills: kills), cache: cache, reviews: store, budget: budget,
             refusals: RefusalDetector(phrases: config.refusalPhrases ?? RefusalDetector.defaultPhrases))
         purposes = PurposeRunner(chat: chat, prompts: prompts, purposes: config.purposes)
+        let webhooks = TaskWebhooks(store: store, secret: config.tasks.webhookSecret ?? config.auth.adminKey, clock: clock, logger: logger)
+        let workers = TaskWorkers(
+            store: store, config: config, chat: chat, purposes: purposes, webhooks: webhooks, node: node, clock: clock, logger: logger)
+        taskWorkers = workers
+        tasks = TaskService(store: store, config: config, clock: clock, webhooks: webhooks) { workers.wake() }
+        taskSweeper = TaskSweeper(store: store, config: config.tasks, webhooks: webhooks, clock: clock, logger: logger) { workers.wake() }
         maintenance = StoreMaintenance(store: store, clock: clock, logger: logger)
         changes = ChangeWatcher(feed: store.changes, logger: logger)
         httpClients = Array(clientSets.values)
@@ -148,7 +160,7 @@ public final class Gateway: Sendable {
 
     /// The long-running parts, in start order (they stop in reverse): the call
     /// log, the cache writer, store upkeep, quota leases and the change watcher.
-    public var services: [any Service] { [callLog, cache.writer, maintenance, quotas, changes, alerts] }
+    public var services: [any Service] { [callLog, cache.writer, maintenance, quotas, changes, alerts, taskSweeper, taskWorkers] }
 
     /// Reads the prompt files of `config` and checks every purpose's prompt; throws the first problem.
     public static func loadPrompts(_ config: SluiceConfig) throws -> PromptLibrary {

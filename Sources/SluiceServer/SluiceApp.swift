@@ -21,6 +21,7 @@ public enum SluiceApp {
         AdminCallsRoutes(gateway: gateway).register(on: router)
         AdminControlRoutes(gateway: gateway).register(on: router)
         PurposeRoutes(chat: chat).register(on: router)
+        TaskRoutes(chat: chat).register(on: router)
         AdminCacheRoutes(gateway: gateway).register(on: router)
         AdminReviewRoutes(gateway: gateway).register(on: router)
         AdminCostRoutes(gateway: gateway).register(on: router)

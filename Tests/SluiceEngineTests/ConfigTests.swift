@@ -108,7 +108,7 @@ import SluiceStore
         ("storage: { url: \"postgres://u:pw@h/db?sslmode=maybe\" }\n", "sslmode must be one of"),
         ("storage: { url: \"postgres://u:pw@h/db?schema=Bad-Name\" }\n", "schema must be lower-case"),
         ("storage: { url: \"postgres://h/db\" }\n", "the user is missing"),
-        ("tasks: { workers: 3 }\n", "does not implement it yet"),
+        ("tasks: { workers: -1 }\n", "workers must be 0…256"),
         ("providers:\n  az: { type: azure_openai, api_key: k }\n", "needs a base_url (https://RESOURCE.openai.azure.com)"),
         ("providers:\n  az: { type: azure_openai, base_url: \"https://x.openai.azure.com\" }\n", "azure_openai needs an api_key"),
         ("providers:\n  o: { type: openai, api_key: k, api_version: \"2024-10-21\" }\n", "applies only to azure_openai"),

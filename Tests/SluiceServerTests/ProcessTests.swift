@@ -127,20 +127,45 @@ import Testing
             let res = try await client.execute(req, timeout: .seconds(10))
             #expect(res.status == .ok)
         }
+        var taskReq = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/tasks")
+        taskReq.method = .POST
+        taskReq.headers.add(name: "authorization", value: "Bearer \(Self.clientKey)")
+        taskReq.body = .bytes(ByteBuffer(string: #"{"purpose":"alpha","request":{"model":"fast","messages":[{"role":"user","content":"later"}]}}"#))
+        let taskRes = try await client.execute(taskReq, timeout: .seconds(10))
+        #expect(taskRes.status.code == 202)
+        let taskID = try #require(try JSON.parse(String(buffer: try await taskRes.body.collect(upTo: 1 << 20)))["id"]?.stringValue)
+        for _ in 0..<200 {
+            var get = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/tasks/\(taskID)")
+            get.headers.add(name: "authorization", value: "Bearer \(Self.clientKey)")
+            let r = try await client.execute(get, timeout: .seconds(10))
+            if try JSON.parse(String(buffer: try await r.body.collect(upTo: 1 << 20)))["status"] == "succeeded" { break }
+            try await Task.sleep(for: .milliseconds(25))
+        }
         try await client.shutdown()
         server.signal(SIGTERM)
         #expect(try await server.waitExit() == 0)
+
+        // sluice tasks: the task ran before the server stopped.
+        let (t1, tasksJSON) = try await SluiceProcess.run(["tasks", "list", "--config", config, "--json"], directory: dir, environment: env)
+        #expect(t1 == 0, "\(tasksJSON)")
+        let listed = try JSON.parse(String(tasksJSON.split(separator: "\n").last { $0.hasPrefix("{") } ?? ""))
+        #expect(listed["data"]?.arrayValue?.first?["id"]?.stringValue == taskID)
+        #expect(listed["data"]?.arrayValue?.first?["status"] == "succeeded", "\(tasksJSON)")
+        let (t2, shown) = try await SluiceProcess.run(["tasks", "show", taskID, "--config", config], directory: dir, environment: env)
+        #expect(t2 == 0 && shown.contains(taskID))
+        let (t3, refused) = try await SluiceProcess.run(["tasks", "retry", taskID, "--config", config], directory: dir, environment: env)
+        #expect(t3 == 1 && refused.contains("only failed, cancelled or needs_review"), "\(refused)")
 
         let (s1, table) = try await SluiceProcess.run(["calls", "--config", config, "--purpose", "alpha"], directory: dir, environment: env)
         #expect(s1 == 0)
         let lines = table.split(separator: "\n")
         #expect(lines.first?.hasPrefix("CALL_ID") == true, "\(table)")
-        #expect(lines.count == 3, "\(table)")
+        #expect(lines.count == 4, "\(table)")  // two alpha calls and the alpha task's call
         #expect(lines.dropFirst().allSatisfy { $0.contains("alpha") && $0.contains("gpt-4o-mini-2024-07-18") == false && $0.contains("fast") })
         let (s2, jsonText) = try await SluiceProcess.run(["calls", "--config", config, "--json", "--since", "1h"], directory: dir, environment: env)
         #expect(s2 == 0)
         let json = try JSON.parse(jsonText)
-        #expect(json["data"]?.arrayValue?.count == 3)
+        #expect(json["data"]?.arrayValue?.count == 4)
 
         // sluice costs: the ledger's totals, as a table and as the cost-summary JSON.
         let (c1, costTable) = try await SluiceProcess.run(["costs", "--config", config, "--by", "purpose"], directory: dir, environment: env)
@@ -151,7 +176,7 @@ import Testing
         #expect(c2 == 0)
         let costs = try JSON.parse(String(costJSON.split(separator: "\n").last { $0.hasPrefix("{") } ?? ""))
         let groups = costs["groups"]?.arrayValue ?? []
-        #expect(groups.first { $0["purpose"] == "alpha" }?["calls"] == 2, "\(costJSON)")
+        #expect(groups.first { $0["purpose"] == "alpha" }?["calls"] == 3, "\(costJSON)")
         #expect(groups.first { $0["purpose"] == "beta" }?["calls"] == 1)
         #expect(costs["today_usd"]?.doubleValue.map { $0 > 0 } == true)
         let (badBy, byText) = try await SluiceProcess.run(["costs", "--config", config, "--by", "colour"], directory: dir, environment: env)

@@ -49,3 +49,29 @@ extension ConfigLoader {
         return a
     }
 }
+
+extension ConfigLoader {
+    /// `tasks: {workers, timeout_s, max_attempts, webhook_secret, sweep_interval_s}`.
+    static func parseTasks(_ n: ConfigNode) throws -> SluiceConfig.Tasks {
+        var t = SluiceConfig.Tasks()
+        for (k, v) in try n.mapping(allowed: ["workers", "timeout_s", "max_attempts", "webhook_secret", "sweep_interval_s"]) {
+            switch k {
+            case "workers":
+                t.workers = try v.int()
+                guard (0...256).contains(t.workers) else { throw v.error("workers must be 0…256 (0 runs no tasks on this node)") }
+            case "timeout_s":
+                t.timeoutS = try v.double()
+                guard t.timeoutS >= 1 else { throw v.error("timeout_s must be at least 1") }
+            case "max_attempts":
+                t.maxAttempts = try v.int()
+                guard (1...20).contains(t.maxAttempts) else { throw v.error("max_attempts must be 1…20") }
+            case "webhook_secret": t.webhookSecret = try v.string()
+            case "sweep_interval_s":
+                t.sweepIntervalS = try v.double()
+                guard t.sweepIntervalS > 0 else { throw v.error("sweep_interval_s must be positive") }
+            default: break
+            }
+        }
+        return t
+    }
+}

@@ -7,9 +7,7 @@ import Yams
 /// Reads the YAML config (or the built-in defaults) into a validated ``SluiceConfig``.
 public enum ConfigLoader {
     /// Sections of the SPEC skeleton that later versions implement.
-    static let later: [String: String] = [
-        "tasks": "durable tasks",
-    ]
+    static let later: [String: String] = [:]
 
     /// Loads `path`, or the defaults when `path` is nil.
     public static func load(path: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> SluiceConfig {
@@ -73,7 +71,7 @@ public enum ConfigLoader {
         for (key, value) in try root.mapping(
             allowed: [
                 "server", "storage", "auth", "providers", "models", "pricing", "retry", "breaker", "purposes", "prompts_dir",
-                "cache", "refusal_phrases", "alerts",
+                "cache", "refusal_phrases", "alerts", "tasks",
             ],
             later: later)
         {
@@ -93,6 +91,7 @@ public enum ConfigLoader {
             case "cache": c.cache = try parseCache(value)
             case "refusal_phrases": c.refusalPhrases = try value.stringList()
             case "alerts": c.alerts = try parseAlerts(value)
+            case "tasks": c.tasks = try parseTasks(value)
             default: break
             }
         }

@@ -152,6 +152,8 @@ public struct SluiceConfig: Sendable {
     public var configDirectory: String?
     /// The top-level `cache:` section.
     public var cache = Cache()
+    /// `tasks:`: durable task workers.
+    public var tasks = Tasks()
     /// `alerts:`: rules evaluated every minute, posted to a webhook.
     public var alerts = AlertsConfig()
     /// `refusal_phrases`: answers that open with one are recorded as refusals; the built-in list when `nil`.
@@ -167,4 +169,20 @@ public struct SluiceConfig: Sendable {
 
     /// Section defaults with no providers, models or pricing overrides.
     public init() {}
+
+    /// The `tasks:` section.
+    public struct Tasks: Sendable, Equatable {
+        /// Concurrent task runs per node.
+        public var workers = 8
+        /// A running task whose heartbeat is older than this is timed out.
+        public var timeoutS = 300.0
+        /// Runs a task may get when it times out (a failed run is retried only on request).
+        public var maxAttempts = 3
+        /// Signs webhook bodies (`X-Sluice-Signature: sha256=HEX`); the admin key when unset.
+        public var webhookSecret: String?
+        /// How often the sweeper looks for timed-out tasks.
+        public var sweepIntervalS = 10.0
+        /// The defaults: 8 workers, 300 s, 3 attempts.
+        public init() {}
+    }
 }

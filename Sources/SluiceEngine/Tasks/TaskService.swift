@@ -1,0 +1,128 @@
+import Foundation
+import SluiceCore
+import SluiceStore
+
+/// `POST /v1/tasks` and friends: a task is a row before any work, and the
+/// workers (``TaskWorkers``) and the sweeper (``TaskSweeper``) bring every row to an end.
+public struct TaskService: Sendable {
+    let store: any SluiceStore
+    let config: SluiceConfig
+    let clock: any WallClock
+    let webhooks: TaskWebhooks
+    let wake: @Sendable () -> Void
+
+    static let fields: Set<String> = ["purpose", "variables", "request", "idempotency_key", "webhook_url", "user", "run_id", "metadata"]
+
+    /// Validates a create body and writes the task; returns it and whether it was new
+    /// (an idempotent repeat returns the existing task; another body under the same key is a 409).
+    public func create(body: [UInt8], identity: Identity) async throws -> (TaskRecord, created: Bool) {
+        guard let obj = (try? JSON.parse(body))?.objectValue else {
+            throw SluiceError.invalidRequest(#"The body must be a JSON object such as {"purpose": "triage", "variables": {…}}."#)
+        }
+        for key in obj.keys where !Self.fields.contains(key) {
+            throw SluiceError.invalidRequest("Unknown field '\(key)'; a task takes \(Self.fields.sorted().joined(separator: ", ")).", param: key)
+        }
+        guard let purpose = obj["purpose"]?.stringValue, CallContext.isValidPurpose(purpose) else {
+            throw SluiceError.invalidRequest("'purpose' is required: the purpose the task runs under.", param: "purpose")
+        }
+        guard identity.allows(purpose: purpose) else {
+            throw SluiceError(.forbidden, "Key '\(identity.keyName ?? "")' may not use purpose '\(purpose)'.", param: "purpose")
+        }
+        let hasVariables = obj["variables"] != nil
+        let hasRequest = obj["request"] != nil
+        guard hasVariables != hasRequest else {
+            throw SluiceError.invalidRequest("Give exactly one of 'variables' (runs the purpose's prompt) or 'request' (a chat request).", param: "variables")
+        }
+        if hasVariables {
+            guard obj["variables"]?.objectValue != nil else { throw SluiceError.invalidRequest("'variables' must be an object.", param: "variables") }
+            guard config.purposes[purpose]?.prompt != nil else {
+                throw SluiceError.invalidRequest("Purpose '\(purpose)' has no prompt to run with variables; send a chat 'request' instead.", param: "purpose")
+            }
+        } else {
+            guard let request = obj["request"], request.objectValue != nil else {
+                throw SluiceError.invalidRequest("'request' must be a chat completion request object.", param: "request")
+            }
+            _ = try ChatRequest(body: request)
+        }
+        if !config.purposes.isEmpty, purpose != "default", config.purposes[purpose] == nil {
+            throw SluiceError.invalidRequest(
+                "Unknown purpose '\(purpose)'; configured purposes: \(config.purposes.keys.sorted().joined(separator: ", ")).", param: "purpose")
+        }
+        var key: String?
+        if let k = obj["idempotency_key"], !k.isNull {
+            guard let s = k.stringValue, !s.isEmpty, s.count <= 255 else {
+                throw SluiceError.invalidRequest("'idempotency_key' must be a string of 1 to 255 characters.", param: "idempotency_key")
+            }
+            key = s
+        }
+        var webhook: String?
+        if let w = obj["webhook_url"], !w.isNull {
+            guard let s = w.stringValue, s.hasPrefix("http://") || s.hasPrefix("https://"), URL(string: s) != nil else {
+                throw SluiceError.invalidRequest("'webhook_url' must be an http(s) URL.", param: "webhook_url")
+            }
+            webhook = s
+        }
+        var hashed = obj
+        hashed.removeValue(forKey: "idempotency_key")
+        let now = clock.now()
+        let task = TaskRecord(
+            id: IDs.make("task", at: now), purpose: purpose, idempotencyKey: key,
+            requestHash: Hashing.sha256Hex(JSON.object(hashed).canonicalBytes), request: JSON.object(obj).jsonString,
+            keyName: identity.keyName, webhookURL: webhook, maxAttempts: config.tasks.maxAttempts, createdAt: now)
+        switch try await store.createTask(task) {
+        case .created(let t):
+            wake()
+            return (t, true)
+        case .existing(let t):
+            return (t, false)
+        case .conflict(let t):
+            throw SluiceError(
+                .idempotencyConflict,
+                "Idempotency key '\(key ?? "")' was used for task \(t.id) with a different body; use a new key for a new task.",
+                param: "idempotency_key")
+        }
+    }
+
+    /// A task the caller may see (its own key's, or any for the admin).
+    public func get(_ id: String, identity: Identity) async throws -> TaskRecord {
+        guard let t = try await store.task(id), identity.isAdmin || t.keyName == identity.keyName else {
+            throw SluiceError(.notFound, "No task with id '\(id)'.")
+        }
+        return t
+    }
+
+    /// Puts a failed, cancelled or reviewed task back in the queue; a queued or running task is a 409.
+    public func retry(_ id: String, identity: Identity) async throws -> TaskRecord {
+        let t = try await get(id, identity: identity)
+        guard t.status == .failed || t.status == .cancelled || t.status == .needsReview else {
+            throw SluiceError(.idempotencyConflict, "Task \(id) is \(t.status.rawValue); only failed, cancelled or needs_review tasks can be retried.")
+        }
+        guard let after = try await store.retryTask(id, now: clock.now()) else { throw SluiceError(.notFound, "No task with id '\(id)'.") }
+        wake()
+        return after
+    }
+
+    /// Cancels a queued task; a task already running or over is a 409.
+    public func cancel(_ id: String, identity: Identity) async throws -> TaskRecord {
+        let before = try await get(id, identity: identity)
+        guard before.status == .queued, let after = try await store.cancelTask(id, now: clock.now()), after.status == .cancelled else {
+            let after = try await store.task(id) ?? before
+            throw SluiceError(.idempotencyConflict, "Task \(id) is \(after.status.rawValue); only queued tasks can be cancelled.")
+        }
+        await webhooks.deliver(after)
+        return after
+    }
+
+    /// The task as SPEC's JSON.
+    public static func json(_ t: TaskRecord) -> JSON {
+        func s(_ v: String?) -> JSON { v.map(JSON.string) ?? .null }
+        func d(_ v: Date?) -> JSON { v.map { .string(Timestamp.iso8601($0)) } ?? .null }
+        return [
+            "id": .string(t.id), "object": "task", "purpose": .string(t.purpose), "status": .string(t.status.rawValue),
+            "attempt_count": .int(t.attemptCount), "max_attempts": .int(t.maxAttempts), "idempotency_key": s(t.idempotencyKey),
+            "created_at": d(t.createdAt), "started_at": d(t.startedAt), "finished_at": d(t.finishedAt), "heartbeat_at": d(t.heartbeatAt),
+            "error_message": s(t.errorMessage), "result": t.result.flatMap { try? JSON.parse($0) } ?? .null,
+            "call_ids": .array(t.callIDs.map(JSON.string)), "webhook_url": s(t.webhookURL),
+        ]
+    }
+}
