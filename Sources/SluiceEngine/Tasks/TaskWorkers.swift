@@ -78,7 +78,8 @@ public final class TaskWorkers: Service, Sendable {
     private func pause(_ limit: Duration) async {
         if pendingWake.withLock({ w in defer { w = false }; return w }) { return }
         let timer = Task { [weak self] in
-            try? await Task.sleep(for: limit)
+            // A cancelled timer (the pause ended early) must not wake the next pause.
+            guard (try? await Task.sleep(for: limit)) != nil else { return }
             self?.wake()
         }
         await withGracefulShutdownHandler {
