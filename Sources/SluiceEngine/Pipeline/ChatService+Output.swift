@@ -68,10 +68,10 @@ extension ChatService {
                 redaction: input.redaction, record: &record, ctx: ctx)
         }
         // The stored and cached answer keeps placeholders; the app gets its originals back.
-        var completion = response.json
-        if let extracted, extracted != response.text { completion = Self.replacingContent(completion, with: extracted) }
-        let storedText = ChatText.completionText(completion)
-        if let redaction = input.redaction { completion = redaction.restore(completion: completion) }
+        let reextracted = extracted.map { $0 != response.text } ?? false
+        let stored = reextracted ? Self.replacingContent(response.json, with: extracted!) : response.json
+        let storedBody = reextracted ? JSON.object(stored).serialized() : response.body
+        let completion = input.redaction?.restore(completion: stored) ?? stored
         let text = ChatText.completionText(completion)
         do {
             record.guardFlags += try Guards.check(policy.guards.output, text, side: "output", code: .outputBlocked)
@@ -83,14 +83,11 @@ extension ChatService {
         if policy.review == .always || (policy.review == .guardFlagged && !record.guardFlags.isEmpty) {
             reviewID = await queueReview(record: record, ctx: ctx, output: text, reason: policy.review == .always ? "always" : "guard_flagged:" + record.guardFlags.joined(separator: ","))
         }
-        let changed = extracted != nil && extracted != response.text || input.redaction != nil
-        let body = changed ? JSON.object(completion).serialized() : response.body
         let reply = await answer(
-            response, usage: usage, output: storedText, target: target, firstStart: start, record: &record, ctx: ctx,
-            body: body, earlier: earlier, earlierCost: earlierCost, reviewID: reviewID)
-        if let plan, response.status == 200, !refused {
-            store(plan, body: extracted != nil && extracted != response.text ? JSON.object(Self.replacingContent(response.json, with: extracted!)).serialized() : response.body, record: record)
-        }
+            response, usage: usage, output: ChatText.completionText(stored), target: target, firstStart: start, record: &record,
+            ctx: ctx, body: input.redaction == nil ? storedBody : JSON.object(completion).serialized(), earlier: earlier,
+            earlierCost: earlierCost, reviewID: reviewID)
+        if let plan, response.status == 200, !refused { store(plan, body: storedBody, record: record) }
         return reply
     }
 
