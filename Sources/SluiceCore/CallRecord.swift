@@ -118,6 +118,10 @@ public struct CallRecord: Sendable, Equatable {
     public var requestBody: String?
     /// The answer text per `storage.log_bodies`; `nil` in `hash` mode.
     public var output: String?
+    /// The task batch (`batch_…`) the call was sent in through the provider's batch API; `nil` for a direct call.
+    public var batchID: String?
+    /// For a shadow run (purpose `PURPOSE:shadow`): the id of the live call it shadowed; `nil` otherwise.
+    public var shadowOf: String?
 
     /// A new record: no attempts, zero usage, cache `bypass`, the optional fields `nil`.
     public init(

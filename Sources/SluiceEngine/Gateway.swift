@@ -47,10 +47,22 @@ public final class Gateway: Sendable {
     public let alerts: AlertService
     /// Durable tasks: the API side.
     public let tasks: TaskService
+    /// Stored responses for the chat endpoints' `Idempotency-Key` header.
+    public let idempotency: IdempotencyGate
+    /// The purpose settings calls read: the config file's with the live flags over them.
+    public let live: LiveConfig
+    /// Live flags (`GET|PUT /admin/flags`).
+    public let flags: FlagService
+    /// Rolls a guarded canary back when it breaches its limits.
+    public let rolloutGuard: RolloutGuard
+    /// Reads the config file again for a reload; `nil` when the gateway was built from a config in memory.
+    public let configSource: (@Sendable () throws -> SluiceConfig)?
     /// The task workers of this node.
     public let taskWorkers: TaskWorkers
     /// The sweeper of timed-out tasks.
     public let taskSweeper: TaskSweeper
+    /// Batch mode: submits the tasks of `mode: batch` purposes through the providers' batch APIs and polls them.
+    public let taskBatcher: TaskBatcher
     /// The wall clock every timed part reads (injected in tests).
     public let clock: any WallClock
     /// The response cache (memory in front of the store).
@@ -59,12 +71,18 @@ public final class Gateway: Sendable {
     public let prompts: PromptBook
     /// `POST /v1/purposes/{purpose}/run`.
     public let purposes: PurposeRunner
+    /// Purposes' shadow runs, started after sampled live calls.
+    public let shadows: ShadowRunner
+    /// `POST /v1/feedback`.
+    public let feedback: FeedbackService
 
     /// Builds the gateway. The store must be migrated already.
     public init(
         config: SluiceConfig, store: any SluiceStore, logger: Logger, clock: any WallClock = SystemClock(),
-        prompts library: PromptLibrary = .empty
+        prompts library: PromptLibrary = .empty, configSource: (@Sendable () throws -> SluiceConfig)? = nil,
+        guardInterval: Duration = .seconds(2)
     ) {
+        self.configSource = configSource
         self.config = config
         self.clock = clock
         self.store = store
@@ -115,22 +133,32 @@ public final class Gateway: Sendable {
         metrics = GatewayMetrics(breakers: breakers, targetKeys: catalog.targetKeys)
         cache = ResponseCache(store: store, maxBytes: config.cache.maxBytes, clock: clock, logger: logger)
         prompts = PromptBook(library: library)
+        live = LiveConfig(config: config)
+        flags = FlagService(store: store, live: live, prompts: prompts, clock: clock, logger: logger)
+        rolloutGuard = RolloutGuard(store: store, flags: flags, interval: guardInterval, logger: logger)
         chat = ChatService(
-            catalog: catalog, recorder: recorder, clock: clock, policies: CallPolicies(config: config),
+            catalog: catalog, recorder: recorder, clock: clock, live: live,
             runner: AttemptRunner(breakers: breakers, kills: kills), cache: cache, reviews: store, budget: budget,
             refusals: RefusalDetector(phrases: config.refusalPhrases ?? RefusalDetector.defaultPhrases))
-        purposes = PurposeRunner(chat: chat, prompts: prompts, purposes: config.purposes)
+        shadows = ShadowRunner(chat: chat, ledger: store, clock: clock, logger: logger) { [live] in live.config.purposes[$0]?.shadow }
+        purposes = PurposeRunner(chat: chat, prompts: prompts, live: live, shadows: shadows)
+        feedback = FeedbackService(store: store, callLog: callLog, clock: clock)
         let webhooks = TaskWebhooks(store: store, secret: config.tasks.webhookSecret ?? config.auth.adminKey, clock: clock, logger: logger)
         let workers = TaskWorkers(
             store: store, config: config, chat: chat, purposes: purposes, webhooks: webhooks, node: node, clock: clock, logger: logger)
         taskWorkers = workers
-        tasks = TaskService(store: store, config: config, clock: clock, webhooks: webhooks) { workers.wake() }
+        idempotency = IdempotencyGate(store: store, clock: clock)
+        tasks = TaskService(store: store, config: config, live: live, clock: clock, webhooks: webhooks) { workers.wake() }
         taskSweeper = TaskSweeper(store: store, config: config.tasks, webhooks: webhooks, clock: clock, logger: logger) { workers.wake() }
+        taskBatcher = TaskBatcher(
+            store: store, config: config, chat: chat, purposes: purposes, webhooks: webhooks, clock: clock, logger: logger)
         maintenance = StoreMaintenance(store: store, clock: clock, logger: logger)
         changes = ChangeWatcher(feed: store.changes, logger: logger)
         httpClients = Array(clientSets.values)
         let kills = self.kills
         changes.on(KillBoard.topic) { _ in await kills.reloadLogged() }
+        let flags = self.flags
+        changes.on(FlagService.topic) { _ in await flags.reloadLogged() }
     }
 
     /// Upstream clients with these timeouts, shared by providers that use the same ones.
@@ -151,6 +179,7 @@ public final class Gateway: Sendable {
     /// Loads what the hot path reads from memory (kill switches); call before serving.
     public func start() async throws {
         try await kills.reload()
+        try await flags.reload()
     }
 
     static func makeNodeID() -> String {
@@ -160,7 +189,7 @@ public final class Gateway: Sendable {
 
     /// The long-running parts, in start order (they stop in reverse): the call
     /// log, the cache writer, store upkeep, quota leases and the change watcher.
-    public var services: [any Service] { [callLog, cache.writer, maintenance, quotas, changes, alerts, taskSweeper, taskWorkers] }
+    public var services: [any Service] { [callLog, cache.writer, maintenance, quotas, changes, alerts, taskSweeper, taskWorkers, taskBatcher, rolloutGuard] }
 
     /// Reads the prompt files of `config` and checks every purpose's prompt; throws the first problem.
     public static func loadPrompts(_ config: SluiceConfig) throws -> PromptLibrary {
@@ -169,12 +198,10 @@ public final class Gateway: Sendable {
         return library
     }
 
-    /// Re-reads the prompt files; a broken set is refused and the old one stays live.
+    /// Re-reads the config and prompt files (``reload()``); a broken set is refused and the old one stays live.
     @discardableResult
     public func reloadPrompts() throws -> PromptLibrary {
-        let library = try prompts.reload(config: config)
-        logger.info("prompts reloaded", metadata: ["prompts": "\(library.all.count)", "dir": "\(library.directory)"])
-        return library
+        try reload().prompts
     }
 
     /// Stores the configured keys as hashes.

@@ -25,6 +25,9 @@ public enum SluiceApp {
         AdminCacheRoutes(gateway: gateway).register(on: router)
         AdminReviewRoutes(gateway: gateway).register(on: router)
         AdminCostRoutes(gateway: gateway).register(on: router)
+        AdminFlagRoutes(gateway: gateway).register(on: router)
+        FeedbackRoutes(chat: chat).register(on: router)
+        AdminShadowRoutes(gateway: gateway).register(on: router)
         return router
     }
 

@@ -8,7 +8,8 @@ enum CallColumns {
         "variant", "model", "provider", "answered_model", "status", "error", "http_status", "attempts", "cache",
         "stream", "input_tokens", "output_tokens", "cached_tokens", "cache_write_tokens", "cost_usd", "saved_usd",
         "latency_ms", "ttft_ms", "overhead_ms", "schema_valid", "refusal", "params", "input_hash",
-        "request_body", "output", "cache_similarity", "repairs", "guard_flags",
+        "request_body", "output", "cache_similarity", "repairs", "guard_flags", "batch_id",
+        "shadow_of",
     ]
 
     /// How each column is stored, in ``names`` order.
@@ -48,7 +49,8 @@ extension CallRecord {
             .int(Int64(usage.cacheWriteTokens)), d(costUSD), .double(savedUSD), .double(latencyMs), d(ttftMs),
             d(overheadMs), b(schemaValid), b(refusal), .text(JSON.object(params).jsonString), .text(inputHash),
             t(requestBody), t(output), d(cacheSimilarity), .int(Int64(repairs)),
-            guardFlags.isEmpty ? .null : .text(JSON.array(guardFlags.map(JSON.string)).jsonString),
+            guardFlags.isEmpty ? .null : .text(JSON.array(guardFlags.map(JSON.string)).jsonString), t(batchID),
+            t(shadowOf),
         ]
     }
 
@@ -92,5 +94,7 @@ extension CallRecord {
         cacheSimilarity = c[33].double
         repairs = Int(c[34].int ?? 0)
         guardFlags = s(35).flatMap { try? JSON.parse($0) }?.arrayValue?.compactMap(\.stringValue) ?? []
+        batchID = c.count > 36 ? s(36) : nil
+        shadowOf = c.count > 37 ? s(37) : nil
     }
 }

@@ -5,7 +5,7 @@ import SluiceCore
 
 /// Background upkeep of the shared store, run by every node (the statements
 /// are safe to run concurrently): leases past their expiry (plus a grace for
-/// slow settles) go back to their pools; idle quota windows and expired cache entries are pruned (hourly).
+/// slow settles) go back to their pools; idle quota windows, expired cache entries and old idempotent responses are pruned (hourly).
 public final class StoreMaintenance: Service, Sendable {
     let store: any SluiceStore
     let clock: any WallClock
@@ -15,6 +15,8 @@ public final class StoreMaintenance: Service, Sendable {
     static let grace: TimeInterval = 60
     /// Quota windows untouched this long are deleted.
     static let windowRetention: TimeInterval = 2 * 86_400
+    /// Stored `Idempotency-Key` responses are replayed for 24 h and deleted after two days.
+    static let idempotencyRetention: TimeInterval = 2 * 86_400
 
     /// Upkeep every `interval`.
     public init(store: any SluiceStore, clock: any WallClock, logger: Logger, interval: Duration = .seconds(10)) {
@@ -47,6 +49,7 @@ public final class StoreMaintenance: Service, Sendable {
             if n > 0 { logger.notice("reclaimed expired quota leases", metadata: ["leases": "\(n)"]) }
             if prune {
                 _ = try await store.pruneQuotaWindows(before: now.addingTimeInterval(-Self.windowRetention))
+                _ = try await store.pruneIdempotency(before: now.addingTimeInterval(-Self.idempotencyRetention))
                 let purged = try await store.cachePurge(expiredAt: now)
                 if purged > 0 { logger.info("purged expired cache entries", metadata: ["entries": "\(purged)"]) }
             }

@@ -137,6 +137,8 @@ public final class FakeUpstream: Sendable {
     }
 
     private let state = Mutex(State())
+    /// OpenAI's Batch API and Anthropic's Message Batches API, in memory.
+    public let batches = FakeBatchAPI()
     /// The bound port.
     public let port: Int
     private let group: ServiceGroup
@@ -156,6 +158,11 @@ public final class FakeUpstream: Sendable {
         let box = Mutex<FakeUpstream?>(nil)
         let router = Router(context: FakeContext.self)
         router.post("**") { request, context in
+            let upstream = box.withLock { $0 }!
+            return try await upstream.respond(request, channel: context.channel)
+        }
+        // GET serves the batch APIs' status and result files.
+        router.get("**") { request, context in
             let upstream = box.withLock { $0 }!
             return try await upstream.respond(request, channel: context.channel)
         }
@@ -203,6 +210,15 @@ public final class FakeUpstream: Sendable {
         for f in request.headers { headers[f.name.canonicalName] = f.value }
         let received = Received(
             method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "", headers: headers, body: body)
+        let batchReply = state.withLock { $0.defaultReply }
+        if let (status, bytes) = batches.handle(
+            method: received.method, path: received.path, headers: headers, body: body, baseURL: baseURL, reply: batchReply)
+        {
+            state.withLock { $0.received.append(received) }
+            var fields = HTTPFields()
+            fields[.contentType] = received.path.hasSuffix("/content") || received.path.hasSuffix("/results") ? "application/jsonl" : "application/json"
+            return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
         let reply = state.withLock { s -> Reply in
             s.received.append(received)
             return s.script.isEmpty ? s.defaultReply : s.script.removeFirst()

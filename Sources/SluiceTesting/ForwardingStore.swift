@@ -90,8 +90,8 @@ extension ForwardingStore {
     public func tasks(status: TaskRecord.Status?, purpose: String?, limit: Int, before: String?) async throws -> [TaskRecord] {
         try await base.tasks(status: status, purpose: purpose, limit: limit, before: before)
     }
-    public func claimTasks(worker: String, limit: Int, now: Date) async throws -> [TaskRecord] {
-        try await base.claimTasks(worker: worker, limit: limit, now: now)
+    public func claimTasks(worker: String, limit: Int, now: Date, purposes: TaskClaimFilter) async throws -> [TaskRecord] {
+        try await base.claimTasks(worker: worker, limit: limit, now: now, purposes: purposes)
     }
     public func heartbeatTask(_ id: String, worker: String, attempt: Int, now: Date) async throws -> Bool {
         try await base.heartbeatTask(id, worker: worker, attempt: attempt, now: now)
@@ -110,6 +110,42 @@ extension ForwardingStore {
     public func recordWebhookAttempt(_ attempt: WebhookAttempt) async throws { try await base.recordWebhookAttempt(attempt) }
     public func webhookAttempts(taskID: String) async throws -> [WebhookAttempt] { try await base.webhookAttempts(taskID: taskID) }
     public func taskCounts() async throws -> [String: Int] { try await base.taskCounts() }
+    public func createBatch(_ batch: TaskBatch) async throws { try await base.createBatch(batch) }
+    public func batch(_ id: String) async throws -> TaskBatch? { try await base.batch(id) }
+    public func openBatches() async throws -> [TaskBatch] { try await base.openBatches() }
+    public func transitionBatch(
+        _ id: String, from: TaskBatch.Status, to: TaskBatch.Status, upstreamID: String?, error: String?, now: Date
+    ) async throws -> TaskBatch? {
+        try await base.transitionBatch(id, from: from, to: to, upstreamID: upstreamID, error: error, now: now)
+    }
+    public func heartbeatBatchTasks(_ id: String, now: Date) async throws -> Int { try await base.heartbeatBatchTasks(id, now: now) }
+    public func claimIdempotency(
+        scope: String, key: String, requestHash: String, now: Date, expiredBefore: Date, abandonedBefore: Date
+    ) async throws -> IdempotencyClaim {
+        try await base.claimIdempotency(
+            scope: scope, key: key, requestHash: requestHash, now: now, expiredBefore: expiredBefore, abandonedBefore: abandonedBefore)
+    }
+    public func completeIdempotency(
+        scope: String, key: String, claimedAt: Date, status: Int, headers: String, body: String, now: Date
+    ) async throws {
+        try await base.completeIdempotency(scope: scope, key: key, claimedAt: claimedAt, status: status, headers: headers, body: body, now: now)
+    }
+    public func releaseIdempotency(scope: String, key: String, claimedAt: Date) async throws {
+        try await base.releaseIdempotency(scope: scope, key: key, claimedAt: claimedAt)
+    }
+    public func pruneIdempotency(before: Date) async throws -> Int { try await base.pruneIdempotency(before: before) }
+    public func flags() async throws -> [StoredFlag] { try await base.flags() }
+    public func changeFlags(
+        _ changes: [FlagChange], actor: String, action: String, reason: String?, at: Date, auditID: @Sendable (Int) -> String
+    ) async throws -> [AuditEntry]? {
+        try await base.changeFlags(changes, actor: actor, action: action, reason: reason, at: at, auditID: auditID)
+    }
+    public func addFeedback(_ item: Feedback) async throws { try await base.addFeedback(item) }
+    public func feedback(_ id: String) async throws -> Feedback? { try await base.feedback(id) }
+    public func feedback(callIDs: [String]) async throws -> [Feedback] { try await base.feedback(callIDs: callIDs) }
+    public func shadowPairs(purpose: String, since: Date, limit: Int) async throws -> [ShadowPair] {
+        try await base.shadowPairs(purpose: purpose, since: since, limit: limit)
+    }
 }
 
 /// A sample call record for store tests: `i` sets its tokens and cost, ids sort by `i`.

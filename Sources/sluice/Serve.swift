@@ -23,7 +23,9 @@ struct Serve: AsyncParsableCommand {
         for w in config.warnings { logger.warning("\(w)") }
         let prompts = try loadPromptsOrExit(config)
         let store = try await openStore(config, logger: logger)
-        let gateway = Gateway(config: config, store: store, logger: logger, prompts: prompts)
+        let path = options.config
+        let gateway = Gateway(
+            config: config, store: store, logger: logger, prompts: prompts, configSource: { try ConfigLoader.load(path: path) })
         let hangup = reloadOnHangup(gateway, logger: logger)
         defer { hangup.cancel() }
         try await gateway.syncKeys()
@@ -80,14 +82,20 @@ func loadPromptsOrExit(_ config: SluiceConfig) throws -> PromptLibrary {
     }
 }
 
-/// `SIGHUP` reloads the prompt files; a broken set is logged and the old one stays live.
+/// `SIGHUP` reloads the config and prompt files; a broken one is logged and the old set stays live.
 func reloadOnHangup(_ gateway: Gateway, logger: Logger) -> Task<Void, Never> {
     Task {
         for await _ in await UnixSignalsSequence(trapping: .sighup) {
             do {
-                try gateway.reloadPrompts()
+                let report = try gateway.reload()
+                if !report.restartRequired.isEmpty {
+                    logger.warning(
+                        "SIGHUP reload: these sections changed and need a restart",
+                        metadata: ["sections": "\(report.restartRequired.joined(separator: ", "))"])
+                }
+                for w in report.flagWarnings { logger.warning("flag no longer applies: \(w)") }
             } catch {
-                logger.error("SIGHUP reload refused; the previous prompts stay live", metadata: ["error": "\(error)"])
+                logger.error("SIGHUP reload refused; the previous config and prompts stay live", metadata: ["error": "\(error)"])
             }
         }
     }

@@ -33,4 +33,27 @@ import Testing
             #expect(upstream.received.count == ids.count)
         }
     }
+
+    /// One Idempotency-Key sent to both nodes at once calls the upstream once: the other node
+    /// says it is in progress, then replays the stored answer.
+    @Test(.enabled(if: StoreBackend.postgresURL != nil || PostgresProcessTests.ci))
+    func anIdempotencyKeyHoldsAcrossNodes() async throws {
+        var slow = FakeUpstream.Reply.text("once")
+        slow.delayMs = 400
+        try await TwoNodes.with(extra: "", reply: slow) { n in
+            let body = #"{"model":"fast","messages":[{"role":"user","content":"charge card"}]}"#
+            let headers = ["Idempotency-Key": "pay-7"]
+            async let first = n.client.send(.POST, port: n.ports[0], "/v1/chat/completions", body: body, key: n.key, headers: headers)
+            try await Task.sleep(for: .milliseconds(150))
+            let during = try await n.client.send(.POST, port: n.ports[1], "/v1/chat/completions", body: body, key: n.key, headers: headers)
+            #expect(during.status == 409, "\(during.json)")
+            let done = try await first
+            #expect(done.status == 200)
+            let after = try await n.client.send(.POST, port: n.ports[1], "/v1/chat/completions", body: body, key: n.key, headers: headers)
+            #expect(after.status == 200)
+            #expect(after.callID == done.callID && after.callID != nil)
+            #expect(after.json == done.json)
+            #expect(n.upstream.received.count == 1)
+        }
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import PostgresNIO
 import SluiceCore
 @testable import SluiceStore
 import SluiceTesting
@@ -350,22 +351,33 @@ import Testing
         }
     }
 
+    /// The columns of `calls` after `005_reviews` (through `guard_flags`).
+    static let columnsBeforeLedger = CallColumns.names.firstIndex(of: "guard_flags")! + 1
+
     /// A store on `fixture` migrated through `005_reviews`, with `records` written to `calls` only.
     static func openBeforeLedger(_ fixture: StoreFixture, with records: [CallRecord]) async throws -> any SluiceStore {
         switch StorageURL.parse(fixture.storageURL) {
         case .success(.sqlite(let path)):
             let store = try SQLiteStore(path: path)
             try SQLiteMigrations.migrator.migrate(store.pool, upTo: "005_reviews")
+            // Only the columns `calls` had then (later migrations add more at the end).
+            let width = Self.columnsBeforeLedger
+            let sql = "INSERT INTO calls (\(CallColumns.names.prefix(width).joined(separator: ", "))) VALUES ("
+                + Array(repeating: "?", count: width).joined(separator: ", ") + ")"
             try await store.pool.write { db in
                 for r in records {
-                    try db.execute(sql: SQLiteStore.insertSQL, arguments: StatementArguments(r.cells.map(\.databaseValue)))
+                    try db.execute(sql: sql, arguments: StatementArguments(r.cells.prefix(width).map(\.databaseValue)))
                 }
             }
             return store
         case .success(.postgres(let url)):
             let store = PostgresStore(url: url, logger: PostgresStoreTests.quiet)
             try await PostgresMigrations.run(on: store, through: "005_reviews")
-            let query = PostgresStore.insertQuery(records[...])
+            let width = Self.columnsBeforeLedger
+            var sql = "INSERT INTO calls (\(PostgresStore.quotedColumns.prefix(width).joined(separator: ", "))) VALUES "
+            var binds = PostgresBindings()
+            PostgresStore.appendValues(records.map { Array($0.cells.prefix(width)) }, to: &sql, &binds)
+            let query = PostgresQuery(unsafeSQL: sql, binds: binds)
             try await store.run("seed calls") { client in _ = try await client.query(query) }
             return store
         case .failure(let e):

@@ -8,13 +8,41 @@ public struct ModelPrice: Sendable, Equatable, Codable {
     public var cachedInput: Double?
     /// Input tokens written to the provider's prompt cache; the input price when absent.
     public var cacheWrite: Double?
+    /// Uncached input tokens sent through the provider's batch API; half of `input` when absent.
+    public var batchInput: Double?
+    /// Output tokens answered through the provider's batch API; half of `output` when absent.
+    public var batchOutput: Double?
 
-    /// Prices in USD per million tokens; a `nil` cache price falls back to `input`.
-    public init(input: Double, output: Double, cachedInput: Double? = nil, cacheWrite: Double? = nil) {
+    /// The share of the standard price a batch costs when `batch_input`/`batch_output` are not set
+    /// (OpenAI Batch and Anthropic Message Batches both take 50 % off).
+    public static let defaultBatchDiscount = 0.5
+
+    /// Prices in USD per million tokens; a `nil` cache price falls back to `input`, a `nil` batch price to half the standard one.
+    public init(
+        input: Double, output: Double, cachedInput: Double? = nil, cacheWrite: Double? = nil, batchInput: Double? = nil,
+        batchOutput: Double? = nil
+    ) {
         self.input = input
         self.output = output
         self.cachedInput = cachedInput
         self.cacheWrite = cacheWrite
+        self.batchInput = batchInput
+        self.batchOutput = batchOutput
+    }
+
+    /// The prices of a call made through the provider's batch API: `batch_input` and `batch_output`
+    /// (half the standard prices by default); cached and cache-write input keep their ratio to `input`.
+    public var batch: ModelPrice {
+        let inputPrice = batchInput ?? input * Self.defaultBatchDiscount
+        let ratio = input > 0 ? inputPrice / input : Self.defaultBatchDiscount
+        return ModelPrice(
+            input: inputPrice, output: batchOutput ?? output * Self.defaultBatchDiscount,
+            cachedInput: cachedInput.map { $0 * ratio }, cacheWrite: cacheWrite.map { $0 * ratio })
+    }
+
+    /// The cost in USD of `usage`, at batch prices when `batch` (see ``batch``).
+    public func cost(of usage: Usage, batch: Bool) -> Double {
+        batch ? self.batch.cost(of: usage) : cost(of: usage)
     }
 
     /// The cost in USD of `usage` at these prices. `usage.inputTokens` counts every

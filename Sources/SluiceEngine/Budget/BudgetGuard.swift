@@ -26,7 +26,9 @@ public final class BudgetGuard: Sendable {
     let leaser: QuotaLeaser
     let clock: any WallClock
     let prices: PriceTable
-    let dailyCaps: [String: Double]
+    private let caps: Mutex<[String: Double]>
+    /// Each purpose's daily cap in USD (replaced on reload).
+    var dailyCaps: [String: Double] { caps.withLock { $0 } }
     let keys: [String: SluiceConfig.VirtualKey]
     let logger: Logger
     private let holds = Mutex([String: [Hold]]())
@@ -39,13 +41,23 @@ public final class BudgetGuard: Sendable {
         self.leaser = leaser
         self.clock = clock
         self.prices = PriceTable(overrides: config.pricing)
-        var caps: [String: Double] = [:]
-        for (name, p) in config.purposes { if let c = p.dailyBudgetUSD { caps[name] = c } }
-        dailyCaps = caps
+        caps = Mutex(Self.dailyCaps(config))
         var k: [String: SluiceConfig.VirtualKey] = [:]
         for key in config.auth.keys { k[key.name] = key }
         keys = k
         self.logger = logger
+    }
+
+    static func dailyCaps(_ config: SluiceConfig) -> [String: Double] {
+        var caps: [String: Double] = [:]
+        for (name, p) in config.purposes { if let c = p.dailyBudgetUSD { caps[name] = c } }
+        return caps
+    }
+
+    /// Takes the purposes' daily caps from a reloaded config.
+    public func replaceDailyCaps(_ config: SluiceConfig) {
+        let fresh = Self.dailyCaps(config)
+        caps.withLock { $0 = fresh }
     }
 
     /// Whether any limit could apply to this call (so the hot path skips everything otherwise).
@@ -72,8 +84,10 @@ public final class BudgetGuard: Sendable {
         }
     }
 
-    /// Reserves the call's worst-case cost and tokens; throws the 429 of the first cap it would cross.
-    func reserveSpend(_ ctx: CallContext, model: String, targets: [ResolvedTarget], inputTokens: Int, outputTokens: Int) async throws(SluiceError) {
+    /// Reserves the call's worst-case cost (at batch prices when `batch`) and tokens; throws the 429 of the first cap it would cross.
+    func reserveSpend(
+        _ ctx: CallContext, model: String, targets: [ResolvedTarget], inputTokens: Int, outputTokens: Int, batch: Bool = false
+    ) async throws(SluiceError) {
         let now = clock.now()
         let name = ctx.identity.keyName
         let key = name.flatMap { keys[$0] }
@@ -85,7 +99,7 @@ public final class BudgetGuard: Sendable {
                     throw SluiceError.invalidRequest(
                         "Purpose '\(ctx.purpose)' has a spending limit, but target '\(t.provider.name)/\(t.model)' of model '\(model)' has no price; add it under pricing:.")
                 }
-                worst = max(worst, p.cost(of: Usage(inputTokens: inputTokens, outputTokens: outputTokens)))
+                worst = max(worst, p.cost(of: Usage(inputTokens: inputTokens, outputTokens: outputTokens), batch: batch))
             }
             let nano = Int64((worst * 1e9).rounded(.up))
             if let cap = daily {

@@ -51,10 +51,15 @@ extension ConfigLoader {
 }
 
 extension ConfigLoader {
-    /// `tasks: {workers, timeout_s, max_attempts, webhook_secret, sweep_interval_s}`.
+    /// `tasks: {workers, timeout_s, max_attempts, webhook_secret, sweep_interval_s, batch_interval_s, batch_poll_s, batch_max}`.
     static func parseTasks(_ n: ConfigNode) throws -> SluiceConfig.Tasks {
         var t = SluiceConfig.Tasks()
-        for (k, v) in try n.mapping(allowed: ["workers", "timeout_s", "max_attempts", "webhook_secret", "sweep_interval_s"]) {
+        for (k, v) in try n.mapping(
+            allowed: [
+                "workers", "timeout_s", "max_attempts", "webhook_secret", "sweep_interval_s", "batch_interval_s", "batch_poll_s",
+                "batch_max",
+            ])
+        {
             switch k {
             case "workers":
                 t.workers = try v.int()
@@ -69,6 +74,15 @@ extension ConfigLoader {
             case "sweep_interval_s":
                 t.sweepIntervalS = try v.double()
                 guard t.sweepIntervalS > 0 else { throw v.error("sweep_interval_s must be positive") }
+            case "batch_interval_s":
+                t.batchIntervalS = try v.double()
+                guard t.batchIntervalS > 0 else { throw v.error("batch_interval_s must be positive") }
+            case "batch_poll_s":
+                t.batchPollS = try v.double()
+                guard t.batchPollS > 0 else { throw v.error("batch_poll_s must be positive") }
+            case "batch_max":
+                t.batchMax = try v.int()
+                guard (1...50_000).contains(t.batchMax) else { throw v.error("batch_max must be 1…50000 (the providers' limit per batch)") }
             default: break
             }
         }

@@ -78,13 +78,47 @@ extension ConfigLoader {
             if p.promptVersion != nil && p.prompt == nil {
                 throw ConfigError(path: "purposes.\(name).prompt_version", line: nil, "prompt_version needs prompt")
             }
+            try validateShadow(c, purpose: name)
+            // A purpose with a prompt may take its model from the prompt: checked with the prompts.
+            if p.model != nil || p.prompt == nil { try validateBatch(c, purpose: name, model: p.model) }
         }
+    }
+
+    /// What is wrong with `arms` for `purpose`: a prompt version that is not loaded, a model
+    /// that is not configured, or arms without a prompt to version; `nil` when they can run.
+    public static func variantProblem(
+        _ arms: [Variant], purpose p: SluiceConfig.Purpose, library: PromptLibrary, models: Set<String>
+    ) -> String? {
+        for arm in arms {
+            if let version = arm.promptVersion {
+                guard let promptName = p.prompt else {
+                    return "variant '\(arm.name)' names prompt version '\(version)' but purpose '\(p.name)' has no prompt"
+                }
+                guard let prompt = library.prompt(promptName, version: version) else {
+                    let versions = library.versions(of: promptName).map(\.version)
+                    return "variant '\(arm.name)': prompt '\(promptName)' has no version '\(version)'; versions: \(versions.joined(separator: ", "))"
+                }
+                if arm.model == nil, p.model == nil, prompt.model == nil {
+                    return "variant '\(arm.name)': no model: set purposes.\(p.name).model or 'model' in \(prompt.path)"
+                }
+            }
+            if let model = arm.model, !models.contains(model) {
+                return "variant '\(arm.name)' names unknown model '\(model)'; configured models: \(models.sorted().joined(separator: ", "))"
+            }
+        }
+        return nil
     }
 
     /// Checks every purpose's prompt against the loaded library.
     public static func validatePrompts(_ c: SluiceConfig, library: PromptLibrary) throws {
         let models = Set(c.models.map(\.name))
         for (name, p) in c.purposes.sorted(by: { $0.key < $1.key }) {
+            if let problem = variantProblem(p.variants, purpose: p, library: library, models: models) {
+                throw ConfigError(path: "purposes.\(name).variants", line: nil, problem)
+            }
+            if let shadow = p.shadow, let problem = shadowProblem(shadow, purpose: p, library: library, models: models) {
+                throw ConfigError(path: "purposes.\(name).shadow", line: nil, problem)
+            }
             guard let promptName = p.prompt else { continue }
             guard let prompt = library.prompt(promptName, version: p.promptVersion) else {
                 let versions = library.versions(of: promptName).map(\.version)
@@ -100,6 +134,7 @@ extension ConfigLoader {
             if !models.contains(model) {
                 throw ConfigError(path: "purposes.\(name)", line: nil, "prompt \(prompt.id) names unknown model '\(model)'")
             }
+            try validateBatch(c, purpose: name, model: model)
         }
     }
 }

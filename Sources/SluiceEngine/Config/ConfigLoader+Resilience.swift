@@ -2,10 +2,7 @@ import SluiceCore
 
 extension ConfigLoader {
     /// Purpose keys that later features implement.
-    static let laterPurposeKeys: [String: String] = [
-        "variants": "experimentation",
-        "shadow": "experimentation",
-    ]
+    static let laterPurposeKeys: [String: String] = [:]
 
     static func parseRetry(_ n: ConfigNode) throws -> SluiceConfig.Retry {
         var r = SluiceConfig.Retry()
@@ -61,7 +58,7 @@ extension ConfigLoader {
                 allowed: [
                     "timeout_ms", "ttft_timeout_ms", "retry", "fallback_response", "prompt", "prompt_version", "model",
                     "params", "cache", "output_schema", "repair_attempts", "pii", "guards", "review",
-                    "daily_budget_usd",
+                    "daily_budget_usd", "variants", "mode", "shadow",
                 ], later: laterPurposeKeys)
             {
                 switch k {
@@ -96,9 +93,17 @@ extension ConfigLoader {
                     purpose.pii = mode
                 case "guards": purpose.guards = try parseGuards(v)
                 case "review": purpose.review = try parseReview(v)
+                case "shadow": purpose.shadow = try parseShadow(v)
+                case "variants":
+                    let arms = try v.json()
+                    do { purpose.variants = try Variant.parseList(arms) } catch { throw v.error(error.message) }
                 case "daily_budget_usd":
                     purpose.dailyBudgetUSD = try v.double()
                     guard (purpose.dailyBudgetUSD ?? 0) > 0 else { throw v.error("daily_budget_usd must be positive") }
+                case "mode":
+                    let text = try v.string()
+                    guard let mode = SluiceConfig.PurposeMode(rawValue: text) else { throw v.error("mode must be sync or batch; got '\(text)'") }
+                    purpose.mode = mode
                 default: break
                 }
             }

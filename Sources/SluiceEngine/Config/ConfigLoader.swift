@@ -282,8 +282,8 @@ public enum ConfigLoader {
     static func parsePricing(_ n: ConfigNode) throws -> [String: ModelPrice] {
         var out: [String: ModelPrice] = [:]
         for (model, p) in try n.mapping() {
-            var input: Double?, output: Double?, cached: Double?, write: Double?
-            for (k, v) in try p.mapping(allowed: ["input", "output", "cached_input", "cache_write"]) {
+            var input: Double?, output: Double?, cached: Double?, write: Double?, batchInput: Double?, batchOutput: Double?
+            for (k, v) in try p.mapping(allowed: ["input", "output", "cached_input", "cache_write", "batch_input", "batch_output"]) {
                 let value = try v.double()
                 guard value >= 0 else { throw v.error("prices must not be negative") }
                 switch k {
@@ -291,11 +291,14 @@ public enum ConfigLoader {
                 case "output": output = value
                 case "cached_input": cached = value
                 case "cache_write": write = value
+                case "batch_input": batchInput = value
+                case "batch_output": batchOutput = value
                 default: break
                 }
             }
             guard let input, let output else { throw p.error("a price needs 'input' and 'output' (USD per million tokens)") }
-            out[model] = ModelPrice(input: input, output: output, cachedInput: cached, cacheWrite: write)
+            out[model] = ModelPrice(
+                input: input, output: output, cachedInput: cached, cacheWrite: write, batchInput: batchInput, batchOutput: batchOutput)
         }
         return out
     }

@@ -22,6 +22,14 @@ extension SluiceConfig {
     /// A purpose's `pii:` mode.
     public enum PIIMode: String, Sendable { case off, redact, block }
 
+    /// How a purpose's durable tasks run (its sync calls are always direct).
+    public enum PurposeMode: String, Sendable {
+        /// Each task is one direct call, run by a task worker.
+        case sync
+        /// Tasks collect for `tasks.batch_interval_s` and go to the provider's batch API together, at batch prices.
+        case batch
+    }
+
     /// When a purpose's outputs are held for a person.
     public enum ReviewWhen: String, Sendable { case never, always, schemaInvalid = "schema_invalid", guardFlagged = "guard_flagged" }
 
@@ -34,6 +42,9 @@ extension SluiceConfig {
         /// The defaults: 64 MiB in memory, 1 h for opted-in raw calls.
         public init() {}
     }
+
+    /// The purposes whose tasks run in batch mode, sorted.
+    public var batchPurposes: [String] { purposes.filter { $0.value.mode == .batch }.keys.sorted() }
 
     /// Parses `90s`, `30m`, `1h`, `7d`, `2w` (or plain seconds) into seconds.
     static func seconds(_ text: String) -> Double? {

@@ -61,6 +61,12 @@ extension SluiceConfig {
         public var review: ReviewWhen = .never
         /// The purpose's spending cap per UTC day.
         public var dailyBudgetUSD: Double?
+        /// `mode:`: how its tasks run; `sync` by default.
+        public var mode: PurposeMode = .sync
+        /// Arms that take a share of calls with another prompt version or model.
+        public var variants: [Variant] = []
+        /// A candidate run in the background on a sample of calls, for comparison; none when `nil`.
+        public var shadow: Shadow?
 
         /// A purpose with no settings of its own.
         public init(name: String) { self.name = name }

@@ -182,6 +182,12 @@ public struct SluiceConfig: Sendable {
         public var webhookSecret: String?
         /// How often the sweeper looks for timed-out tasks.
         public var sweepIntervalS = 10.0
+        /// Batch mode: how long tasks of a batch purpose collect before they are submitted as one batch.
+        public var batchIntervalS = 60.0
+        /// Batch mode: how often open batches are polled (and their tasks' heartbeats refreshed).
+        public var batchPollS = 30.0
+        /// Batch mode: the most tasks in one upstream batch.
+        public var batchMax = 1000
         /// The defaults: 8 workers, 300 s, 3 attempts.
         public init() {}
     }

@@ -15,6 +15,10 @@ public struct Attribution: Sendable, Equatable {
     public var runBudget: String?
     /// `x-sluice-run-max-calls`; `nil` when not sent.
     public var runMaxCalls: String?
+    /// The arm of the purpose's split this call runs (set by the purpose runner, never from headers).
+    public var variant: String?
+    /// For a shadow run: the live call it shadows (set by the shadow runner, never from headers).
+    public var shadowOf: String?
 
     /// Attribution from explicit values; `nil` means not sent.
     public init(purpose: String? = nil, runID: String? = nil, user: String? = nil, cacheMode: String? = nil) {
@@ -40,6 +44,8 @@ public struct Attribution: Sendable, Equatable {
             user: user ?? other.user, cacheMode: cacheMode ?? other.cacheMode)
         a.runBudget = runBudget ?? other.runBudget
         a.runMaxCalls = runMaxCalls ?? other.runMaxCalls
+        a.variant = variant ?? other.variant
+        a.shadowOf = shadowOf ?? other.shadowOf
         return a
     }
 }

@@ -73,8 +73,10 @@ public final class CallRecorder: Sendable {
 
     /// Sets `record.costUSD` and `record.savedUSD` from its usage and answered model
     /// (see ``PriceTable/price(target:answered:)``); an unpriced model costs `nil`.
+    /// A call sent in a task batch (`batchID` set) is priced at the model's batch prices.
     func price(_ record: inout CallRecord, target: String) {
-        let p = priceOf(target: target, answered: record.answeredModel)
+        let standard = priceOf(target: target, answered: record.answeredModel)
+        let p = record.batchID == nil ? standard : standard?.batch
         record.costUSD = p?.cost(of: record.usage)
         record.savedUSD = p?.savings(of: record.usage) ?? 0
     }

@@ -51,6 +51,11 @@ extension ChatService {
         if !kills.isEmpty, let k = kills.kill(.purpose, ctx.purpose) ?? kills.kill(.model, model) {
             return .answer(await fail(&record, Self.disabled(k), ctx: ctx))
         }
+        if live.isDisabled(ctx.purpose) {
+            let e = SluiceError(
+                .disabled, "Purpose '\(ctx.purpose)' is disabled by the flag '\(ctx.purpose).disabled'; remove it with sluice flags set \(ctx.purpose).disabled=null.")
+            return .answer(await fail(&record, e, ctx: ctx))
+        }
         do {
             return .next(try catalog.targets(for: model))
         } catch {

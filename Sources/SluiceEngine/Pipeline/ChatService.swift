@@ -24,7 +24,10 @@ public struct ChatService: Sendable {
     let catalog: ModelCatalog
     let recorder: CallRecorder
     let clock: any WallClock
-    let policies: CallPolicies
+    /// The live purpose settings (config plus flags).
+    let live: LiveConfig
+    /// The current call policies.
+    var policies: CallPolicies { live.policies }
     let runner: AttemptRunner
     /// The response cache; `nil` turns caching off.
     let cache: ResponseCache?
@@ -52,6 +55,8 @@ public struct ChatService: Sendable {
         }
         ctx.prompt = prompt
         var record = recorder.start(ctx, request: request, model: request.model, rawBody: body)
+        record.variant = headerAttribution.variant
+        record.shadowOf = headerAttribution.shadowOf
         record.promptName = prompt?.name
         record.promptVersion = prompt?.version
         let targets: [ResolvedTarget]

@@ -8,7 +8,10 @@ import SluiceCore
 public struct PurposeRunner: Sendable {
     let chat: ChatService
     let prompts: PromptBook
-    let purposes: [String: SluiceConfig.Purpose]
+    /// The live purpose settings (config plus flags), read once per run.
+    let live: LiveConfig
+    /// Starts the purpose's shadow on sampled runs; `nil` for none.
+    var shadows: ShadowRunner? = nil
 
     static let fields: Set<String> = ["variables", "user", "run_id", "cache", "metadata"]
 
@@ -24,7 +27,10 @@ public struct PurposeRunner: Sendable {
             let reply = await chat.handle(
                 body: chatBody, attribution: merged, identity: identity, start: start, eventLoop: eventLoop,
                 prompt: PromptRef(prompt))
-            return Self.native(reply, prompt: prompt, hasSchema: purposes[name]?.outputSchema != nil || prompt.outputSchema != nil)
+            shadows?.afterRun(self, purpose: name, body: body, attribution: attribution, reply: reply)
+            return Self.native(
+                reply, prompt: prompt, variant: merged.variant,
+                hasSchema: live.config.purposes[name]?.outputSchema != nil || prompt.outputSchema != nil)
         } catch {
             return await chat.failUnparsed(body: body, error: error, attribution: attribution, identity: identity, start: start)
         }
@@ -32,7 +38,11 @@ public struct PurposeRunner: Sendable {
 
     /// The chat body for a run: the rendered messages, the model, the prompt's
     /// parameters under the purpose's, and the output schema as `response_format`.
-    func prepare(purpose name: String, body: [UInt8], attribution: Attribution) throws -> ([UInt8], Prompt, Attribution) {
+    /// A `shadow` run renders the shadow's prompt version and calls its model, outside the split.
+    func prepare(
+        purpose name: String, body: [UInt8], attribution: Attribution, shadow: SluiceConfig.Shadow? = nil
+    ) throws -> ([UInt8], Prompt, Attribution) {
+        let purposes = live.config.purposes
         guard let purpose = purposes[name] else {
             let known = purposes.keys.sorted()
             throw SluiceError.invalidRequest(
@@ -43,9 +53,6 @@ public struct PurposeRunner: Sendable {
             throw SluiceError.invalidRequest(
                 "Purpose '\(name)' has no prompt to run; set purposes.\(name).prompt, or call /v1/chat/completions with X-Sluice-Purpose.",
                 param: "purpose")
-        }
-        guard let prompt = prompts.library.prompt(promptName, version: purpose.promptVersion) else {
-            throw SluiceError(.internalError, "Prompt '\(promptName)' of purpose '\(name)' is not loaded; check the prompts directory and reload.")
         }
         let json: JSON
         do { json = try JSON.parse(body.isEmpty ? Array("{}".utf8) : body) } catch {
@@ -66,8 +73,14 @@ public struct PurposeRunner: Sendable {
             guard let s = v.stringValue else { throw SluiceError.invalidRequest("'\(field)' must be a string.", param: field) }
             a[keyPath: keyPath] = s
         }
+        // The split is sticky per user (the header's, else the body's).
+        let arm = shadow == nil ? Variant.pick(purpose.variants, purpose: name, user: a.user) : nil
+        guard let prompt = prompts.library.prompt(promptName, version: shadow?.promptVersion ?? arm?.promptVersion ?? purpose.promptVersion) else {
+            throw SluiceError(.internalError, "Prompt '\(promptName)' of purpose '\(name)' is not loaded; check the prompts directory and reload.")
+        }
         var chat = JSONObject()
-        chat["model"] = .string(purpose.model ?? prompt.model ?? "")
+        chat["model"] = .string(shadow?.model ?? arm?.model ?? purpose.model ?? prompt.model ?? "")
+        if !purpose.variants.isEmpty { a.variant = arm?.name ?? Variant.base }
         chat["messages"] = .array(try prompt.render(variables))
         for (k, v) in prompt.params { chat[k] = v }
         for (k, v) in purpose.params { chat[k] = v }
@@ -85,7 +98,7 @@ public struct PurposeRunner: Sendable {
     }
 
     /// A chat reply in the run's native shape.
-    static func native(_ reply: ChatReply, prompt: Prompt, hasSchema: Bool) -> ChatReply {
+    static func native(_ reply: ChatReply, prompt: Prompt, variant: String? = nil, hasSchema: Bool) -> ChatReply {
         guard case .json(let status, let bytes, let meta) = reply, status == 200,
             let completion = (try? JSON.parse(bytes))?.objectValue
         else { return reply }
@@ -95,7 +108,8 @@ public struct PurposeRunner: Sendable {
         let usage = Usage(openAI: completion["usage"]) ?? Usage()
         let out: JSON = [
             "call_id": meta.callID.map(JSON.string) ?? .null, "text": .string(text), "output": output,
-            "prompt_name": .string(prompt.name), "prompt_version": .string(prompt.version), "variant": nil,
+            "prompt_name": .string(prompt.name), "prompt_version": .string(prompt.version),
+            "variant": variant.map(JSON.string) ?? .null,
             "model": .string(meta.answeredModel ?? completion["model"]?.stringValue ?? ""),
             "usage": [
                 "input_tokens": .int(usage.inputTokens), "output_tokens": .int(usage.outputTokens),

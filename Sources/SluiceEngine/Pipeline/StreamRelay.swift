@@ -97,6 +97,8 @@ public final class StreamRelay: @unchecked Sendable {
 
     /// The call id of this stream.
     public var callID: String { record.callID }
+    /// Whether the stream ended with the upstream's clean end (read after the last frame).
+    public private(set) var endedCleanly = false
 
     static let done = Array("data: [DONE]\n\n".utf8)
 
@@ -170,6 +172,7 @@ public final class StreamRelay: @unchecked Sendable {
     private func finish(status: CallRecord.Status, error: String?, httpStatus: Int) async {
         guard !finished else { return }
         finished = true
+        endedCleanly = status == .ok
         onEnd?(status == .ok ? true : status == .streamInterrupted ? false : nil)
         record.status = status
         record.error = error

@@ -49,6 +49,9 @@ public struct ModelCatalog: Sendable {
     /// `PROVIDER/MODEL` of every configured target.
     public var targetKeys: [String] { models.values.flatMap { $0.map(\.breakerKey) } }
 
+    /// The configured provider with this name.
+    public func provider(named name: String) -> (any Provider)? { providers[name] }
+
     /// Whether `model` is a configured model name or the upstream model id of one of their targets.
     public func knows(model: String) -> Bool {
         models[model] != nil || models.values.contains { $0.contains { $0.model == model } }

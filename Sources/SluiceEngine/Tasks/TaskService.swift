@@ -7,6 +7,8 @@ import SluiceStore
 public struct TaskService: Sendable {
     let store: any SluiceStore
     let config: SluiceConfig
+    /// The live purposes (a reload may add one).
+    let live: LiveConfig
     let clock: any WallClock
     let webhooks: TaskWebhooks
     let wake: @Sendable () -> Void
@@ -28,6 +30,7 @@ public struct TaskService: Sendable {
         guard identity.allows(purpose: purpose) else {
             throw SluiceError(.forbidden, "Key '\(identity.keyName ?? "")' may not use purpose '\(purpose)'.", param: "purpose")
         }
+        let purposes = live.config.purposes
         let hasVariables = obj["variables"] != nil
         let hasRequest = obj["request"] != nil
         guard hasVariables != hasRequest else {
@@ -35,18 +38,23 @@ public struct TaskService: Sendable {
         }
         if hasVariables {
             guard obj["variables"]?.objectValue != nil else { throw SluiceError.invalidRequest("'variables' must be an object.", param: "variables") }
-            guard config.purposes[purpose]?.prompt != nil else {
+            guard purposes[purpose]?.prompt != nil else {
                 throw SluiceError.invalidRequest("Purpose '\(purpose)' has no prompt to run with variables; send a chat 'request' instead.", param: "purpose")
             }
         } else {
             guard let request = obj["request"], request.objectValue != nil else {
                 throw SluiceError.invalidRequest("'request' must be a chat completion request object.", param: "request")
             }
-            _ = try ChatRequest(body: request)
+            let chat = try ChatRequest(body: request)
+            if let p = config.purposes[purpose], p.mode == .batch, let model = p.model, chat.model != model {
+                throw SluiceError.invalidRequest(
+                    "Purpose '\(purpose)' runs its tasks in batch mode on model '\(model)'; the request names '\(chat.model)'. "
+                        + "Name '\(model)', or send the request as a sync call.", param: "request.model")
+            }
         }
-        if !config.purposes.isEmpty, purpose != "default", config.purposes[purpose] == nil {
+        if !purposes.isEmpty, purpose != "default", purposes[purpose] == nil {
             throw SluiceError.invalidRequest(
-                "Unknown purpose '\(purpose)'; configured purposes: \(config.purposes.keys.sorted().joined(separator: ", ")).", param: "purpose")
+                "Unknown purpose '\(purpose)'; configured purposes: \(purposes.keys.sorted().joined(separator: ", ")).", param: "purpose")
         }
         var key: String?
         if let k = obj["idempotency_key"], !k.isNull {

@@ -55,7 +55,8 @@ public final class TaskWorkers: Service, Sendable {
                 var claimed: [TaskRecord] = []
                 if free > 0 {
                     do {
-                        claimed = try await store.claimTasks(worker: node, limit: free, now: clock.now())
+                        // Tasks of batch-mode purposes are the batcher's (``TaskBatcher``).
+                        claimed = try await store.claimTasks(worker: node, limit: free, now: clock.now(), purposes: .except(config.batchPurposes))
                     } catch {
                         logger.warning("could not claim tasks; will retry", metadata: ["error": "\(error)"])
                     }
@@ -141,6 +142,11 @@ public final class TaskWorkers: Service, Sendable {
             body["stream"] = false
             reply = await chat.handle(body: JSON.object(body).serialized(), attribution: attribution, identity: identity)
         }
+        return Self.outcome(of: reply)
+    }
+
+    /// A task's status, result or error, and call id, from the engine's reply.
+    static func outcome(of reply: ChatReply) -> (TaskRecord.Status, String?, String?, String?) {
         switch reply {
         case .json(let status, let bytes, let meta):
             let text = String(decoding: bytes, as: UTF8.self)
@@ -153,7 +159,10 @@ public final class TaskWorkers: Service, Sendable {
         }
     }
 
-    func identityFor(_ keyName: String?) -> Identity {
+    func identityFor(_ keyName: String?) -> Identity { Self.identity(for: keyName, config: config) }
+
+    /// The identity a task runs with: its key's purposes, or open mode when it has no key.
+    static func identity(for keyName: String?, config: SluiceConfig) -> Identity {
         guard let keyName, let key = config.auth.keys.first(where: { $0.name == keyName }) else { return .openLoopback }
         return Identity(keyName: keyName, purposes: key.purposes, isAdmin: false)
     }

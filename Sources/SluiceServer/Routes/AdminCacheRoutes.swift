@@ -69,20 +69,25 @@ struct AdminCacheRoutes {
         return HTTPEdge.json(200, ["purpose": purpose.map(JSON.string) ?? .null, "removed": .int(removed)])
     }
 
-    /// Re-reads the prompt files; a broken file is a 400 naming it, and the old set stays live.
+    /// Re-reads the config and prompt files; a broken one is a 400 naming it, and the old set stays live.
     func reload(_ request: Request, _ context: SluiceRequestContext) async throws -> Response {
         try admin(request, context)
+        let report: ReloadReport
         do {
-            let library = try gateway.reloadPrompts()
-            return HTTPEdge.json(200, [
-                "reloaded": true,
-                "prompts": .array(library.names.map { name in
-                    ["name": .string(name), "live_version": library.liveVersion(of: name).map(JSON.string) ?? .null,
-                     "versions": .array(library.versions(of: name).map { .string($0.version) })]
-                }),
-            ])
+            report = try gateway.reload()
         } catch {
-            throw SluiceError.invalidRequest("Reload refused, the previous prompts stay live: \(error)")
+            throw SluiceError.invalidRequest("Reload refused, the previous config and prompts stay live: \(error)")
         }
+        let library = report.prompts
+        return HTTPEdge.json(200, [
+            "reloaded": true,
+            "purposes": .array(report.purposes.map(JSON.string)),
+            "restart_required": .array(report.restartRequired.map(JSON.string)),
+            "flag_warnings": .array(report.flagWarnings.map(JSON.string)),
+            "prompts": .array(library.names.map { name in
+                ["name": .string(name), "live_version": library.liveVersion(of: name).map(JSON.string) ?? .null,
+                 "versions": .array(library.versions(of: name).map { .string($0.version) })]
+            }),
+        ])
     }
 }

@@ -39,10 +39,23 @@ struct ChatRoutes {
     func chat(_ request: Request, _ context: SluiceRequestContext) async throws -> Response {
         let start = ContinuousClock.now
         let (identity, body) = try await admit(request, context)
-        let reply = await gateway.chat.handle(
-            body: body, attribution: HTTPEdge.attribution(request), identity: identity,
-            start: start, eventLoop: context.eventLoop)
-        return respond(reply)
+        return try await idempotent.run(request, path: "/v1/chat/completions", body: body, identity: identity) {
+            let attribution = HTTPEdge.attribution(request)
+            let reply = await gateway.chat.handle(
+                body: body, attribution: attribution, identity: identity,
+                start: start, eventLoop: context.eventLoop)
+            gateway.shadows.afterChat(body: body, attribution: attribution, reply: reply)
+            return (respond(reply), Self.completion(of: reply))
+        }
+    }
+
+    /// The `Idempotency-Key` handling of the chat endpoints.
+    var idempotent: IdempotentResponder { IdempotentResponder(gate: gateway.idempotency) }
+
+    /// Whether a reply was sent in full, asked once its body is written (a stream may have broken).
+    static func completion(of reply: ChatReply) -> @Sendable () -> Bool {
+        if case .stream(let relay, _) = reply { return { relay.endedCleanly } }
+        return { true }
     }
 
     func respond(_ reply: ChatReply) -> Response {

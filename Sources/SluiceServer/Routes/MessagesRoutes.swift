@@ -26,10 +26,12 @@ struct MessagesRoutes {
                 throw SluiceError.invalidRequest("The request body is not valid JSON: \(error).")
             }
             let openAI = try AnthropicInbound.toOpenAI(json)
-            let reply = await chat.gateway.chat.handle(
-                body: JSON.object(openAI).serialized(), attribution: HTTPEdge.attribution(request), identity: identity,
-                start: start, eventLoop: context.eventLoop)
-            return respond(reply)
+            return try await chat.idempotent.run(request, path: "/v1/messages", body: body, identity: identity) {
+                let reply = await chat.gateway.chat.handle(
+                    body: JSON.object(openAI).serialized(), attribution: HTTPEdge.attribution(request), identity: identity,
+                    start: start, eventLoop: context.eventLoop)
+                return (respond(reply), ChatRoutes.completion(of: reply))
+            }
         } catch {
             return Self.error(HTTPEdge.sluiceError(from: error))
         }

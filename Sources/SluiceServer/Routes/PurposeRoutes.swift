@@ -14,9 +14,11 @@ struct PurposeRoutes {
         let start = ContinuousClock.now
         let (identity, body) = try await chat.admit(request, context)
         let purpose = context.parameters.get("purpose") ?? ""
-        let reply = await chat.gateway.purposes.run(
-            purpose: purpose, body: body, attribution: HTTPEdge.attribution(request), identity: identity, start: start,
-            eventLoop: context.eventLoop)
-        return chat.respond(reply)
+        return try await chat.idempotent.run(request, path: "/v1/purposes/\(purpose)/run", body: body, identity: identity) {
+            let reply = await chat.gateway.purposes.run(
+                purpose: purpose, body: body, attribution: HTTPEdge.attribution(request), identity: identity, start: start,
+                eventLoop: context.eventLoop)
+            return (chat.respond(reply), ChatRoutes.completion(of: reply))
+        }
     }
 }

@@ -173,6 +173,60 @@ enum PostgresMigrations {
                 """,
             ]
         ),
+        (
+            "008_batches",
+            [
+                """
+                CREATE TABLE task_batches (
+                    id TEXT PRIMARY KEY,
+                    purpose TEXT NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL, upstream_id TEXT,
+                    status TEXT NOT NULL, task_ids TEXT NOT NULL, items TEXT NOT NULL,
+                    created_at_ms BIGINT NOT NULL, updated_at_ms BIGINT NOT NULL, error TEXT
+                )
+                """,
+                "CREATE INDEX task_batches_status ON task_batches (status, id)",
+                "ALTER TABLE calls ADD COLUMN batch_id TEXT",
+            ]
+        ),
+        (
+            "009_idempotency",
+            [
+                """
+                CREATE TABLE idempotent_responses (
+                    scope TEXT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL, created_at_ms BIGINT NOT NULL,
+                    completed_at_ms BIGINT, status BIGINT, headers TEXT, body TEXT,
+                    PRIMARY KEY (scope, key)
+                )
+                """,
+                "CREATE INDEX idempotent_responses_created ON idempotent_responses (created_at_ms)",
+            ]
+        ),
+        (
+            "010_flags",
+            [
+                """
+                CREATE TABLE flags (
+                    key TEXT PRIMARY KEY, value TEXT NOT NULL, actor TEXT NOT NULL, updated_at_ms BIGINT NOT NULL
+                )
+                """
+            ]
+        ),
+        (
+            "011_experiments",
+            [
+                """
+                CREATE TABLE feedback (
+                    id TEXT PRIMARY KEY,
+                    call_id TEXT, task_id TEXT, purpose TEXT, score DOUBLE PRECISION NOT NULL,
+                    label TEXT, comment TEXT, action TEXT, key_name TEXT, created_at_ms BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX feedback_call ON feedback (call_id)",
+                "CREATE INDEX feedback_purpose_created ON feedback (purpose, created_at_ms)",
+                "ALTER TABLE calls ADD COLUMN shadow_of TEXT",
+                "CREATE INDEX calls_shadow_of ON calls (shadow_of) WHERE shadow_of IS NOT NULL",
+            ]
+        ),
     ]
 
     /// Applies the pending migrations. When none is pending nothing is locked or created, so a

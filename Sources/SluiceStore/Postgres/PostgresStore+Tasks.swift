@@ -12,10 +12,11 @@ extension PostgresStore {
         + TaskColumns.list
 
     /// The picked rows are a materialized CTE: evaluated once, so a plan that rescans a `FROM`
-    /// subquery cannot pick (and claim) more than `limit` rows.
-    static let claimTasksSQL = """
+    /// subquery cannot pick (and claim) more than `limit` rows. `filter` is the purpose clause.
+    static func claimTasksSQL(filter: String) -> String {
+        """
         WITH c AS MATERIALIZED (
-            SELECT id FROM tasks WHERE status = 'queued' ORDER BY id LIMIT $3
+            SELECT id FROM tasks WHERE status = 'queued'\(filter) ORDER BY id LIMIT $3
             FOR UPDATE SKIP LOCKED
         )
         UPDATE tasks t SET status = 'running', attempt_count = t.attempt_count + 1, started_at_ms = $1,
@@ -24,6 +25,7 @@ extension PostgresStore {
         WHERE t.id = c.id AND t.status = 'queued'
         RETURNING \(TaskColumns.names.map { "t.\($0)" }.joined(separator: ", "))
         """
+    }
 
     static let sweepTasksSQL = """
         UPDATE tasks SET
@@ -69,10 +71,11 @@ extension PostgresStore {
         return try await rows("list tasks", q.sql { "$\($0)" }, q.values).compactMap(Self.taskRecord)
     }
 
-    /// Claims up to `limit` queued tasks, oldest (lowest id) first; concurrent claimers take disjoint tasks.
-    public func claimTasks(worker: String, limit: Int, now: Date) async throws -> [TaskRecord] {
-        guard limit > 0 else { return [] }
-        return try await rows("claim tasks", Self.claimTasksSQL, [.int(now.millis), .text(worker), .int(Int64(limit))])
+    /// Claims up to `limit` queued tasks of the filtered purposes, oldest (lowest id) first; concurrent claimers take disjoint tasks.
+    public func claimTasks(worker: String, limit: Int, now: Date, purposes: TaskClaimFilter) async throws -> [TaskRecord] {
+        guard limit > 0, let filter = purposes.clause({ "$\($0 + 4)" }) else { return [] }
+        let values: [Cell] = [.int(now.millis), .text(worker), .int(Int64(limit))] + filter.values
+        return try await rows("claim tasks", Self.claimTasksSQL(filter: filter.sql), values)
             .compactMap(Self.taskRecord)
             .sorted { $0.id < $1.id }
     }

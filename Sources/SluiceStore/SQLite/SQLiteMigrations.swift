@@ -144,6 +144,52 @@ enum SQLiteMigrations {
                     );
                     """)
         }
+        m.registerMigration("008_batches") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE task_batches (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        purpose TEXT NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL, upstream_id TEXT,
+                        status TEXT NOT NULL, task_ids TEXT NOT NULL, items TEXT NOT NULL,
+                        created_at_ms INTEGER NOT NULL, updated_at_ms INTEGER NOT NULL, error TEXT
+                    );
+                    CREATE INDEX task_batches_status ON task_batches(status, id);
+                    ALTER TABLE calls ADD COLUMN batch_id TEXT;
+                    """)
+        }
+        m.registerMigration("009_idempotency") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE idempotent_responses (
+                        scope TEXT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL, created_at_ms INTEGER NOT NULL,
+                        completed_at_ms INTEGER, status INTEGER, headers TEXT, body TEXT,
+                        PRIMARY KEY (scope, key)
+                    );
+                    CREATE INDEX idempotent_responses_created ON idempotent_responses(created_at_ms);
+                    """)
+        }
+        m.registerMigration("010_flags") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE flags (
+                        key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL, actor TEXT NOT NULL, updated_at_ms INTEGER NOT NULL
+                    );
+                    """)
+        }
+        m.registerMigration("011_experiments") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE feedback (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        call_id TEXT, task_id TEXT, purpose TEXT, score REAL NOT NULL,
+                        label TEXT, comment TEXT, action TEXT, key_name TEXT, created_at_ms INTEGER NOT NULL
+                    );
+                    CREATE INDEX feedback_call ON feedback(call_id);
+                    CREATE INDEX feedback_purpose_created ON feedback(purpose, created_at_ms);
+                    ALTER TABLE calls ADD COLUMN shadow_of TEXT;
+                    CREATE INDEX calls_shadow_of ON calls(shadow_of) WHERE shadow_of IS NOT NULL;
+                    """)
+        }
         return m
     }
 }

@@ -48,19 +48,22 @@ extension SQLiteStore {
         }
     }
 
-    /// Claims up to `limit` queued tasks, oldest (lowest id) first, in one `UPDATE … RETURNING`.
-    public func claimTasks(worker: String, limit: Int, now: Date) async throws -> [TaskRecord] {
-        guard limit > 0 else { return [] }
+    /// Claims up to `limit` queued tasks of the filtered purposes, oldest (lowest id) first, in one `UPDATE … RETURNING`.
+    public func claimTasks(worker: String, limit: Int, now: Date, purposes: TaskClaimFilter) async throws -> [TaskRecord] {
+        guard limit > 0, let filter = purposes.clause({ _ in "?" }) else { return [] }
+        let values: [DatabaseValue] =
+            [now.millis.databaseValue, now.millis.databaseValue, worker.databaseValue] + filter.values.map(\.databaseValue)
+            + [limit.databaseValue]
         return try await pool.write { db in
             try Row.fetchAll(
                 db,
                 sql: """
                     UPDATE tasks SET status = 'running', attempt_count = attempt_count + 1, started_at_ms = ?,
                         heartbeat_at_ms = ?, worker = ?
-                    WHERE id IN (SELECT id FROM tasks WHERE status = 'queued' ORDER BY id LIMIT ?)
+                    WHERE id IN (SELECT id FROM tasks WHERE status = 'queued'\(filter.sql) ORDER BY id LIMIT ?)
                     RETURNING \(TaskColumns.list)
                     """,
-                arguments: [now.millis, now.millis, worker, limit]
+                arguments: StatementArguments(values)
             )
             .compactMap(Self.taskRecord)
             .sorted { $0.id < $1.id }

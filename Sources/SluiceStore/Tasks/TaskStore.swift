@@ -110,9 +110,10 @@ public protocol TaskStore: Sendable {
     func task(_ id: String) async throws -> TaskRecord?
     /// Tasks newest first, filtered by status and purpose, older than `before` (an id), at most `limit` (1…1000).
     func tasks(status: TaskRecord.Status?, purpose: String?, limit: Int, before: String?) async throws -> [TaskRecord]
-    /// Claims up to `limit` queued tasks, oldest first (PostgreSQL: `FOR UPDATE SKIP LOCKED`): each becomes
-    /// `running` with `attempt_count + 1`, `started_at` and `heartbeat_at` = now, `worker` set. Returns them claimed.
-    func claimTasks(worker: String, limit: Int, now: Date) async throws -> [TaskRecord]
+    /// Claims up to `limit` queued tasks of the `purposes` the filter lets through, oldest first (PostgreSQL:
+    /// `FOR UPDATE SKIP LOCKED`): each becomes `running` with `attempt_count + 1`, `started_at` and
+    /// `heartbeat_at` = now, `worker` set. Returns them claimed.
+    func claimTasks(worker: String, limit: Int, now: Date, purposes: TaskClaimFilter) async throws -> [TaskRecord]
     /// Refreshes the heartbeat of a run; `false` when the task is no longer this worker's run `attempt`.
     func heartbeatTask(_ id: String, worker: String, attempt: Int, now: Date) async throws -> Bool
     /// Appends a call id to the task (any status).
