@@ -189,7 +189,7 @@ public final class Gateway: Sendable {
 
     /// The long-running parts, in start order (they stop in reverse): the call
     /// log, the cache writer, store upkeep, quota leases and the change watcher.
-    public var services: [any Service] { [callLog, cache.writer, maintenance, quotas, changes, alerts, taskSweeper, taskWorkers, taskBatcher, rolloutGuard] }
+    public var services: [any Service] { [callLog, cache.writer, maintenance, quotas, changes, alerts, taskSweeper, taskWorkers, taskBatcher, rolloutGuard, shadows] }
 
     /// Reads the prompt files of `config` and checks every purpose's prompt; throws the first problem.
     public static func loadPrompts(_ config: SluiceConfig) throws -> PromptLibrary {

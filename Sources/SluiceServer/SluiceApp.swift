@@ -26,6 +26,7 @@ public enum SluiceApp {
         AdminReviewRoutes(gateway: gateway).register(on: router)
         AdminCostRoutes(gateway: gateway).register(on: router)
         AdminFlagRoutes(gateway: gateway).register(on: router)
+        AdminDriftRoutes(gateway: gateway).register(on: router)
         FeedbackRoutes(chat: chat).register(on: router)
         AdminShadowRoutes(gateway: gateway).register(on: router)
         return router

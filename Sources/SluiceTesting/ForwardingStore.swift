@@ -135,6 +135,12 @@ extension ForwardingStore {
     }
     public func pruneIdempotency(before: Date) async throws -> Int { try await base.pruneIdempotency(before: before) }
     public func flags() async throws -> [StoredFlag] { try await base.flags() }
+    public func callStats(purpose: String, from: Date, to: Date, limit: Int) async throws -> [CallStat] {
+        try await base.callStats(purpose: purpose, from: from, to: to, limit: limit)
+    }
+    public func feedbackScores(purpose: String, from: Date, to: Date) async throws -> [Double] {
+        try await base.feedbackScores(purpose: purpose, from: from, to: to)
+    }
     public func changeFlags(
         _ changes: [FlagChange], actor: String, action: String, reason: String?, at: Date, auditID: @Sendable (Int) -> String
     ) async throws -> [AuditEntry]? {

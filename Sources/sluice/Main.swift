@@ -19,8 +19,8 @@ struct SluiceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sluice",
         abstract: "Sluice: a production LLM gateway.",
-        subcommands: [Serve.self, CheckConfig.self, Migrate.self, Calls.self, Kill.self, Unkill.self, PromptsCommand.self, Costs.self, Tasks.self, FlagsCommand.self,
-            ShadowCommand.self])
+        subcommands: [Serve.self, CheckConfig.self, Migrate.self, Calls.self, Kill.self, Unkill.self, PromptsCommand.self, Costs.self, Tasks.self, FlagsCommand.self, DriftCommand.self,
+            ShadowCommand.self, EvalCommand.self])
 }
 
 /// `--config` shared by every command.

@@ -179,4 +179,31 @@ import Testing
         let (badStatus, badText) = try await SluiceProcess.run(["shadow", "report", "nope", "--config", configPath], directory: dir)
         #expect(badStatus == 1 && badText.contains("unknown purpose 'nope'"), "\(badText)")
     }
+
+    /// A candidate version that needs a variable the live one does not: the live call answers, the
+    /// shadow is a failed run recorded with its reason, and the report counts it as an error.
+    @Test func aShadowThatCannotRenderIsAFailedRun() async throws {
+        let (live, shadow) = try await Self.upstreams()
+        defer { Task { await live.stop(); await shadow.stop() } }
+        let prompts = try Self.prompts()
+        try """
+            version: v2
+            messages:
+              - role: user
+                content: "Ticket: {{ticket}} from team {{team}}"
+            """.write(toFile: prompts + "/triage/v2.prompt.yaml", atomically: true, encoding: .utf8)
+        try await Harness.with(Self.config(live, shadow, prompts: prompts)) { h in
+            let r = try await run(h, "login fails")
+            #expect(r.status == 200, "\(r.text)")
+            await h.gateway.shadows.idle()
+            #expect(shadow.received.isEmpty)
+            let pairs = try await h.gateway.store.shadowPairs(purpose: "triage:shadow", since: .distantPast, limit: 10)
+            #expect(pairs.count == 1)
+            #expect(pairs.first?.shadow.status == .error && pairs.first?.shadow.httpStatus == 400)
+            #expect(pairs.first?.shadow.error?.contains("team") == true, "\(pairs.first?.shadow.error ?? "")")
+            let report = try await h.request(.GET, "/admin/shadow/triage").json
+            #expect(report["shadow"]?["errors"] == 1 && report["primary"]?["errors"] == 0)
+            #expect(h.gateway.shadows.counters["triage"]?.failed == 1)
+        }
+    }
 }

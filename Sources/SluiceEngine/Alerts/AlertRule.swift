@@ -16,6 +16,10 @@ public struct AlertRule: Sendable, Equatable {
         case budgetUsedPct = "budget_used_pct"
         /// Answers valid against their schema / answers with a schema, over `window`.
         case schemaValidRate = "schema_valid_rate"
+        /// Refusals / answers judged, over `window` (per purpose).
+        case refusalRate = "refusal_rate"
+        /// Mean output tokens over `window` against the 30 days before, as a change in percent (per purpose).
+        case outputTokensShift = "output_tokens_shift"
     }
 
     /// The metric.

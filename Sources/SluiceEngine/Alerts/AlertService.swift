@@ -138,6 +138,22 @@ public final class AlertService: Service, Sendable {
                 guard checked.count >= rule.minCalls else { continue }
                 let rate = Double(checked.filter { $0 }.count) / Double(checked.count)
                 out.append((name, rate, "Schema-valid rate of \(label) is \(Self.fmt(rate * 100))% over the last \(checked.count) checked answers."))
+            case .refusalRate:
+                guard let scope else { continue }
+                let judged = try await store.callStats(purpose: scope, from: now.addingTimeInterval(-rule.windowSeconds), to: end, limit: 100_000)
+                    .filter { $0.status == "ok" }.compactMap(\.refusal)
+                guard judged.count >= rule.minCalls else { continue }
+                let rate = Double(judged.filter { $0 }.count) / Double(judged.count)
+                out.append((name, rate, "Refusal rate of \(label) is \(Self.fmt(rate * 100))% over the last \(judged.count) answers."))
+            case .outputTokensShift:
+                guard let scope else { continue }
+                let start = now.addingTimeInterval(-rule.windowSeconds)
+                let recent = DriftStats(try await store.callStats(purpose: scope, from: start, to: end, limit: 100_000))
+                let base = DriftStats(try await store.callStats(purpose: scope, from: start.addingTimeInterval(-30 * 86_400), to: start, limit: 100_000))
+                guard recent.calls >= rule.minCalls, base.calls >= rule.minCalls, let cur = recent.meanOutputTokens, let old = base.meanOutputTokens, old > 0
+                else { continue }
+                let change = (cur - old) / old * 100
+                out.append((name, change, "Mean output tokens of \(label) moved \(Self.fmt(change))% (\(Self.fmt(old)) → \(Self.fmt(cur))) against the 30 days before."))
             }
         }
         return out

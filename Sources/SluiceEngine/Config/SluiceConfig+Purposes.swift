@@ -46,6 +46,9 @@ extension SluiceConfig {
     /// The purposes whose tasks run in batch mode, sorted.
     public var batchPurposes: [String] { purposes.filter { $0.value.mode == .batch }.keys.sorted() }
 
+    /// Parses `90s`, `30m`, `1h`, `7d`, `2w` (or plain seconds) into seconds; `nil` when it is not one.
+    public static func duration(_ text: String) -> Double? { seconds(text) }
+
     /// Parses `90s`, `30m`, `1h`, `7d`, `2w` (or plain seconds) into seconds.
     static func seconds(_ text: String) -> Double? {
         if let n = Double(text), n > 0 { return n }

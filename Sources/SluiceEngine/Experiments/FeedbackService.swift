@@ -12,7 +12,7 @@ import SluiceStore
 /// A key may send feedback only on its own calls and tasks; another key's are
 /// answered 404, as if they did not exist. The call log is written in batches,
 /// so a call answered a moment ago may not be stored yet: a missing call is
-/// looked up again once the queued records are written (up to two seconds).
+/// looked up again while this node's call log writes (up to two seconds).
 public struct FeedbackService: Sendable {
     let store: any SluiceStore
     let callLog: CallLogWriter
@@ -56,13 +56,15 @@ public struct FeedbackService: Sendable {
         return item
     }
 
-    /// The call with this id; when it is not stored yet, once more after the queued records are written.
+    /// The call with this id; when it is not stored yet, looked up again while this node's
+    /// call log still holds records to write (up to ``logWait``).
     func findCall(_ id: String) async throws -> CallRecord? {
         if let call = try await store.get(id) { return call }
         guard id.hasPrefix("call_") else { return nil }
         let deadline = ContinuousClock.now + Self.logWait
         while callLog.pending > 0, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(10))
+            try await Task.sleep(for: .milliseconds(20))
+            if let call = try await store.get(id) { return call }
         }
         return try await store.get(id)
     }

@@ -29,13 +29,12 @@ public enum ShadowReport {
         let all = try await store.shadowPairs(purpose: ShadowNames.purpose(of: purpose), since: since, limit: maxPairs + 1)
         let pairs = Array(all.filter { $0.shadow.createdAt < until }.prefix(maxPairs))
         let feedback = try await store.feedback(callIDs: pairs.map(\.primary.callID))
-        var out = compute(pairs: pairs, feedback: feedback, outputsStored: outputsStored, limit: limit)
-        out["purpose"] = .string(purpose)
-        out["shadow_purpose"] = .string(ShadowNames.purpose(of: purpose))
-        out["since"] = .string(Timestamp.iso8601(since))
-        out["until"] = .string(Timestamp.iso8601(until))
-        out["truncated"] = .bool(all.count > maxPairs)
-        out["config"] = shadow?.json ?? .null
+        var out: JSONObject = [
+            "object": "shadow_report", "purpose": .string(purpose), "shadow_purpose": .string(ShadowNames.purpose(of: purpose)),
+            "since": .string(Timestamp.iso8601(since)), "until": .string(Timestamp.iso8601(until)),
+            "config": shadow?.json ?? .null, "truncated": .bool(all.count > maxPairs),
+        ]
+        for (k, v) in compute(pairs: pairs, feedback: feedback, outputsStored: outputsStored, limit: limit) { out[k] = v }
         out["this_node"] = counters?.json ?? .null
         return .object(out)
     }
@@ -101,7 +100,7 @@ public enum ShadowReport {
         ]
         let scored = pairs.compactMap { scores[$0.primary.callID] }
         return [
-            "object": "shadow_report", "pairs": .int(pairs.count), "agreement": agreement,
+            "pairs": .int(pairs.count), "agreement": agreement,
             "primary": side(pairs.map(\.primary), agreed: pAgreed, withAction: withAction),
             "shadow": side(pairs.map(\.shadow), agreed: sAgreed, withAction: withAction),
             "feedback": [

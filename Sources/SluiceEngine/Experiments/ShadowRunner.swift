@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 import SluiceCore
 import SluiceStore
 import Synchronization
@@ -26,7 +27,7 @@ import Synchronization
 /// // In a route, after the live reply is built (never awaited):
 /// gateway.shadows.afterChat(body: body, attribution: attribution, reply: reply)
 /// ```
-public final class ShadowRunner: Sendable {
+public final class ShadowRunner: Service, Sendable {
     struct State {
         var inFlight: [String: Int] = [:]
         var total = 0
@@ -83,6 +84,19 @@ public final class ShadowRunner: Sendable {
         }
     }
 
+    /// How long a graceful shutdown waits for shadow runs in flight.
+    static let drainLimit: Duration = .seconds(10)
+
+    /// Waits for a graceful shutdown, then (up to ``drainLimit``) for the runs in flight, so that
+    /// their call records reach the call log before it drains.
+    public func run() async throws {
+        do { try await gracefulShutdown() } catch { return }
+        let deadline = ContinuousClock.now + Self.drainLimit
+        while inFlight > 0, ContinuousClock.now < deadline {
+            do { try await Task.sleep(for: .milliseconds(20)) } catch { return }
+        }
+    }
+
     /// The hook of `POST /v1/chat/completions`: shadows a raw call whose purpose has a shadow
     /// with a `model` (a raw call has no prompt to re-render, so a prompt version alone does not apply).
     public func afterChat(body: [UInt8], attribution: Attribution, reply: ChatReply) {
@@ -110,7 +124,14 @@ public final class ShadowRunner: Sendable {
     func afterRun(_ runner: PurposeRunner, purpose: String, body: [UInt8], attribution: Attribution, reply: ChatReply) {
         guard attribution.shadowOf == nil, let primaryID = Self.shadowable(reply), let shadow = admit(purpose) else { return }
         launch(purpose, shadow) { [chat] in
-            let (rendered, prompt, merged) = try runner.prepare(purpose: purpose, body: body, attribution: attribution, shadow: shadow)
+            let rendered: [UInt8], prompt: Prompt, merged: Attribution
+            do {
+                (rendered, prompt, merged) = try runner.prepare(purpose: purpose, body: body, attribution: attribution, shadow: shadow)
+            } catch {
+                // The candidate cannot render this input (a variable only its version needs): a failed run, recorded.
+                let a = Self.attribution(purpose: purpose, user: attribution.user, primary: primaryID)
+                return await chat.failUnparsed(body: body, error: error, attribution: a, identity: Self.identity, start: .now)
+            }
             guard let request = Self.shadowBody(rendered, model: nil, user: merged.user) else { return nil }
             let a = Self.attribution(purpose: purpose, user: request.user, primary: primaryID)
             return await chat.handle(body: request.body, attribution: a, identity: Self.identity, prompt: PromptRef(prompt))

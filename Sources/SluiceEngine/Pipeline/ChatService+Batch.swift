@@ -105,7 +105,6 @@ extension ChatService {
         case .error(let e):
             record.provider = batch.provider
             record.attempts = [Attempt(provider: batch.provider, model: batch.model, status: e.status, latencyMs: latency, error: e.message)]
-            record.latencyMs = latency
             var details = JSONObject()
             details["upstream_status"] = e.status.map(JSON.int) ?? .null
             let err = SluiceError(

@@ -180,6 +180,7 @@ public struct ChatService: Sendable {
             runID: attribution.runID, user: attribution.user, cacheMode: "default")
         let model = (try? JSON.parse(body))?["model"]?.stringValue ?? ""
         var record = recorder.start(ctx, request: nil, model: model)
+        record.shadowOf = attribution.shadowOf
         return await fail(&record, err, ctx: ctx)
     }
 

@@ -36,12 +36,20 @@ public struct PurposeRunner: Sendable {
         }
     }
 
+    /// A run pinned to a prompt version and/or model, outside the purpose's split
+    /// (shadow and eval runs); `nil` members keep the purpose's own.
+    struct Pin: Sendable, Equatable {
+        var promptVersion: String?
+        var model: String?
+    }
+
     /// The chat body for a run: the rendered messages, the model, the prompt's
     /// parameters under the purpose's, and the output schema as `response_format`.
-    /// A `shadow` run renders the shadow's prompt version and calls its model, outside the split.
+    /// A `shadow` (or `pin`) run renders its prompt version and calls its model, outside the split.
     func prepare(
-        purpose name: String, body: [UInt8], attribution: Attribution, shadow: SluiceConfig.Shadow? = nil
+        purpose name: String, body: [UInt8], attribution: Attribution, shadow: SluiceConfig.Shadow? = nil, pin given: Pin? = nil
     ) throws -> ([UInt8], Prompt, Attribution) {
+        let pin = given ?? shadow.map { Pin(promptVersion: $0.promptVersion, model: $0.model) }
         let purposes = live.config.purposes
         guard let purpose = purposes[name] else {
             let known = purposes.keys.sorted()
@@ -74,22 +82,33 @@ public struct PurposeRunner: Sendable {
             a[keyPath: keyPath] = s
         }
         // The split is sticky per user (the header's, else the body's).
-        let arm = shadow == nil ? Variant.pick(purpose.variants, purpose: name, user: a.user) : nil
-        guard let prompt = prompts.library.prompt(promptName, version: shadow?.promptVersion ?? arm?.promptVersion ?? purpose.promptVersion) else {
+        let arm = pin == nil ? Variant.pick(purpose.variants, purpose: name, user: a.user) : nil
+        guard let prompt = prompts.library.prompt(promptName, version: pin?.promptVersion ?? arm?.promptVersion ?? purpose.promptVersion) else {
             throw SluiceError(.internalError, "Prompt '\(promptName)' of purpose '\(name)' is not loaded; check the prompts directory and reload.")
         }
-        var chat = JSONObject()
-        chat["model"] = .string(shadow?.model ?? arm?.model ?? purpose.model ?? prompt.model ?? "")
         if !purpose.variants.isEmpty { a.variant = arm?.name ?? Variant.base }
+        let chat = try Self.chatBody(
+            prompt, purpose: purpose, variables: variables, model: pin?.model ?? arm?.model ?? purpose.model ?? prompt.model ?? "",
+            user: a.user, metadata: obj["metadata"])
+        return (JSON.object(chat).serialized(), prompt, a)
+    }
+
+    /// The chat body of one rendering of `prompt`: its messages, the model, the prompt's
+    /// parameters under the purpose's (when run for one), and the output schema as `response_format`.
+    static func chatBody(
+        _ prompt: Prompt, purpose: SluiceConfig.Purpose?, variables: JSONObject, model: String, user: String?, metadata: JSON?
+    ) throws -> JSONObject {
+        var chat = JSONObject()
+        chat["model"] = .string(model)
         chat["messages"] = .array(try prompt.render(variables))
         for (k, v) in prompt.params { chat[k] = v }
-        for (k, v) in purpose.params { chat[k] = v }
-        if let schema = purpose.outputSchema ?? prompt.outputSchema, chat["response_format"] == nil {
+        for (k, v) in purpose?.params ?? JSONObject() { chat[k] = v }
+        if let schema = purpose?.outputSchema ?? prompt.outputSchema, chat["response_format"] == nil {
             chat["response_format"] = ["type": "json_schema", "json_schema": ["name": .string(Self.schemaName(prompt.name)), "schema": schema]]
         }
-        if let user = a.user { chat["user"] = .string(user) }
-        if let metadata = obj["metadata"] { chat["metadata"] = metadata }
-        return (JSON.object(chat).serialized(), prompt, a)
+        if let user { chat["user"] = .string(user) }
+        if let metadata { chat["metadata"] = metadata }
+        return chat
     }
 
     /// OpenAI's schema names allow letters, digits, `_` and `-`, up to 64.

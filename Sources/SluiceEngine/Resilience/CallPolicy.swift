@@ -57,12 +57,16 @@ public struct CallPolicies: Sendable {
     }
 
     /// The policy for `purpose`.
-    public subscript(purpose: String) -> CallPolicy { byPurpose[purpose] ?? shadowPolicy(for: purpose) ?? fallback }
+    public subscript(purpose: String) -> CallPolicy {
+        byPurpose[purpose] ?? shadowPolicy(for: purpose) ?? evalPolicy(for: purpose) ?? fallback
+    }
 
     /// When the config defines purposes, a call naming another one (besides
     /// `default`) is a 400 naming it: a typo must not quietly become a new purpose.
     func check(purpose: String) throws(SluiceError) {
-        guard !byPurpose.isEmpty, purpose != "default", byPurpose[purpose] == nil, shadowPolicy(for: purpose) == nil else { return }
+        guard !byPurpose.isEmpty, purpose != "default", byPurpose[purpose] == nil, shadowPolicy(for: purpose) == nil,
+            evalPolicy(for: purpose) == nil
+        else { return }
         throw .invalidRequest(
             "Unknown purpose '\(purpose)'; configured purposes: \(byPurpose.keys.sorted().joined(separator: ", ")).",
             param: "X-Sluice-Purpose")

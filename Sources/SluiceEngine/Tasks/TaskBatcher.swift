@@ -185,7 +185,8 @@ public final class TaskBatcher: Service, Sendable {
         }
     }
 
-    /// Submits, retrying twice on a connection failure, a timeout, a 408, 429 or 5xx (1 s, then 2 s).
+    /// Submits, retrying twice on a refused connection or a 408, 429 or 5xx (1 s, then 2 s). A timeout or
+    /// an odd answer is not retried: the provider may have made the batch, and a second one would run twice.
     func submitWithRetries(_ client: any BatchClient, _ entries: [JSON], batchID: String) async throws(ProviderError) -> String {
         var attempt = 0
         while true {
@@ -193,7 +194,8 @@ public final class TaskBatcher: Service, Sendable {
                 return try await client.submit(entries)
             } catch {
                 attempt += 1
-                let transient = error.status.map { $0 == 408 || $0 == 429 || $0 >= 500 } ?? true
+                let status = error.status ?? 0
+                let transient = error.kind == .connection || (error.kind == .http && (status == 408 || status == 429 || status >= 500))
                 guard transient, attempt < 3 else { throw error }
                 logger.warning("batch submission failed; retrying", metadata: ["batch_id": "\(batchID)", "error": "\(error)"])
                 try? await Task.sleep(for: .seconds(attempt))

@@ -1,0 +1,126 @@
+import Foundation
+import SluiceCore
+import SluiceStore
+
+/// One metric compared between the recent window and the baseline.
+public struct DriftShift: Sendable, Equatable {
+    /// `schema_valid_rate`, `refusal_rate`, `error_rate`, `mean_output_tokens`, `p95_latency_ms`, `answered_model`.
+    public var metric: String
+    /// The baseline's value.
+    public var baseline: Double?
+    /// The recent window's value.
+    public var current: Double?
+    /// Whether the change is large and unlikely to be chance.
+    public var significant: Bool
+    /// A sentence for a person.
+    public var note: String
+}
+
+/// `GET /admin/drift/{purpose}`: the last window (default 7 d) against the baseline
+/// before it (default 30 d), overall and per answered model version, with daily
+/// statistics and the shifts that are significant.
+public struct DriftReport: Sendable {
+    public var purpose: String
+    public var windowStart: Date
+    public var baselineStart: Date
+    public var now: Date
+    public var current: DriftStats
+    public var baseline: DriftStats
+    public var shifts: [DriftShift]
+    /// Model versions that answered in the window but never in the baseline (an unpinned alias moved).
+    public var newModels: [String]
+    /// Per UTC day and answered model version.
+    public var daily: [(day: String, model: String, stats: DriftStats)]
+    /// The latest eval score of the purpose, when evals ran.
+    public var latestEvalScore: Double?
+
+    /// The most calls read per window.
+    static let limit = 200_000
+
+    /// Builds the report from the store.
+    public static func build(
+        purpose: String, store: any DriftStore, now: Date, window: TimeInterval, baseline: TimeInterval
+    ) async throws -> DriftReport {
+        let windowStart = now.addingTimeInterval(-window)
+        let baselineStart = windowStart.addingTimeInterval(-baseline)
+        let recent = try await store.callStats(purpose: purpose, from: windowStart, to: now, limit: limit)
+        let before = try await store.callStats(purpose: purpose, from: baselineStart, to: windowStart, limit: limit)
+        var current = DriftStats(recent)
+        var base = DriftStats(before)
+        func mean(_ xs: [Double]) -> Double? { xs.isEmpty ? nil : xs.reduce(0, +) / Double(xs.count) }
+        current.meanFeedback = mean(try await store.feedbackScores(purpose: purpose, from: windowStart, to: now))
+        base.meanFeedback = mean(try await store.feedbackScores(purpose: purpose, from: baselineStart, to: windowStart))
+        var daily: [(String, String, DriftStats)] = []
+        let byDay = Dictionary(grouping: recent + before) { "\(Timestamp.iso8601($0.at).prefix(10))\u{0}\($0.answeredModel ?? "none")" }
+        for (key, stats) in byDay.sorted(by: { $0.key < $1.key }) {
+            let parts = key.split(separator: "\u{0}", maxSplits: 1).map(String.init)
+            daily.append((parts[0], parts.count > 1 ? parts[1] : "none", DriftStats(stats)))
+        }
+        let newModels = current.models.keys.filter { base.calls > 0 && base.models[$0] == nil }.sorted()
+        return DriftReport(
+            purpose: purpose, windowStart: windowStart, baselineStart: baselineStart, now: now, current: current, baseline: base,
+            shifts: shifts(current: current, baseline: base, newModels: newModels), newModels: newModels, daily: daily)
+    }
+
+    /// The compared metrics. A rate shift is significant when both sides have 30+ samples, the
+    /// rates differ by 2+ points and a two-proportion z-test gives |z| ≥ 3; a mean or p95 when it
+    /// moves by 20% (tokens) or 50% (latency) with 30+ calls on each side.
+    static func shifts(current c: DriftStats, baseline b: DriftStats, newModels: [String]) -> [DriftShift] {
+        var out: [DriftShift] = []
+        func rate(_ metric: String, _ cur: Double?, _ nc: Int, _ base: Double?, _ nb: Int, higherIsWorse: Bool) {
+            guard let cur, let base else { return }
+            let pooled = (cur * Double(nc) + base * Double(nb)) / Double(max(1, nc + nb))
+            let se = (pooled * (1 - pooled) * (1 / Double(max(1, nc)) + 1 / Double(max(1, nb)))).squareRoot()
+            let z = se > 0 ? (cur - base) / se : (cur == base ? 0 : .infinity)
+            let significant = nc >= 30 && nb >= 30 && abs(cur - base) >= 0.02 && abs(z) >= 3
+            let worse = higherIsWorse ? cur > base : cur < base
+            out.append(DriftShift(
+                metric: metric, baseline: base, current: cur, significant: significant,
+                note: "\(metric) \(pct(base)) → \(pct(cur))" + (significant ? (worse ? " (worse)" : " (better)") : "")))
+        }
+        rate("schema_valid_rate", c.schemaValidRate, c.schemaChecked, b.schemaValidRate, b.schemaChecked, higherIsWorse: false)
+        rate("refusal_rate", c.refusalRate, c.refusalChecked, b.refusalRate, b.refusalChecked, higherIsWorse: true)
+        rate("error_rate", c.errorRate, c.calls, b.errorRate, b.calls, higherIsWorse: true)
+        func relative(_ metric: String, _ cur: Double?, _ base: Double?, threshold: Double) {
+            guard let cur, let base, base > 0 else { return }
+            let change = (cur - base) / base
+            let significant = c.calls >= 30 && b.calls >= 30 && abs(change) >= threshold
+            out.append(DriftShift(
+                metric: metric, baseline: base, current: cur, significant: significant,
+                note: "\(metric) \(Decimals.format(base, places: 1, trim: true)) → \(Decimals.format(cur, places: 1, trim: true)) (\(change >= 0 ? "+" : "")\(pct(change)))"))
+        }
+        relative("mean_output_tokens", c.meanOutputTokens, b.meanOutputTokens, threshold: 0.2)
+        relative("p95_output_tokens", c.p95OutputTokens, b.p95OutputTokens, threshold: 0.2)
+        relative("p95_latency_ms", c.p95LatencyMs, b.p95LatencyMs, threshold: 0.5)
+        if !newModels.isEmpty {
+            out.append(DriftShift(
+                metric: "answered_model", baseline: nil, current: nil, significant: true,
+                note: "provider drift: new model version \(newModels.joined(separator: ", ")) answered (baseline: \(b.models.keys.sorted().joined(separator: ", ")))"))
+        }
+        return out
+    }
+
+    static func pct(_ r: Double) -> String { Decimals.format(r * 100, places: 1, trim: true) + "%" }
+
+    /// The report as JSON.
+    public var json: JSON {
+        [
+            "purpose": .string(purpose), "window": ["from": .string(Timestamp.iso8601(windowStart)), "to": .string(Timestamp.iso8601(now))],
+            "baseline_window": ["from": .string(Timestamp.iso8601(baselineStart)), "to": .string(Timestamp.iso8601(windowStart))],
+            "current": current.json, "baseline": baseline.json,
+            "shifts": .array(shifts.map { s in
+                ["metric": .string(s.metric), "baseline": s.baseline.map(JSON.double) ?? .null, "current": s.current.map(JSON.double) ?? .null,
+                 "significant": .bool(s.significant), "note": .string(s.note)]
+            }),
+            "flagged": .array(shifts.filter(\.significant).map { .string($0.note) }),
+            "new_models": .array(newModels.map(JSON.string)),
+            "latest_eval_score": latestEvalScore.map(JSON.double) ?? .null,
+            "daily": .array(daily.map { d in
+                var o = d.stats.json.objectValue ?? JSONObject()
+                o["day"] = .string(d.day)
+                o["model"] = .string(d.model)
+                return .object(o)
+            }),
+        ]
+    }
+}
