@@ -55,6 +55,8 @@ public final class Gateway: Sendable {
     public let flags: FlagService
     /// Rolls a guarded canary back when it breaches its limits.
     public let rolloutGuard: RolloutGuard
+    /// Runs `evals:` suites on their schedule (set after init: it runs through this gateway).
+    public var evalScheduler: EvalScheduler { EvalScheduler(gateway: self, evals: config.evals) }
     /// Reads the config file again for a reload; `nil` when the gateway was built from a config in memory.
     public let configSource: (@Sendable () throws -> SluiceConfig)?
     /// The task workers of this node.

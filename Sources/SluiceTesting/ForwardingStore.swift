@@ -135,6 +135,13 @@ extension ForwardingStore {
     }
     public func pruneIdempotency(before: Date) async throws -> Int { try await base.pruneIdempotency(before: before) }
     public func flags() async throws -> [StoredFlag] { try await base.flags() }
+    public func claimEvalSlot(suite: String, slot: Int64, node: String, at: Date) async throws -> Bool {
+        try await base.claimEvalSlot(suite: suite, slot: slot, node: node, at: at)
+    }
+    public func addEvalScores(_ scores: [EvalScore]) async throws { try await base.addEvalScores(scores) }
+    public func evalScores(purpose: String, limit: Int) async throws -> [EvalScore] {
+        try await base.evalScores(purpose: purpose, limit: limit)
+    }
     public func callStats(purpose: String, from: Date, to: Date, limit: Int) async throws -> [CallStat] {
         try await base.callStats(purpose: purpose, from: from, to: to, limit: limit)
     }

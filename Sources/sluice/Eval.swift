@@ -16,15 +16,17 @@ struct EvalRunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Run an eval suite through the gateway's pipeline and print a table per variant × model.",
         discussion: """
-            Calls are recorded as purpose PURPOSE:eval (eval for a prompt suite; the judge as eval:judge),
-            with the cache bypassed unless --cache is given.
-            Exit status: 0 when the run passes its gates, 1 on a regression against --baseline or a pass rate
-            below --min-pass-rate, 2 when the suite or config cannot run.
+            Calls go through the gateway's own pipeline and are recorded as purpose PURPOSE:eval (eval for a prompt \
+            suite, eval:judge for the judge), with the cache bypassed unless --cache is given.
+
+            Exit status: 0 when the run holds its gates, 1 on a regression against --baseline or a pass rate below \
+            --min-pass-rate, 2 when the suite or config cannot run.
+
             Examples:
               sluice eval run evals/triage.yaml
-              sluice eval run evals/triage.yaml --variant v4 --min-pass-rate 0.95 --junit eval.xml
-              sluice eval run evals/triage.yaml --save-baseline evals/triage.baseline.json
-              sluice eval run evals/triage.yaml --baseline evals/triage.baseline.json --max-cost-increase 10
+              sluice eval run evals/triage.yaml --variant v4 --min-pass-rate 0.95
+              sluice eval run evals/triage.yaml --junit eval.xml --save-baseline base.json
+              sluice eval run evals/triage.yaml --baseline base.json --max-cost-increase 10
             """)
 
     @OptionGroup var options: ConfigOption
@@ -40,6 +42,7 @@ struct EvalRunCommand: AsyncParsableCommand {
     @Option(help: "Write a JUnit XML report to this file.") var junit: String?
     @Option(help: "Runs in flight at once.") var concurrency = 4
     @Flag(help: "Use the response cache (bypassed by default).") var cache = false
+    @Option(help: "The progress bar on standard error: auto (when it is a terminal), always or never.") var progress = "auto"
 
     func run() async throws {
         LoggingSystem.bootstrap { label in
@@ -49,6 +52,7 @@ struct EvalRunCommand: AsyncParsableCommand {
         }
         guard (1...256).contains(concurrency) else { throw Self.bad("--concurrency must be from 1 to 256") }
         if let m = minPassRate, !(0...1).contains(m) { throw Self.bad("--min-pass-rate must be a share from 0 to 1 (such as 0.95)") }
+        guard ["auto", "always", "never"].contains(progress) else { throw Self.bad("--progress must be auto, always or never") }
         guard maxPassDrop >= 0, maxCostIncrease >= 0 else { throw Self.bad("--max-pass-drop and --max-cost-increase must not be negative") }
         let config = try loadConfigOrExit(options.config)
         let suite: EvalSuite
@@ -70,8 +74,9 @@ struct EvalRunCommand: AsyncParsableCommand {
                     suite: suite, config: gateway.live.config, prompts: prompts, variants: variants, models: models)
             } catch { throw Self.bad("eval suite \(self.suite): \(error)") }
             let runner = EvalRunner(gateway: gateway, concurrency: concurrency, useCache: cache)
-            let bar = ProgressBar(enabled: isatty(STDERR_FILENO) == 1)
+            let bar = ProgressBar(enabled: progress == "always" || (progress == "auto" && isatty(STDERR_FILENO) == 1))
             let background = GatewayBackground.start(gateway)
+            bar.update(EvalProgress(done: 0, total: plan.totalRuns, failed: 0))
             let runs = await runner.run(plan) { bar.update($0) }
             bar.finish()
             await background.stop()
@@ -112,7 +117,7 @@ struct EvalRunCommand: AsyncParsableCommand {
             print(
                 EvalTable.render(
                     report, suite: suite, comparison: comparison, baselinePath: baseline, problems: problems, saved: saveBaseline,
-                    junit: junit), terminator: "")
+                    junit: junit, gated: minPassRate != nil || saved != nil), terminator: "")
         }
         if !problems.isEmpty { throw ExitCode(1) }
     }

@@ -11,7 +11,7 @@ enum EvalTable {
 
     static func render(
         _ report: EvalReport, suite: EvalSuite, comparison: EvalComparison?, baselinePath: String?, problems: [String],
-        saved: String?, junit: String?
+        saved: String?, junit: String?, gated: Bool
     ) -> String {
         let variants = Set(report.rows.map(\.variant)).count
         let models = Set(report.rows.map(\.model)).count
@@ -22,11 +22,14 @@ enum EvalTable {
         for r in report.rows {
             rows.append([
                 r.variant, r.promptVersion, r.model, String(r.cases), String(r.runs), EvalFormat.percent(r.passRate),
-                num(r.meanInputTokens, 1), num(r.meanOutputTokens, 1), money(r.costUSD), money(r.costPerCaseUSD),
+                r.answered == 0 ? "-" : num(r.meanInputTokens, 1), r.answered == 0 ? "-" : num(r.meanOutputTokens, 1), money(r.costUSD),
+                money(r.costPerCaseUSD),
                 r.p50LatencyMs.map { num($0, 1) } ?? "-", r.p95LatencyMs.map { num($0, 1) } ?? "-", judge(r.judge, repeats: report.repeatCount),
             ])
         }
         out += Costs.table(rows)
+        let judgeCost = report.rows.reduce(0) { $0 + $1.judgeCostUSD }
+        if judgeCost > 0 { out += "judge calls (\(EvalNames.judgePurpose)) cost \(money(judgeCost)) USD more\n" }
         let failed = report.failures
         if !failed.isEmpty {
             out += "\nFAILURES (\(plural(failed.count, "run")))\n"
@@ -59,22 +62,43 @@ enum EvalTable {
         }
         if let comparison, let baselinePath {
             out += "\nBASELINE \(baselinePath): \(plural(comparison.compared, "row")) compared\n"
-            for d in comparison.deltas {
-                let change = d.metric == "pass_rate" ? "\(signed(d.change)) pts" : (d.change.isFinite ? "\(signed(d.change))%" : "+∞%")
-                let fmt = { (v: Double) in d.metric == "pass_rate" ? EvalFormat.percent(v) : d.metric == "cost_per_case_usd" ? money(v) : num(v, 1) }
-                out += "  \(d.cell)  \(d.metric)  \(fmt(d.baseline)) → \(fmt(d.current))  (\(change))\n"
+            var t = [["VARIANT × MODEL", "PASS_RATE", "IN_TOKENS", "OUT_TOKENS", "COST/RUN_USD"]]
+            var cells: [String] = []
+            for d in comparison.deltas where !cells.contains(d.cell) { cells.append(d.cell) }
+            let metrics = ["pass_rate", "mean_input_tokens", "mean_output_tokens", "cost_per_case_usd"]
+            for cell in cells {
+                t.append([cell] + metrics.map { m in
+                    guard let d = comparison.deltas.first(where: { $0.cell == cell && $0.metric == m }) else { return "-" }
+                    return delta(d)
+                })
             }
+            if cells.count > 0 { out += Costs.table(t) }
             for n in comparison.notes { out += "  note: \(n)\n" }
         }
         if let saved { out += "\nsaved baseline \(saved)\n" }
         if let junit { out += "wrote JUnit report \(junit)\n" }
         if problems.isEmpty {
-            out += "\nPASS\n"
+            if failed.isEmpty {
+                out += "\nPASS: all \(plural(report.runs.count, "run")) passed\n"
+            } else if gated {
+                out += "\nPASS: the gates hold (\(failed.count) of \(plural(report.runs.count, "run")) failed a check)\n"
+            } else {
+                out += "\nDONE: \(failed.count) of \(plural(report.runs.count, "run")) failed a check; no gate set (--min-pass-rate, --baseline), so the exit status is 0\n"
+            }
         } else {
             out += "\nFAIL\n"
             for p in problems { out += "  \(p)\n" }
         }
         return out
+    }
+
+    /// `66.7% → 50.0% (-16.7 pts)`, `11.0 → 22.0 (+100%)`.
+    static func delta(_ d: EvalComparison.Delta) -> String {
+        switch d.metric {
+        case "pass_rate": return "\(EvalFormat.percent(d.baseline)) → \(EvalFormat.percent(d.current)) (\(signed(d.change)) pts)"
+        case "cost_per_case_usd": return "\(money(d.baseline)) → \(money(d.current)) (\(d.change.isFinite ? signed(d.change) : "+∞")%)"
+        default: return "\(num(d.baseline, 1)) → \(num(d.current, 1)) (\(d.change.isFinite ? signed(d.change) : "+∞")%)"
+        }
     }
 
     static func judge(_ j: JudgeStats?, repeats: Int) -> String {
@@ -85,7 +109,10 @@ enum EvalTable {
     static func plural(_ n: Int, _ word: String) -> String { "\(n) \(word)\(n == 1 ? "" : "s")" }
     static func num(_ v: Double, _ places: Int) -> String { Decimals.format(v, places: places, trim: false) }
     static func money(_ v: Double?) -> String { v.map { Decimals.format($0, places: 6, trim: false) } ?? "-" }
-    static func signed(_ v: Double) -> String { (v >= 0 ? "+" : "") + Decimals.format(v, places: 1, trim: true) }
+    static func signed(_ v: Double) -> String {
+        let text = Decimals.format(v, places: 1, trim: true)
+        return text.hasPrefix("-") ? text : "+" + text
+    }
 }
 
 /// A one-line progress bar on standard error, redrawn in place; silent when

@@ -91,7 +91,7 @@ struct EvalSuiteTests {
 
     @Test func expectationsCheckAnswers() throws {
         let answer = run(#"Here it is: ```json\n{"label":"relevant","score":1.0,"tags":["a"]}\n```"#)
-        func check(_ e: Expectation, _ r: EvalRun) -> CheckResult { e.check(r) }
+        func check(_ e: EvalExpectation, _ r: EvalRun) -> CheckResult { e.check(r) }
         #expect(check(.equals(path: try JSONPath("$.label"), value: "relevant"), answer).passed)
         // JSON equality: numbers by value.
         #expect(check(.equals(path: try JSONPath("$.score"), value: .int(1)), answer).passed)
@@ -122,7 +122,7 @@ struct EvalSuiteTests {
         #expect(check(.maxLatencyMs(100), run("x", latency: 120)).message == "latency 120 ms is over 100 ms")
     }
 
-    static let prompts = { (versions: [String], schema: Bool) throws -> PromptLibrary in
+    static func prompts(_ versions: [String], _ schema: Bool) throws -> PromptLibrary {
         try PromptLibrary(
             prompts: versions.map { v in
                 try PromptLoader.parse(
@@ -154,7 +154,7 @@ struct EvalSuiteTests {
         var suite = try EvalSuite.parse("purpose: triage\ncases:\n  - vars: { ticket: t }\n")
         var plan = try EvalPlan.make(suite: suite, config: try Self.config(), prompts: lib)
         // Default: the live version (the highest) and the purpose's model.
-        #expect(plan.cells == [.init(variant: "v4", promptVersion: "v4", model: "fast", hasSchema: false)])
+        #expect(plan.cells == [.init(variant: "live", promptVersion: "v4", model: "fast", hasSchema: false)])
         #expect(plan.callPurpose == "triage:eval")
 
         suite.variants = ["v3", "canary"]
@@ -195,7 +195,7 @@ struct EvalSuiteTests {
         var withModel = prompt
         withModel.model = "smart"
         plan = try EvalPlan.make(suite: withModel, config: try Self.config(), prompts: try Self.prompts(["v3"], true))
-        #expect(plan.callPurpose == "eval" && plan.cells == [.init(variant: "v3", promptVersion: "v3", model: "smart", hasSchema: true)])
+        #expect(plan.callPurpose == "eval" && plan.cells == [.init(variant: "live", promptVersion: "v3", model: "smart", hasSchema: true)])
     }
 
     /// A report of two cells from hand-made runs: v3 passes everything, v4 fails case 2 once.
@@ -265,6 +265,11 @@ struct EvalSuiteTests {
         #expect(cmp.regressions.count == 2, "\(cmp.regressions)")
         #expect(cmp.regressions[0] == "v4 × fast: mean input tokens grew from 100 to 111 (+11%; --max-cost-increase 10%)")
         #expect(cmp.regressions[1].hasPrefix("v4 × fast: cost per run grew from $0.001 to $0.002 (+100%"))
+        // A row keeps its name when its prompt version changes (the `live` variant): compared, and noted.
+        var bumped = try Self.report(v4Fails: false)
+        bumped.rows[1].promptVersion = "v5"
+        cmp = loaded.compare(bumped, maxPassDrop: 0, maxCostIncrease: 10)
+        #expect(cmp.compared == 2 && cmp.regressions.isEmpty && cmp.notes == ["v4 × fast: prompt version v4 in the baseline, v5 now"])
         // Rows only one side has are notes.
         var partial = try Self.report()
         partial.rows.removeFirst()
@@ -276,7 +281,7 @@ struct EvalSuiteTests {
     @Test func junitIsWellFormedWithTheRightCounts() throws {
         var report = try Self.report()
         // A call that failed is an error, not a failure; names with markup are escaped.
-        report.runs[0].checks = [CheckResult(expectation: "the call answers", kind: "call", passed: false, message: "HTTP 502 \"bad\" & <gone>\u{1}")]
+        report.runs[0].checks = [CheckResult(expectation: "call", kind: "call", passed: false, message: "HTTP 502 \"bad\" & <gone>\u{1}")]
         report.suite = "golden <\"quoted\"> & 'more'"
         let xml = JUnitReport.xml(report)
         let counter = XMLCounter()

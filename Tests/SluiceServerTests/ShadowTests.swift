@@ -180,6 +180,28 @@ import Testing
         #expect(badStatus == 1 && badText.contains("unknown purpose 'nope'"), "\(badText)")
     }
 
+    /// A shadow of a prompt version only: prompt runs are shadowed on the purpose's model; raw chat calls
+    /// (nothing to re-render) are not, and hold no slot.
+    @Test func aVersionOnlyShadowSkipsRawCalls() async throws {
+        let (live, shadow) = try await Self.upstreams()
+        defer { Task { await live.stop(); await shadow.stop() } }
+        let extra = "  versioned: { prompt: triage, prompt_version: v1, model: fast, shadow: { prompt_version: v2, sample: 1, max_concurrency: 1 } }"
+        try await Harness.with(Self.config(live, shadow, prompts: try Self.prompts(), extra: extra)) { h in
+            for _ in 0..<2 {
+                let raw = try await h.chat(#"{"model":"fast","messages":[{"role":"user","content":"hi"}]}"#, headers: ["X-Sluice-Purpose": "versioned"])
+                #expect(raw.status == 200)
+            }
+            #expect(h.gateway.shadows.inFlight == 0 && h.gateway.shadows.counters["versioned"] == nil)
+            let r = try await h.request(.POST, "/v1/purposes/versioned/run", body: #"{"variables":{"ticket":"x"}}"#)
+            #expect(r.status == 200, "\(r.text)")
+            await h.gateway.shadows.idle()
+            let rows = try await h.gateway.store.shadowPairs(purpose: "versioned:shadow", since: .distantPast, limit: 10)
+            #expect(rows.count == 1 && rows.first?.shadow.promptVersion == "v2" && rows.first?.shadow.model == "fast")
+            #expect(live.received.last?.json?["messages"]?.arrayValue?.first?["content"] == "Label the ticket as bug or feature.")
+            #expect(shadow.received.isEmpty)
+        }
+    }
+
     /// A candidate version that needs a variable the live one does not: the live call answers, the
     /// shadow is a failed run recorded with its reason, and the report counts it as an error.
     @Test func aShadowThatCannotRenderIsAFailedRun() async throws {

@@ -20,6 +20,8 @@ public struct AlertRule: Sendable, Equatable {
         case refusalRate = "refusal_rate"
         /// Mean output tokens over `window` against the 30 days before, as a change in percent (per purpose).
         case outputTokensShift = "output_tokens_shift"
+        /// The pass rate (0…1) of the purpose's latest scheduled eval run (`evals:`).
+        case evalScore = "eval_score"
     }
 
     /// The metric.

@@ -138,6 +138,9 @@ public final class AlertService: Service, Sendable {
                 guard checked.count >= rule.minCalls else { continue }
                 let rate = Double(checked.filter { $0 }.count) / Double(checked.count)
                 out.append((name, rate, "Schema-valid rate of \(label) is \(Self.fmt(rate * 100))% over the last \(checked.count) checked answers."))
+            case .evalScore:
+                guard let scope, let latest = EvalScheduler.latestScore(try await store.evalScores(purpose: scope, limit: 100)) else { continue }
+                out.append((name, latest.passRate, "The latest scheduled eval of \(label) (\(latest.suite)) passed \(Self.fmt(latest.passRate * 100))% of its cases."))
             case .refusalRate:
                 guard let scope else { continue }
                 let judged = try await store.callStats(purpose: scope, from: now.addingTimeInterval(-rule.windowSeconds), to: end, limit: 100_000)

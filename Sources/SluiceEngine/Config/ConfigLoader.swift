@@ -71,7 +71,7 @@ public enum ConfigLoader {
         for (key, value) in try root.mapping(
             allowed: [
                 "server", "storage", "auth", "providers", "models", "pricing", "retry", "breaker", "purposes", "prompts_dir",
-                "cache", "refusal_phrases", "alerts", "tasks",
+                "cache", "refusal_phrases", "alerts", "tasks", "evals",
             ],
             later: later)
         {
@@ -92,6 +92,7 @@ public enum ConfigLoader {
             case "refusal_phrases": c.refusalPhrases = try value.stringList()
             case "alerts": c.alerts = try parseAlerts(value)
             case "tasks": c.tasks = try parseTasks(value)
+            case "evals": c.evals = try parseEvals(value, directory: directory)
             default: break
             }
         }

@@ -154,6 +154,8 @@ public struct SluiceConfig: Sendable {
     public var cache = Cache()
     /// `tasks:`: durable task workers.
     public var tasks = Tasks()
+    /// Eval suites the server runs on a schedule.
+    public var evals: [ScheduledEval] = []
     /// `alerts:`: rules evaluated every minute, posted to a webhook.
     public var alerts = AlertsConfig()
     /// `refusal_phrases`: answers that open with one are recorded as refusals; the built-in list when `nil`.
@@ -190,5 +192,21 @@ public struct SluiceConfig: Sendable {
         public var batchMax = 1000
         /// The defaults: 8 workers, 300 s, 3 attempts.
         public init() {}
+    }
+}
+
+extension SluiceConfig {
+    /// One `evals:` entry: a suite file run every `every`.
+    public struct ScheduledEval: Sendable, Equatable {
+        /// The suite file (relative paths resolved against the config file's directory).
+        public var suitePath: String
+        /// The period in seconds.
+        public var everySeconds: Double
+
+        /// An entry; see the properties.
+        public init(suitePath: String, everySeconds: Double) {
+            self.suitePath = suitePath
+            self.everySeconds = everySeconds
+        }
     }
 }

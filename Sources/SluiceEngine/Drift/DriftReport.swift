@@ -39,7 +39,7 @@ public struct DriftReport: Sendable {
 
     /// Builds the report from the store.
     public static func build(
-        purpose: String, store: any DriftStore, now: Date, window: TimeInterval, baseline: TimeInterval
+        purpose: String, store: any DriftStore & EvalScoreStore, now: Date, window: TimeInterval, baseline: TimeInterval
     ) async throws -> DriftReport {
         let windowStart = now.addingTimeInterval(-window)
         let baselineStart = windowStart.addingTimeInterval(-baseline)
@@ -59,7 +59,8 @@ public struct DriftReport: Sendable {
         let newModels = current.models.keys.filter { base.calls > 0 && base.models[$0] == nil }.sorted()
         return DriftReport(
             purpose: purpose, windowStart: windowStart, baselineStart: baselineStart, now: now, current: current, baseline: base,
-            shifts: shifts(current: current, baseline: base, newModels: newModels), newModels: newModels, daily: daily)
+            shifts: shifts(current: current, baseline: base, newModels: newModels), newModels: newModels, daily: daily,
+            latestEvalScore: EvalScheduler.latestScore(try await store.evalScores(purpose: purpose, limit: 100))?.passRate)
     }
 
     /// The compared metrics. A rate shift is significant when both sides have 30+ samples, the

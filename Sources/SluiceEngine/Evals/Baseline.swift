@@ -60,10 +60,10 @@ public struct EvalBaseline: Sendable {
                 rows.map {
                     [
                         "variant": .string($0.variant), "model": .string($0.model), "prompt_version": $0.promptVersion.map(JSON.string) ?? .null,
-                        "runs": .int($0.runs), "pass_rate": EvalStats.number($0.passRate, places: 6),
-                        "mean_input_tokens": EvalStats.number($0.meanInputTokens, places: 4),
-                        "mean_output_tokens": EvalStats.number($0.meanOutputTokens, places: 4),
-                        "cost_per_case_usd": EvalStats.number($0.costPerCaseUSD, places: 10),
+                        "runs": .int($0.runs), "pass_rate": EvalStats.number($0.passRate, places: Self.ratePlaces),
+                        "mean_input_tokens": EvalStats.number($0.meanInputTokens, places: Self.tokenPlaces),
+                        "mean_output_tokens": EvalStats.number($0.meanOutputTokens, places: Self.tokenPlaces),
+                        "cost_per_case_usd": EvalStats.number($0.costPerCaseUSD, places: Self.costPlaces),
                     ]
                 }),
         ]
@@ -75,6 +75,16 @@ public struct EvalBaseline: Sendable {
         text += (json["rows"]?.arrayValue ?? []).map { "  " + $0.jsonString }.joined(separator: ",\n")
         text += "\n]}\n"
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+    }
+
+    /// Decimals the file keeps: pass rates, mean tokens, USD.
+    static let ratePlaces = 6
+    static let tokenPlaces = 4
+    static let costPlaces = 12
+
+    static func rounded(_ v: Double, _ places: Int) -> Double {
+        let scale = pow(10, Double(places))
+        return (v * scale).rounded() / scale
     }
 
     /// Reads a baseline file; the error says what is wrong with it.
@@ -119,20 +129,27 @@ public struct EvalBaseline: Sendable {
                 continue
             }
             out.compared += 1
-            let drop = (base.passRate - row.passRate) * 100
-            out.deltas.append(.init(cell: cell, metric: "pass_rate", baseline: base.passRate, current: row.passRate, change: -drop))
+            if let was = base.promptVersion, was != row.promptVersion {
+                out.notes.append("\(cell): prompt version \(was) in the baseline, \(row.promptVersion) now")
+            }
+            // Compared at the precision the file keeps, so that a run compared with its own baseline is equal.
+            let now = Self.rounded(row.passRate, Self.ratePlaces)
+            let drop = (Self.rounded(base.passRate, Self.ratePlaces) - now) * 100
+            out.deltas.append(.init(cell: cell, metric: "pass_rate", baseline: base.passRate, current: now, change: -drop))
             if drop > maxPassDrop + 1e-9 {
                 out.regressions.append(
                     "\(cell): pass rate fell from \(EvalFormat.percent(base.passRate)) to \(EvalFormat.percent(row.passRate)) "
                         + "(−\(EvalFormat.points(drop)) points; --max-pass-drop \(EvalFormat.points(maxPassDrop)))")
             }
-            let growth: [(String, String, Double?, Double?)] = [
-                ("mean_input_tokens", "mean input tokens", base.meanInputTokens, row.meanInputTokens),
-                ("mean_output_tokens", "mean output tokens", base.meanOutputTokens, row.meanOutputTokens),
-                ("cost_per_case_usd", "cost per run", base.costPerCaseUSD, row.costPerCaseUSD),
+            let growth: [(String, String, Double?, Double?, Int)] = [
+                ("mean_input_tokens", "mean input tokens", base.meanInputTokens, row.meanInputTokens, Self.tokenPlaces),
+                ("mean_output_tokens", "mean output tokens", base.meanOutputTokens, row.meanOutputTokens, Self.tokenPlaces),
+                ("cost_per_case_usd", "cost per run", base.costPerCaseUSD, row.costPerCaseUSD, Self.costPlaces),
             ]
-            for (metric, label, old, new) in growth {
-                guard let old, let new else { continue }
+            for (metric, label, saved, current, places) in growth {
+                guard let saved, let current else { continue }
+                let old = Self.rounded(saved, places)
+                let new = Self.rounded(current, places)
                 let change = old > 0 ? (new - old) / old * 100 : (new > 0 ? Double.infinity : 0)
                 out.deltas.append(.init(cell: cell, metric: metric, baseline: old, current: new, change: change))
                 if change > maxCostIncrease + 1e-9 {

@@ -6,7 +6,8 @@ import SluiceCore
 public struct EvalPlan: Sendable {
     /// One variant × model of the matrix.
     public struct Cell: Sendable, Equatable {
-        /// The variant's name as the suite gives it (a prompt version, or an arm of the purpose).
+        /// The variant's name as the suite gives it (a prompt version, or an arm of the purpose);
+        /// ``live`` when the suite lists none, so that a baseline compares whatever version is live.
         public var variant: String
         /// The prompt version it renders.
         public var promptVersion: String
@@ -69,7 +70,7 @@ public struct EvalPlan: Sendable {
                 }
                 guard configured.contains(m) else { throw EvalError("unknown model '\(m)'; configured models: \(modelList)") }
                 let schema = purpose?.outputSchema ?? prompt.outputSchema
-                cells.append(Cell(variant: variant ?? prompt.version, promptVersion: prompt.version, model: m, hasSchema: schema != nil))
+                cells.append(Cell(variant: variant ?? Self.live, promptVersion: prompt.version, model: m, hasSchema: schema != nil))
                 try check(suite, prompt: prompt, schema: schema, models: configured)
             }
         }
@@ -109,6 +110,9 @@ public struct EvalPlan: Sendable {
             }
         }
     }
+
+    /// The variant name of a suite that lists none: the prompt version live now.
+    public static let live = "live"
 
     /// Runs in all: cells × cases × repeat.
     public var totalRuns: Int { cells.count * suite.cases.count * suite.repeatCount }

@@ -56,6 +56,8 @@ public struct EvalRow: Sendable {
     public var passes: Int
     /// Runs whose call failed (no answer).
     public var errors: Int
+    /// Runs that were answered (their tokens make the means).
+    public var answered: Int
     /// Mean input tokens of answered runs.
     public var meanInputTokens: Double
     /// Mean output tokens of answered runs.
@@ -88,6 +90,7 @@ public struct EvalRow: Sendable {
         passes = list.filter(\.passed).count
         errors = list.filter { $0.error != nil }.count
         let answered = list.filter(\.answered)
+        self.answered = answered.count
         meanInputTokens = EvalStats.mean(answered.map { Double($0.inputTokens) }) ?? 0
         meanOutputTokens = EvalStats.mean(answered.map { Double($0.outputTokens) }) ?? 0
         let costs = list.compactMap(\.costUSD)
@@ -108,7 +111,7 @@ public struct EvalRow: Sendable {
     public var json: JSON {
         [
             "variant": .string(variant), "prompt_version": .string(promptVersion), "model": .string(model), "cases": .int(cases),
-            "runs": .int(runs), "passes": .int(passes), "errors": .int(errors), "pass_rate": EvalStats.number(passRate, places: 4),
+            "runs": .int(runs), "passes": .int(passes), "errors": .int(errors), "answered": .int(answered), "pass_rate": EvalStats.number(passRate, places: 4),
             "mean_input_tokens": EvalStats.number(meanInputTokens, places: 2), "mean_output_tokens": EvalStats.number(meanOutputTokens, places: 2),
             "cost_usd": EvalStats.number(costUSD, places: 8), "cost_per_case_usd": EvalStats.number(costPerCaseUSD, places: 8),
             "judge_cost_usd": EvalStats.number(judgeCostUSD, places: 8),
@@ -156,6 +159,7 @@ public struct JudgeStats: Sendable, Equatable {
         spread = cases.map { ($0.scores.max() ?? 0) - ($0.scores.min() ?? 0) }.max() ?? 0
     }
 
+    /// Equal figures (the per-case scores aside).
     public static func == (a: JudgeStats, b: JudgeStats) -> Bool {
         a.count == b.count && a.mean == b.mean && a.min == b.min && a.max == b.max && a.stddev == b.stddev
     }

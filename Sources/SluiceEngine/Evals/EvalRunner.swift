@@ -80,7 +80,7 @@ public struct EvalRunner: Sendable {
         Self.read(reply, hasSchema: cell.hasSchema, into: &run)
         let decidesSchema = c.expect.contains { if case .schemaValid = $0 { true } else { false } }
         if let error = run.error, !(run.errorCode == SluiceError.Code.schemaValidationFailed.name && decidesSchema) {
-            run.checks = [CheckResult(expectation: "the call answers", kind: "call", passed: false, message: error)]
+            run.checks = [CheckResult(expectation: "call", kind: "call", passed: false, message: error)]
             return run
         }
         for e in c.expect {
@@ -172,4 +172,11 @@ public struct EvalProgress: Sendable, Equatable {
     public var total: Int
     /// Finished runs that failed a check.
     public var failed: Int
+
+    /// Progress; see the properties.
+    public init(done: Int, total: Int, failed: Int) {
+        self.done = done
+        self.total = total
+        self.failed = failed
+    }
 }

@@ -139,7 +139,7 @@ public struct EvalSuite: Sendable {
                 c.vars = try value.json().objectValue ?? JSONObject()
             case "expect":
                 for item in try value.sequence() {
-                    for (kind, v) in try item.mapping(allowed: Expectation.keys) { c.expect += try parseExpectation(kind, v) }
+                    for (kind, v) in try item.mapping(allowed: EvalExpectation.keys) { c.expect += try parseExpectation(kind, v) }
                 }
             default: break
             }
@@ -147,7 +147,7 @@ public struct EvalSuite: Sendable {
         return c
     }
 
-    static func parseExpectation(_ kind: String, _ n: ConfigNode) throws -> [Expectation] {
+    static func parseExpectation(_ kind: String, _ n: ConfigNode) throws -> [EvalExpectation] {
         switch kind {
         case "equals":
             var path = try JSONPath("$")
@@ -163,7 +163,7 @@ public struct EvalSuite: Sendable {
             return [.equals(path: path, value: value)]
         case "contains":
             let texts = try names(n)
-            return texts.map(Expectation.contains)
+            return texts.map(EvalExpectation.contains)
         case "regex":
             let pattern = try n.string()
             do { _ = try NSRegularExpression(pattern: pattern) } catch { throw n.error("invalid regular expression /\(pattern)/") }
@@ -207,10 +207,10 @@ public struct EvalCase: Sendable {
     /// The template variables.
     public var vars: JSONObject
     /// The expectations, in file order.
-    public var expect: [Expectation]
+    public var expect: [EvalExpectation]
 
     /// A case; see the properties.
-    public init(index: Int, name: String? = nil, vars: JSONObject = JSONObject(), expect: [Expectation] = []) {
+    public init(index: Int, name: String? = nil, vars: JSONObject = JSONObject(), expect: [EvalExpectation] = []) {
         self.index = index
         self.name = name
         self.vars = vars

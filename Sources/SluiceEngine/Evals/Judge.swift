@@ -61,7 +61,7 @@ enum Judge {
             }
             let text = ChatText.completionText(completion)
             guard let (json, _) = JSONExtractor.extract(text), let score = json["score"]?.doubleValue else {
-                return (nil, "the judge's answer has no score: \(Expectation.short(text, 120))", cost)
+                return (nil, "the judge's answer has no score: \(EvalExpectation.short(text, 120))", cost)
             }
             return ((score, json["reason"]?.stringValue ?? ""), nil, cost)
         case .failure(let error, _):

@@ -111,7 +111,7 @@ public final class ShadowRunner: Service, Sendable {
         } else {
             purpose = "default"
         }
-        guard let shadow = admit(purpose), shadow.model != nil else { return }
+        guard let shadow = admit(purpose, needsModel: true) else { return }
         launch(purpose, shadow) { [chat] in
             guard let request = Self.shadowBody(body, model: shadow.model, user: attribution.user) else { return nil }
             let a = Self.attribution(purpose: purpose, user: request.user, primary: primaryID)
@@ -159,10 +159,12 @@ public final class ShadowRunner: Service, Sendable {
         return a
     }
 
-    /// The shadow's setting when `purpose` has one, the sample picks this call and a slot is free;
-    /// counts the decision.
-    private func admit(_ purpose: String) -> SluiceConfig.Shadow? {
-        guard ShadowNames.basePurpose(of: purpose) == nil, let shadow = lookup(purpose), shadow.sample > 0 else { return nil }
+    /// The shadow's setting when `purpose` has one (with a model, when `needsModel`), the sample
+    /// picks this call and a slot is free (then held until ``finish(_:_:)``); counts the decision.
+    private func admit(_ purpose: String, needsModel: Bool = false) -> SluiceConfig.Shadow? {
+        guard ShadowNames.basePurpose(of: purpose) == nil, let shadow = lookup(purpose), shadow.sample > 0,
+            !needsModel || shadow.model != nil
+        else { return nil }
         let draw = random.withLock { $0 }()
         guard draw < shadow.sample else { return nil }
         return state.withLock { s -> SluiceConfig.Shadow? in

@@ -54,7 +54,8 @@ public struct IdempotencyGate: Sendable {
         }
         switch claim {
         case .claimed:
-            return .proceed(Ticket(scope: scope, key: key, claimedAt: Date(millis: now)))
+            // The same Date goes to the claim and to complete/release, so both round to the same millisecond.
+            return .proceed(Ticket(scope: scope, key: key, claimedAt: now))
         case .replay(let stored):
             let pairs = (try? JSON.parse(stored.headers ?? "[]"))?.arrayValue ?? []
             let headers = pairs.compactMap { p -> (String, String)? in
@@ -89,12 +90,5 @@ public struct IdempotencyGate: Sendable {
     /// Gives the key up: the request failed, and the next one with this key runs.
     public func release(_ ticket: Ticket) async {
         try? await store.releaseIdempotency(scope: ticket.scope, key: ticket.key, claimedAt: ticket.claimedAt)
-    }
-}
-
-extension Date {
-    /// `date` cut to whole milliseconds, as the store keeps it.
-    init(millis date: Date) {
-        self.init(timeIntervalSince1970: (date.timeIntervalSince1970 * 1000).rounded(.down) / 1000)
     }
 }

@@ -49,7 +49,7 @@ struct IdempotentResponder {
                         }
                     }
                     do {
-                        try await original.write(TeeWriter(parent: writer, end: end))
+                        try await original.write(TeeWriter(parent: writer, end: end, expected: original.contentLength))
                     } catch {
                         await end.fire(nil)
                         throw error
@@ -75,21 +75,28 @@ final class OnceEnd: Sendable {
 }
 
 /// Passes a body through to the client while keeping a copy; the copy (or `nil` when it
-/// grew past the stored limit) is handed to `end` before the client's response ends.
+/// grew past the stored limit) is handed to `end` before the client can see the response
+/// end: before the last bytes of a body of known length (the client stops reading there),
+/// otherwise before the final chunk.
 struct TeeWriter: ResponseBodyWriter {
     var parent: any ResponseBodyWriter
     let end: OnceEnd
+    let expected: Int?
     private var copy: [UInt8]? = []
+    private var written = 0
 
-    init(parent: any ResponseBodyWriter, end: OnceEnd) {
+    init(parent: any ResponseBodyWriter, end: OnceEnd, expected: Int?) {
         self.parent = parent
         self.end = end
+        self.expected = expected
     }
 
     mutating func write(_ buffer: ByteBuffer) async throws {
         if let count = copy?.count {
             if count + buffer.readableBytes > IdempotencyGate.maxBodyBytes { copy = nil } else { copy!.append(contentsOf: buffer.readableBytesView) }
         }
+        written += buffer.readableBytes
+        if let expected, written >= expected { await end.fire(copy) }
         try await parent.write(buffer)
     }
 

@@ -227,6 +227,25 @@ enum PostgresMigrations {
                 "CREATE INDEX calls_shadow_of ON calls (shadow_of) WHERE shadow_of IS NOT NULL",
             ]
         ),
+        (
+            "012_evals",
+            [
+                """
+                CREATE TABLE eval_slots (
+                    suite TEXT NOT NULL, slot BIGINT NOT NULL, node TEXT NOT NULL, at_ms BIGINT NOT NULL,
+                    PRIMARY KEY (suite, slot)
+                )
+                """,
+                """
+                CREATE TABLE eval_scores (
+                    id TEXT PRIMARY KEY, suite TEXT NOT NULL, purpose TEXT NOT NULL, prompt_version TEXT,
+                    model TEXT NOT NULL, answered_model TEXT, cases BIGINT NOT NULL, pass_rate DOUBLE PRECISION NOT NULL,
+                    judge_mean DOUBLE PRECISION, cost_usd DOUBLE PRECISION NOT NULL, at_ms BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX eval_scores_purpose ON eval_scores (purpose, at_ms)",
+            ]
+        ),
     ]
 
     /// Applies the pending migrations. When none is pending nothing is locked or created, so a

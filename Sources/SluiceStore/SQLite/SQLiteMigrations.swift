@@ -190,6 +190,21 @@ enum SQLiteMigrations {
                     CREATE INDEX calls_shadow_of ON calls(shadow_of) WHERE shadow_of IS NOT NULL;
                     """)
         }
+        m.registerMigration("012_evals") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE eval_slots (
+                        suite TEXT NOT NULL, slot INTEGER NOT NULL, node TEXT NOT NULL, at_ms INTEGER NOT NULL,
+                        PRIMARY KEY (suite, slot)
+                    );
+                    CREATE TABLE eval_scores (
+                        id TEXT PRIMARY KEY NOT NULL, suite TEXT NOT NULL, purpose TEXT NOT NULL, prompt_version TEXT,
+                        model TEXT NOT NULL, answered_model TEXT, cases INTEGER NOT NULL, pass_rate REAL NOT NULL,
+                        judge_mean REAL, cost_usd REAL NOT NULL, at_ms INTEGER NOT NULL
+                    );
+                    CREATE INDEX eval_scores_purpose ON eval_scores(purpose, at_ms);
+                    """)
+        }
         return m
     }
 }

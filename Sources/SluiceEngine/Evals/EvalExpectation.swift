@@ -3,7 +3,7 @@ import SluiceCore
 import SluiceJSONSchema
 
 /// One thing an eval case expects of an answer.
-public enum Expectation: Sendable, Equatable {
+public enum EvalExpectation: Sendable, Equatable {
     /// The JSON in the answer has `value` at `path` (JSON equality: `1 == 1.0`, key order ignored).
     case equals(path: JSONPath, value: JSON)
     /// The answer's text contains this text (case-sensitive).
@@ -149,7 +149,7 @@ public struct JudgeSpec: Sendable, Equatable {
 
 /// How one expectation fared on one run.
 public struct CheckResult: Sendable, Equatable {
-    /// The expectation's ``Expectation/summary``.
+    /// The expectation's ``EvalExpectation/summary``.
     public var expectation: String
     /// Its key (`equals`, `judge`, …), or `call` for a call that failed.
     public var kind: String
