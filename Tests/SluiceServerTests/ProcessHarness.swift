@@ -17,6 +17,8 @@ func sluiceBinary() throws -> String {
 final class SluiceProcess: Sendable {
     let process: Process
     private let output = Locked(Data())
+    /// Set when the output pipe reached end of file (the process and its children closed it).
+    private let drained = Locked(false)
 
     /// Starts `sluice ARGS…` in `directory`.
     init(_ args: [String], directory: String, environment: [String: String] = [:]) throws {
@@ -33,9 +35,14 @@ final class SluiceProcess: Sendable {
         p.standardOutput = pipe
         p.standardError = pipe
         process = p
-        pipe.fileHandleForReading.readabilityHandler = { [output] handle in
+        pipe.fileHandleForReading.readabilityHandler = { [output, drained] handle in
             let data = handle.availableData
-            output.withLock { $0.append(data) }
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                drained.withLock { $0 = true }
+            } else {
+                output.withLock { $0.append(data) }
+            }
         }
         try p.run()
     }
@@ -73,11 +80,17 @@ final class SluiceProcess: Sendable {
 
     func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
 
+    /// Waits until everything the process wrote has been read (end of file on its output), at most 5 s.
+    func waitDrained() async throws {
+        let deadline = ContinuousClock.now + .seconds(5)
+        while !drained.withLock({ $0 }), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+    }
+
     /// Runs a short-lived `sluice` command to completion.
     static func run(_ args: [String], directory: String, environment: [String: String] = [:]) async throws -> (Int32, String) {
         let p = try SluiceProcess(args, directory: directory, environment: environment)
         let status = try await p.waitExit()
-        try await Task.sleep(for: .milliseconds(50))
+        try await p.waitDrained()
         return (status, p.text)
     }
 }
