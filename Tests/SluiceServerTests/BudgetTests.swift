@@ -112,7 +112,9 @@ import Testing
                 - { name: app, key: app-secret-123, rpm: 5 }
                 - { name: thrifty, key: thrifty-secret-123, monthly_budget_usd: \(2.5 * Self.callCost) }
             """
-        try await Harness.with(Self.config(upstream, extra: extra)) { h in
+        // A still clock: the rpm window is a UTC minute, and a slow run must not cross into the next one.
+        let clock = ManualClock(Date(timeIntervalSince1970: 1_795_000_020))
+        try await Harness.with(Self.config(upstream, extra: extra), clock: clock) { h in
             let app = ["Authorization": "Bearer app-secret-123"]
             let run = app.merging(["X-Sluice-Run-Id": "batch-1", "X-Sluice-Run-Max-Calls": "3"]) { $1 }
             for _ in 0..<3 { #expect(try await h.chat(Self.body, headers: run).status == 200) }
