@@ -58,6 +58,7 @@ let package = Package(
             name: "SluiceStore",
             dependencies: [
                 "SluiceCore",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

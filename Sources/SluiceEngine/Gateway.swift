@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Logging
 import NIOCore
 import NIOPosix
+import Prometheus
 import ServiceLifecycle
 import SluiceCore
 import SluiceProviders
@@ -127,12 +128,14 @@ public final class Gateway: Sendable {
         quotas = QuotaLeaser(store: store, node: node, clock: clock, logger: logger)
         budget = BudgetGuard(config: config, leaser: quotas, clock: clock, logger: logger)
         alerts = AlertService(config: config, store: store, budget: budget, clock: clock, logger: logger)
+        let registry = PrometheusCollectorRegistry()
+        let callMetrics = CallMetrics(registry: registry, config: config)
         let recorder = CallRecorder(
             callLog: callLog, prices: PriceTable(overrides: config.pricing), logBodies: config.storage.logBodies, logger: logger,
-            budget: budget)
+            budget: budget, metrics: callMetrics)
         breakers = BreakerBoard(settings: config.breaker, clock: clock, configured: Set(catalog.targetKeys))
         kills = KillBoard(store: store, feed: store.changes, clock: clock, logger: logger)
-        metrics = GatewayMetrics(breakers: breakers, targetKeys: catalog.targetKeys)
+        metrics = GatewayMetrics(registry: registry, calls: callMetrics, breakers: breakers, targetKeys: catalog.targetKeys)
         cache = ResponseCache(store: store, maxBytes: config.cache.maxBytes, clock: clock, logger: logger)
         prompts = PromptBook(library: library)
         live = LiveConfig(config: config)

@@ -35,8 +35,9 @@ public enum Cell: Sendable, Equatable {
 }
 
 extension CallRecord {
-    /// The record as cells in ``CallColumns/names`` order.
-    var cells: [Cell] {
+    /// The record as cells in ``CallColumns/names`` order, with `request_body` and `output`
+    /// sealed by `cipher` when there is one.
+    func cells(sealedBy cipher: BodyCipher?) -> [Cell] {
         func t(_ s: String?) -> Cell { s.map(Cell.text) ?? .null }
         func b(_ v: Bool?) -> Cell { v.map { .int($0 ? 1 : 0) } ?? .null }
         func d(_ v: Double?) -> Cell { v.map(Cell.double) ?? .null }
@@ -48,7 +49,7 @@ extension CallRecord {
             .int(Int64(usage.inputTokens)), .int(Int64(usage.outputTokens)), .int(Int64(usage.cachedTokens)),
             .int(Int64(usage.cacheWriteTokens)), d(costUSD), .double(savedUSD), .double(latencyMs), d(ttftMs),
             d(overheadMs), b(schemaValid), b(refusal), .text(JSON.object(params).jsonString), .text(inputHash),
-            t(requestBody), t(output), d(cacheSimilarity), .int(Int64(repairs)),
+            t(BodyCipher.seal(requestBody, with: cipher)), t(BodyCipher.seal(output, with: cipher)), d(cacheSimilarity), .int(Int64(repairs)),
             guardFlags.isEmpty ? .null : .text(JSON.array(guardFlags.map(JSON.string)).jsonString), t(batchID),
             t(shadowOf),
         ]
@@ -57,8 +58,9 @@ extension CallRecord {
     /// `created_at_ms`: the creation time in milliseconds, rounded to the nearest.
     var createdAtMillis: Int64 { Int64((createdAt.timeIntervalSince1970 * 1000).rounded()) }
 
-    /// Rebuilds a record from cells in ``CallColumns/names`` order.
-    init(cells c: [Cell]) {
+    /// Rebuilds a record from cells in ``CallColumns/names`` order; sealed bodies are opened
+    /// with `cipher` (see ``BodyCipher``).
+    init(cells c: [Cell], cipher: BodyCipher?) {
         func s(_ i: Int) -> String? { c[i].text }
         func b(_ i: Int) -> Bool? { c[i].int.map { $0 != 0 } }
         self.init(
@@ -89,8 +91,8 @@ extension CallRecord {
         schemaValid = b(27)
         refusal = b(28)
         params = (try? JSON.parse(s(29) ?? "{}"))?.objectValue ?? JSONObject()
-        requestBody = s(31)
-        output = s(32)
+        requestBody = BodyCipher.open(s(31), with: cipher)
+        output = BodyCipher.open(s(32), with: cipher)
         cacheSimilarity = c[33].double
         repairs = Int(c[34].int ?? 0)
         guardFlags = s(35).flatMap { try? JSON.parse($0) }?.arrayValue?.compactMap(\.stringValue) ?? []

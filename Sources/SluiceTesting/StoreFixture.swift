@@ -47,17 +47,17 @@ public struct StoreFixture: Sendable {
         }
     }
 
-    /// A new client on this database, migrated.
-    public func open(statementTimeout: Duration = .seconds(10)) async throws -> any SluiceStore {
+    /// A new client on this database, migrated; with a `cipher`, call bodies are stored encrypted.
+    public func open(statementTimeout: Duration = .seconds(10), cipher: BodyCipher? = nil) async throws -> any SluiceStore {
         switch StorageURL.parse(storageURL) {
         case .success(.sqlite(let path)):
-            let store = try SQLiteStore(path: path)
+            let store = try SQLiteStore(path: path, cipher: cipher)
             try await store.migrate()
             return store
         case .success(.postgres(let url)):
             var logger = Logger(label: "test-store")
             logger.logLevel = .error
-            let store = PostgresStore(url: url, logger: logger, statementTimeout: statementTimeout)
+            let store = PostgresStore(url: url, logger: logger, statementTimeout: statementTimeout, cipher: cipher)
             try await store.migrate()
             return store
         case .failure(let e):

@@ -107,11 +107,11 @@ func reloadOnHangup(_ gateway: Gateway, logger: Logger) -> Task<Void, Never> {
 func openStore(_ config: SluiceConfig, logger: Logger) async throws -> any SluiceStore {
     switch config.storage.url {
     case .sqlite(let path):
-        let store = try SQLiteStore(path: path)
+        let store = try SQLiteStore(path: path, cipher: config.storage.bodyCipher)
         try await store.migrate()
         return store
     case .postgres(let url):
-        let store = PostgresStore(url: url, logger: logger)
+        let store = PostgresStore(url: url, logger: logger, cipher: config.storage.bodyCipher)
         var attempt = 0
         while true {
             do {

@@ -154,6 +154,25 @@ import SluiceStore
         #expect(text?.contains("must start with") == true)
         #expect(text?.contains("hunter2secret") == false, "\(text ?? "")")
     }
+
+    /// `storage.encryption_key` takes base64 of 32 bytes (from the environment too); a bad one
+    /// says how to make one and never echoes the value.
+    @Test func encryptionKeyParsesAndErrorsSayHowToMakeOne() throws {
+        let key = EncryptionKey.random()
+        let c = try ConfigLoader.parse(
+            "storage: { encryption_key: \"${SLUICE_KEY}\" }\n", environment: ["SLUICE_KEY": key.base64])
+        #expect(c.storage.encryptionKey == key)
+        #expect(c.storage.bodyCipher != nil)
+        #expect(try ConfigLoader.parse("storage: { log_bodies: full }\n", environment: [:]).storage.bodyCipher == nil)
+        #expect(!"\(c.storage)".contains(key.base64))
+        let short = Data(repeating: 7, count: 16).base64EncodedString()
+        for bad in [short, "not-base64-at-all!!"] {
+            let text = errorText("storage: { encryption_key: \"\(bad)\" }\n")
+            #expect(text?.contains("storage.encryption_key") == true, "\(text ?? "no error")")
+            #expect(text?.contains("openssl rand -base64 32") == true, "\(text ?? "no error")")
+            #expect(text?.contains(bad) == false, "\(text ?? "")")
+        }
+    }
 }
 
 @Suite struct ResilienceConfigTests {

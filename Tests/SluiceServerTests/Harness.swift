@@ -41,7 +41,7 @@ struct Harness {
         var text = yaml.replacingOccurrences(of: "{DB}", with: dbPath)
         if !text.contains("storage:") { text += "\nstorage: { url: \"sqlite://\(dbPath)\" }\n" }
         let config = try ConfigLoader.parse(text, environment: env)
-        let store = try SQLiteStore(path: dbPath)
+        let store = try SQLiteStore(path: dbPath, cipher: config.storage.bodyCipher)
         try await store.migrate()
         let logs = LogCapture()
         let logger = Logger(label: "sluice") { label in JSONLogHandler(label: label, sink: .closure { logs.append($0) }) }

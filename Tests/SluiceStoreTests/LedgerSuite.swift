@@ -366,7 +366,7 @@ import Testing
                 + Array(repeating: "?", count: width).joined(separator: ", ") + ")"
             try await store.pool.write { db in
                 for r in records {
-                    try db.execute(sql: sql, arguments: StatementArguments(r.cells.prefix(width).map(\.databaseValue)))
+                    try db.execute(sql: sql, arguments: StatementArguments(r.cells(sealedBy: nil).prefix(width).map(\.databaseValue)))
                 }
             }
             return store
@@ -376,7 +376,7 @@ import Testing
             let width = Self.columnsBeforeLedger
             var sql = "INSERT INTO calls (\(PostgresStore.quotedColumns.prefix(width).joined(separator: ", "))) VALUES "
             var binds = PostgresBindings()
-            PostgresStore.appendValues(records.map { Array($0.cells.prefix(width)) }, to: &sql, &binds)
+            PostgresStore.appendValues(records.map { Array($0.cells(sealedBy: nil).prefix(width)) }, to: &sql, &binds)
             let query = PostgresQuery(unsafeSQL: sql, binds: binds)
             try await store.run("seed calls") { client in _ = try await client.query(query) }
             return store

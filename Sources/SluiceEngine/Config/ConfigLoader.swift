@@ -124,7 +124,7 @@ public enum ConfigLoader {
 
     static func parseStorage(_ n: ConfigNode) throws -> SluiceConfig.Storage {
         var s = SluiceConfig.Storage()
-        for (k, v) in try n.mapping(allowed: ["url", "log_bodies"]) {
+        for (k, v) in try n.mapping(allowed: ["url", "log_bodies", "encryption_key"]) {
             switch k {
             case "url":
                 switch StorageURL.parse(try v.string()) {
@@ -137,6 +137,11 @@ public enum ConfigLoader {
                     throw v.error("expected one of full, redacted, hash; got '\(text)'")
                 }
                 s.logBodies = mode
+            case "encryption_key":
+                switch EncryptionKey.parse(base64: try v.string()) {
+                case .success(let key): s.encryptionKey = key
+                case .failure(let e): throw v.error(e.message)
+                }
             default: break
             }
         }

@@ -33,6 +33,11 @@ public struct SluiceConfig: Sendable {
         public var url: StorageURL = .sqlite(path: "./sluice.db")
         /// How much of each body the call log keeps; default `full`.
         public var logBodies: LogBodies = .full
+        /// `encryption_key`: when set, stored request and response bodies are AES-GCM encrypted.
+        /// Prints as `[redacted]`.
+        public var encryptionKey: EncryptionKey?
+        /// The cipher for ``encryptionKey``, or `nil` when bodies are stored as plaintext.
+        public var bodyCipher: BodyCipher? { encryptionKey.map(BodyCipher.init(key:)) }
         /// The defaults.
         public init() {}
     }

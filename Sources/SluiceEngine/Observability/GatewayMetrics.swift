@@ -1,13 +1,18 @@
+import Foundation
 import Prometheus
+import SluiceCore
+import SluiceStore
 import Synchronization
 
 /// The gateway's Prometheus metrics, exposed at `GET /metrics`. Each gateway
 /// owns its registry (no global bootstrap), so several can live in one process.
 public final class GatewayMetrics: Sendable {
     /// The registry every Sluice metric is made in.
-    public let registry = PrometheusCollectorRegistry()
+    public let registry: PrometheusCollectorRegistry
     let breakers: BreakerBoard
     let targetKeys: [String]
+    /// Per-call series (requests, latency, tokens, cost, cache).
+    public let calls: CallMetrics
     private let breakerGauges = Mutex<[String: (state: [String: Gauge], opened: Gauge)]>([:])
 
     static let states = ["closed", "open", "half_open"]
@@ -18,17 +23,53 @@ public final class GatewayMetrics: Sendable {
         namespace: "sluice", subsystem: "breaker", metricName: "opened", unitName: "",
         helpText: "How many times the target's circuit breaker opened since this node started.") }
 
-    init(breakers: BreakerBoard, targetKeys: [String]) {
+    init(registry: PrometheusCollectorRegistry, calls: CallMetrics, breakers: BreakerBoard, targetKeys: [String]) {
+        self.registry = registry
+        self.calls = calls
         self.breakers = breakers
         self.targetKeys = targetKeys
     }
 
-    /// The metrics in Prometheus text format, breaker gauges refreshed first.
-    public func exposition() -> [UInt8] {
+    /// The metrics in Prometheus text format; breaker, queue and budget gauges are refreshed first.
+    public func exposition(queues: QueueDepths? = nil) -> [UInt8] {
         refreshBreakers()
+        if let queues { refresh(queues) }
         var out: [UInt8] = []
         registry.emit(into: &out)
         return out
+    }
+
+    /// What the scrape reads from the node and the store.
+    public struct QueueDepths: Sendable {
+        /// Call records waiting for the writer.
+        public var callLogPending: Int
+        /// Tasks by status.
+        public var tasks: [String: Int]
+        /// Each capped purpose's budget left today, in USD.
+        public var budgetRemaining: [String: Double]
+
+        /// Depths; see the properties.
+        public init(callLogPending: Int, tasks: [String: Int], budgetRemaining: [String: Double]) {
+            self.callLogPending = callLogPending
+            self.tasks = tasks
+            self.budgetRemaining = budgetRemaining
+        }
+    }
+
+    func gauge(_ name: String, _ help: String, _ labels: [(String, String)]) -> Gauge {
+        registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "sluice", metricName: name, unitName: "", helpText: help), labels: labels)
+    }
+
+    func refresh(_ q: QueueDepths) {
+        gauge("call_log_pending", "Call records queued for the store on this node.", []).set(to: Double(q.callLogPending))
+        for status in TaskRecord.Status.allCases {
+            gauge("tasks", "Durable tasks by status (shared by every node).", [("status", status.rawValue)])
+                .set(to: Double(q.tasks[status.rawValue] ?? 0))
+        }
+        for (purpose, left) in q.budgetRemaining {
+            gauge("budget_remaining_usd", "What a purpose may still spend today (UTC) under daily_budget_usd.", [("purpose", purpose)])
+                .set(to: left)
+        }
     }
 
     /// `sluice_breaker_state{target,state}` is 1 for the state a target's breaker is in and 0

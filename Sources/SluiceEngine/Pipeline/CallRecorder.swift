@@ -10,12 +10,18 @@ public final class CallRecorder: Sendable {
     let callLog: CallLogWriter
     let prices: PriceTable
     let logBodies: SluiceConfig.LogBodies
+    /// Prometheus series every finished call counts in.
+    let metrics: CallMetrics?
     let logger: Logger
     /// Settles the call's budget and rate-limit reservations when it finishes.
     let budget: BudgetGuard?
     private let warnedUnpriced = Mutex<Set<String>>([])
 
-    init(callLog: CallLogWriter, prices: PriceTable, logBodies: SluiceConfig.LogBodies, logger: Logger, budget: BudgetGuard? = nil) {
+    init(
+        callLog: CallLogWriter, prices: PriceTable, logBodies: SluiceConfig.LogBodies, logger: Logger, budget: BudgetGuard? = nil,
+        metrics: CallMetrics? = nil
+    ) {
+        self.metrics = metrics
         self.callLog = callLog
         self.prices = prices
         self.logBodies = logBodies
@@ -118,6 +124,7 @@ public final class CallRecorder: Sendable {
         if let v = r.keyName { fields["key"] = .string(v) }
         if let v = r.error { fields["error"] = .string(v) }
         logger.info("call", metadata: ["call": .stringConvertible(LogFields(fields))])
+        metrics?.observe(r)
         await callLog.append(r)
     }
 

@@ -12,9 +12,10 @@ struct HealthRoutes {
         router.get("/healthz") { _, _ in HTTPEdge.json(200, ["status": "ok"]) }
         router.get("/readyz") { _, _ in await self.ready() }
         router.get("/metrics") { _, _ in
-            Response(
+            let depths = await self.gateway.queueDepths()
+            return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(bytes: self.gateway.metrics.exposition())))
+                body: .init(byteBuffer: ByteBuffer(bytes: self.gateway.metrics.exposition(queues: depths))))
         }
     }
 

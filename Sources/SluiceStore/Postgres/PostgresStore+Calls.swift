@@ -16,7 +16,8 @@ extension PostgresStore {
     /// Each record's ledger entry is written (or, when it no longer gets one, deleted) in the same transaction.
     public func insert(_ records: [CallRecord]) async throws {
         try await upsertInBatches(
-            "insert calls", records, key: \.callID, rowsPerStatement: Self.rowsPerStatement, Self.insertQuery,
+            "insert calls", records, key: \.callID, rowsPerStatement: Self.rowsPerStatement,
+            { [cipher] in Self.insertQuery($0, cipher: cipher) },
             then: Self.ledgerQuery)
     }
 
@@ -45,12 +46,12 @@ extension PostgresStore {
         }
     }
 
-    static func insertQuery(_ rows: ArraySlice<CallRecord>) -> PostgresQuery {
+    static func insertQuery(_ rows: ArraySlice<CallRecord>, cipher: BodyCipher?) -> PostgresQuery {
         let width = CallColumns.names.count
         var sql = "INSERT INTO calls (\(quotedColumns.joined(separator: ", "))) VALUES "
         sql.reserveCapacity(sql.utf8.count + rows.count * width * 6 + upsertTail.utf8.count)
         var binds = PostgresBindings(capacity: rows.count * width)
-        appendValues(rows.lazy.map(\.cells), to: &sql, &binds)
+        appendValues(rows.lazy.map { $0.cells(sealedBy: cipher) }, to: &sql, &binds)
         sql += upsertTail
         return PostgresQuery(unsafeSQL: sql, binds: binds)
     }
@@ -95,12 +96,12 @@ extension PostgresStore {
         if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
         values.append(.int(Int64(max(1, min(filter.limit, 1000)))))
         sql += " ORDER BY call_id DESC LIMIT $\(values.count)"
-        return try await rows("list calls", sql, values).map(Self.record)
+        return try await rows("list calls", sql, values).map { [cipher] in try Self.record($0, cipher: cipher) }
     }
 
     /// The call with this id, or `nil`.
     public func get(_ callID: String) async throws -> CallRecord? {
-        try await rows("get call", Self.selectSQL + " WHERE call_id = $1", [.text(callID)]).first.map(Self.record)
+        try await rows("get call", Self.selectSQL + " WHERE call_id = $1", [.text(callID)]).first.map { [cipher] in try Self.record($0, cipher: cipher) }
     }
 
     /// The number of stored calls.
@@ -146,8 +147,8 @@ extension PostgresStore {
         }
     }
 
-    static func record(_ row: PostgresRow) throws -> CallRecord {
-        CallRecord(cells: try cells(row, kinds: CallColumns.kinds))
+    static func record(_ row: PostgresRow, cipher: BodyCipher?) throws -> CallRecord {
+        CallRecord(cells: try cells(row, kinds: CallColumns.kinds), cipher: cipher)
     }
 
     /// The row's columns as cells, decoded as `kinds` says.

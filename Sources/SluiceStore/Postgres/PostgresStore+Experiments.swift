@@ -36,10 +36,12 @@ extension PostgresStore {
     public func shadowPairs(purpose: String, since: Date, limit: Int) async throws -> [ShadowPair] {
         let sql = ShadowSQL.select(quote: { "\"\($0)\"" }, placeholder: { "$\($0)" })
         let kinds = CallColumns.kinds
+        let cipher = self.cipher
         return try await rows("list shadow pairs", sql, ShadowSQL.values(purpose: purpose, since: since, limit: limit)).map { row in
             let all = try Self.cells(row, kinds: kinds + kinds)
             return ShadowPair(
-                primary: CallRecord(cells: Array(all[..<kinds.count])), shadow: CallRecord(cells: Array(all[kinds.count...])))
+                primary: CallRecord(cells: Array(all[..<kinds.count]), cipher: cipher),
+                shadow: CallRecord(cells: Array(all[kinds.count...]), cipher: cipher))
         }
     }
 }

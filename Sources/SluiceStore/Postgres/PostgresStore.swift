@@ -19,6 +19,8 @@ public final class PostgresStore: SluiceStore {
     public let url: PostgresURL
     /// How long one statement may take before the store reports it unavailable.
     let statementTimeout: Duration
+    /// Seals stored request and response bodies (`storage.encryption_key`); `nil` stores them as plaintext.
+    public let cipher: BodyCipher?
 
     /// `postgres`.
     public var backend: String { "postgres" }
@@ -30,8 +32,10 @@ public final class PostgresStore: SluiceStore {
     /// Every connection starts with `search_path` set to the schema and with a server-side
     /// `statement_timeout` one second longer than `statementTimeout`: postgres-nio does not stop a
     /// query when its task is cancelled, so without it a hung statement would keep its pooled connection busy.
-    public init(url: PostgresURL, logger: Logger, statementTimeout: Duration = .seconds(10)) {
+    /// With a `cipher`, call bodies are stored encrypted.
+    public init(url: PostgresURL, logger: Logger, statementTimeout: Duration = .seconds(10), cipher: BodyCipher? = nil) {
         self.url = url
+        self.cipher = cipher
         self.logger = logger
         self.statementTimeout = statementTimeout
         var config = PostgresClient.Configuration(

@@ -45,10 +45,13 @@ extension SQLiteStore {
         let sql = ShadowSQL.select(quote: { "\"\($0)\"" }, placeholder: { _ in "?" })
         let values = ShadowSQL.values(purpose: purpose, since: since, limit: limit).map(\.databaseValue)
         let width = CallColumns.names.count
+        let cipher = self.cipher
         return try await pool.read { db in
             try Row.fetchAll(db, sql: sql, arguments: StatementArguments(values)).map { row in
                 let all = Self.cells(row, count: 2 * width)
-                return ShadowPair(primary: CallRecord(cells: Array(all[..<width])), shadow: CallRecord(cells: Array(all[width...])))
+                return ShadowPair(
+                    primary: CallRecord(cells: Array(all[..<width]), cipher: cipher),
+                    shadow: CallRecord(cells: Array(all[width...]), cipher: cipher))
             }
         }
     }

@@ -20,10 +20,13 @@ public final class SQLiteStore: SluiceStore {
     public var backend: String { "sqlite" }
     /// In-process change notification (one node).
     public let changes: any ChangeFeed = LocalChangeFeed()
+    /// Seals stored request and response bodies (`storage.encryption_key`); `nil` stores them as plaintext.
+    public let cipher: BodyCipher?
 
-    /// Opens (creating if needed) the database at `path`.
-    public init(path: String) throws {
+    /// Opens (creating if needed) the database at `path`; with a `cipher`, call bodies are stored encrypted.
+    public init(path: String, cipher: BodyCipher? = nil) throws {
         self.path = path
+        self.cipher = cipher
         var config = Configuration()
         // Set when the connection opens, before any statement: processes opening one new file
         // together (nodes, `sluice migrate`) wait for each other instead of failing with SQLITE_BUSY.
@@ -70,18 +73,21 @@ public final class SQLiteStore: SluiceStore {
     /// Each record's ledger entry is written (or, when it no longer gets one, deleted) in the same transaction.
     public func insert(_ records: [CallRecord]) async throws {
         guard !records.isEmpty else { return }
+        // Seal before taking the write lock, so encryption never holds up other writers.
+        let cipher = self.cipher
+        let rows = records.map { (cells: $0.cells(sealedBy: cipher), ledger: $0.ledgerCells, id: $0.callID) }
         try await pool.write { db in
             // Bind through the C API: reused statements, no per-row argument arrays.
             let call = try db.cachedStatement(sql: Self.insertSQL).sqliteStatement
             let entry = try db.cachedStatement(sql: Self.ledgerUpsertSQL).sqliteStatement
             let noEntry = try db.cachedStatement(sql: Self.ledgerDeleteSQL).sqliteStatement
             defer { for s in [call, entry, noEntry] { sqlite3_reset(s) } }
-            for r in records {
+            for r in rows {
                 try Self.step(call, r.cells, db)
-                if let cells = r.ledgerCells {
+                if let cells = r.ledger {
                     try Self.step(entry, cells, db)
                 } else {
-                    try Self.step(noEntry, [.text(r.callID)], db)
+                    try Self.step(noEntry, [.text(r.id)], db)
                 }
             }
         }
@@ -121,15 +127,17 @@ public final class SQLiteStore: SluiceStore {
         args.append(max(1, min(filter.limit, 1000)).databaseValue)
         let finalSQL = sql
         let finalArgs = args
+        let cipher = self.cipher
         return try await pool.read { db in
-            try Row.fetchAll(db, sql: finalSQL, arguments: StatementArguments(finalArgs)).map(Self.record)
+            try Row.fetchAll(db, sql: finalSQL, arguments: StatementArguments(finalArgs)).map { Self.record($0, cipher: cipher) }
         }
     }
 
     /// The call with this id, or `nil`.
     public func get(_ callID: String) async throws -> CallRecord? {
-        try await pool.read { db in
-            try Row.fetchOne(db, sql: Self.selectSQL + " WHERE call_id = ?", arguments: [callID]).map(Self.record)
+        let cipher = self.cipher
+        return try await pool.read { db in
+            try Row.fetchOne(db, sql: Self.selectSQL + " WHERE call_id = ?", arguments: [callID]).map { Self.record($0, cipher: cipher) }
         }
     }
 
@@ -162,8 +170,8 @@ public final class SQLiteStore: SluiceStore {
         }
     }
 
-    static func record(_ row: Row) -> CallRecord {
-        CallRecord(cells: cells(row, count: CallColumns.names.count))
+    static func record(_ row: Row, cipher: BodyCipher?) -> CallRecord {
+        CallRecord(cells: cells(row, count: CallColumns.names.count), cipher: cipher)
     }
 
     /// The first `count` columns of `row` as cells.
