@@ -51,10 +51,10 @@ public struct DriftReport: Sendable {
         current.meanFeedback = mean(try await store.feedbackScores(purpose: purpose, from: windowStart, to: now))
         base.meanFeedback = mean(try await store.feedbackScores(purpose: purpose, from: baselineStart, to: windowStart))
         var daily: [(String, String, DriftStats)] = []
-        let byDay = Dictionary(grouping: recent + before) { "\(Timestamp.iso8601($0.at).prefix(10))\u{0}\($0.answeredModel ?? "none")" }
-        for (key, stats) in byDay.sorted(by: { $0.key < $1.key }) {
-            let parts = key.split(separator: "\u{0}", maxSplits: 1).map(String.init)
-            daily.append((parts[0], parts.count > 1 ? parts[1] : "none", DriftStats(stats)))
+        struct DayModel: Hashable { var day: String, model: String }
+        let byDay = Dictionary(grouping: recent + before) { DayModel(day: String(Timestamp.iso8601($0.at).prefix(10)), model: $0.answeredModel ?? "none") }
+        for (key, stats) in byDay.sorted(by: { ($0.key.day, $0.key.model) < ($1.key.day, $1.key.model) }) {
+            daily.append((key.day, key.model, DriftStats(stats)))
         }
         let newModels = current.models.keys.filter { base.calls > 0 && base.models[$0] == nil }.sorted()
         return DriftReport(

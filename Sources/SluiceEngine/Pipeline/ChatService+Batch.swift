@@ -43,7 +43,7 @@ extension ChatService {
                 return .answer(await fail(&record, err, ctx: ctx))
             }
         }
-        if !kills.isEmpty, let k = kills.kill(.provider, target.provider.name) ?? kills.kill(.model, target.model) {
+        if let k = runner.killed(target) {
             return .answer(await fail(&record, Self.disabled(k), ctx: ctx))
         }
         let input: InputCheck
