@@ -42,6 +42,8 @@ public final class Gateway: Sendable {
     public let kills: KillBoard
     /// Prometheus metrics for `GET /metrics`.
     public let metrics: GatewayMetrics
+    /// OpenTelemetry spans per call and attempt; `nil` without `tracing:`.
+    public let traces: CallTracer?
     /// Budgets and rate limits.
     public let budget: BudgetGuard
     /// The alert rules' evaluator.
@@ -130,9 +132,10 @@ public final class Gateway: Sendable {
         alerts = AlertService(config: config, store: store, budget: budget, clock: clock, logger: logger)
         let registry = PrometheusCollectorRegistry()
         let callMetrics = CallMetrics(registry: registry, config: config)
+        traces = CallTracer.make(for: config, logger: logger)
         let recorder = CallRecorder(
             callLog: callLog, prices: PriceTable(overrides: config.pricing), logBodies: config.storage.logBodies, logger: logger,
-            budget: budget, metrics: callMetrics)
+            budget: budget, metrics: callMetrics, traces: traces)
         breakers = BreakerBoard(settings: config.breaker, clock: clock, configured: Set(catalog.targetKeys))
         kills = KillBoard(store: store, feed: store.changes, clock: clock, logger: logger)
         metrics = GatewayMetrics(registry: registry, calls: callMetrics, breakers: breakers, targetKeys: catalog.targetKeys)
@@ -143,7 +146,7 @@ public final class Gateway: Sendable {
         rolloutGuard = RolloutGuard(store: store, flags: flags, interval: guardInterval, logger: logger)
         chat = ChatService(
             catalog: catalog, recorder: recorder, clock: clock, live: live,
-            runner: AttemptRunner(breakers: breakers, kills: kills), cache: cache, reviews: store, budget: budget,
+            runner: AttemptRunner(breakers: breakers, kills: kills, traces: traces), cache: cache, reviews: store, budget: budget,
             refusals: RefusalDetector(phrases: config.refusalPhrases ?? RefusalDetector.defaultPhrases))
         shadows = ShadowRunner(chat: chat, ledger: store, clock: clock, logger: logger) { [live] in live.config.purposes[$0]?.shadow }
         purposes = PurposeRunner(chat: chat, prompts: prompts, live: live, shadows: shadows)
@@ -192,9 +195,9 @@ public final class Gateway: Sendable {
         return "\(host)-\(ProcessInfo.processInfo.processIdentifier)-\(String(UInt32.random(in: .min ... .max), radix: 36))"
     }
 
-    /// The long-running parts, in start order (they stop in reverse): the call
-    /// log, the cache writer, store upkeep, quota leases and the change watcher.
-    public var services: [any Service] { [callLog, cache.writer, maintenance, quotas, changes, alerts, taskSweeper, taskWorkers, taskBatcher, rolloutGuard, shadows] }
+    /// The long-running parts, in start order (they stop in reverse): the span
+    /// exporter (when tracing), the call log, the cache writer, store upkeep, quota leases and the change watcher.
+    public var services: [any Service] { (traces.map { [$0.service] } ?? []) + [callLog, cache.writer, maintenance, quotas, changes, alerts, taskSweeper, taskWorkers, taskBatcher, rolloutGuard, shadows] }
 
     /// Reads the prompt files of `config` and checks every purpose's prompt; throws the first problem.
     public static func loadPrompts(_ config: SluiceConfig) throws -> PromptLibrary {

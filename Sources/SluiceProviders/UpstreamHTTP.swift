@@ -9,6 +9,8 @@ enum UpstreamHTTP {
     static func send(
         _ request: HTTPClientRequest, on client: HTTPClient, timeout: TimeAmount, secret: String?
     ) async throws(ProviderError) -> HTTPClientResponse {
+        var request = request
+        for (name, value) in UpstreamTraceHeaders.current { request.headers.replaceOrAdd(name: name, value: value) }
         let response: HTTPClientResponse
         do {
             response = try await client.execute(request, timeout: timeout)

@@ -14,6 +14,7 @@ public enum SluiceApp {
     public static func router(gateway: Gateway) -> Router<SluiceRequestContext> {
         let router = Router(context: SluiceRequestContext.self)
         router.add(middleware: ErrorMiddleware())
+        if let traces = gateway.traces { router.add(middleware: TraceContextMiddleware(traces: traces)) }
         let chat = ChatRoutes(gateway: gateway)
         chat.register(on: router)
         MessagesRoutes(chat: chat).register(on: router)
@@ -29,6 +30,7 @@ public enum SluiceApp {
         AdminDriftRoutes(gateway: gateway).register(on: router)
         FeedbackRoutes(chat: chat).register(on: router)
         AdminShadowRoutes(gateway: gateway).register(on: router)
+        DashboardRoutes(gateway: gateway).register(on: router)
         return router
     }
 

@@ -159,6 +159,9 @@ extension ForwardingStore {
     public func shadowPairs(purpose: String, since: Date, limit: Int) async throws -> [ShadowPair] {
         try await base.shadowPairs(purpose: purpose, since: since, limit: limit)
     }
+    public func rollups(from: Date, to: Date, purpose: String?) async throws -> [CallRollup] {
+        try await base.rollups(from: from, to: to, purpose: purpose)
+    }
 }
 
 /// A sample call record for store tests: `i` sets its tokens and cost, ids sort by `i`.

@@ -20,7 +20,7 @@ struct SluiceCommand: AsyncParsableCommand {
         commandName: "sluice",
         abstract: "Sluice: a production LLM gateway.",
         subcommands: [Serve.self, CheckConfig.self, Migrate.self, Calls.self, Kill.self, Unkill.self, PromptsCommand.self, Costs.self, Tasks.self, FlagsCommand.self, DriftCommand.self,
-            ShadowCommand.self, EvalCommand.self])
+            ShadowCommand.self, EvalCommand.self, DevSeed.self])
 }
 
 /// `--config` shared by every command.

@@ -86,4 +86,17 @@ public struct KeyRing: Sendable {
         }
         return id
     }
+
+    /// The dashboard's session cookie value: derived from the admin key's hash,
+    /// so every node accepts it, it never reveals the key, and rotating the key
+    /// ends every session. `nil` when no admin key is configured.
+    public var dashboardSession: String? {
+        adminHash.map { Hashing.hmacSHA256Hex(key: $0, message: Array("sluice-dashboard-session-v1".utf8)) }
+    }
+
+    /// True when `token` is the current dashboard session value.
+    public func isDashboardSession(_ token: String) -> Bool {
+        guard let expected = dashboardSession else { return false }
+        return Hashing.constantTimeEquals(token, expected)
+    }
 }

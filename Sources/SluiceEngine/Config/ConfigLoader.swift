@@ -71,7 +71,7 @@ public enum ConfigLoader {
         for (key, value) in try root.mapping(
             allowed: [
                 "server", "storage", "auth", "providers", "models", "pricing", "retry", "breaker", "purposes", "prompts_dir",
-                "cache", "refusal_phrases", "alerts", "tasks", "evals",
+                "cache", "refusal_phrases", "alerts", "tasks", "evals", "tracing",
             ],
             later: later)
         {
@@ -93,6 +93,7 @@ public enum ConfigLoader {
             case "alerts": c.alerts = try parseAlerts(value)
             case "tasks": c.tasks = try parseTasks(value)
             case "evals": c.evals = try parseEvals(value, directory: directory)
+            case "tracing": c.tracing = try parseTracing(value)
             default: break
             }
         }

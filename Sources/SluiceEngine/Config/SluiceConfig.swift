@@ -165,6 +165,8 @@ public struct SluiceConfig: Sendable {
     public var alerts = AlertsConfig()
     /// `refusal_phrases`: answers that open with one are recorded as refusals; the built-in list when `nil`.
     public var refusalPhrases: [String]?
+    /// `tracing:`: OpenTelemetry traces; `nil` (the default) traces nothing.
+    public var tracing: Tracing?
 
     /// Where prompt files live: `prompts_dir` (default `prompts`), relative to the config file's directory.
     public var resolvedPromptsDir: String {

@@ -2,7 +2,7 @@ import Logging
 import ServiceLifecycle
 
 /// The writers a gateway used without an HTTP server needs (`sluice eval run`):
-/// the call log and the cache writer, run in a service group of their own.
+/// the span exporter (when tracing), the call log and the cache writer, run in a service group of their own.
 /// ``stop()`` shuts them down gracefully, which writes every queued record.
 ///
 /// ```swift
@@ -22,7 +22,9 @@ public final class GatewayBackground: Sendable {
     /// Starts the call log and cache writers of `gateway`.
     public static func start(_ gateway: Gateway) -> GatewayBackground {
         let group = ServiceGroup(
-            configuration: .init(services: [gateway.callLog, gateway.cache.writer], gracefulShutdownSignals: [], logger: gateway.logger))
+            configuration: .init(
+                services: (gateway.traces.map { [$0.service] } ?? []) + [gateway.callLog, gateway.cache.writer],
+                gracefulShutdownSignals: [], logger: gateway.logger))
         let task = Task { try await group.run() }
         return GatewayBackground(group: group, task: task)
     }

@@ -77,6 +77,7 @@ extension Gateway {
         if old.tasks != new.tasks { out.append("tasks") }
         if old.cache != new.cache { out.append("cache") }
         if old.breaker != new.breaker { out.append("breaker") }
+        if old.tracing != new.tracing { out.append("tracing") }
         return out
     }
 }

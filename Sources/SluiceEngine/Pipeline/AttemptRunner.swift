@@ -19,12 +19,15 @@ enum AttemptOutcome<T: Sendable>: Sendable {
 struct AttemptRunner: Sendable {
     let breakers: BreakerBoard
     let kills: KillBoard
+    /// A span per attempt; `nil` when tracing is off.
+    var traces: CallTracer? = nil
 
     func run<T: Sendable>(
         targets: [ResolvedTarget], policy: CallPolicy, deadline: ContinuousClock.Instant?, purpose: String,
         stream: Bool, record: inout CallRecord,
         attempt: @escaping @Sendable (ResolvedTarget) async throws(ProviderError) -> T
     ) async -> AttemptOutcome<T> {
+        let attempt = traces?.traced(attempt, callID: record.callID) ?? attempt
         let plan = RoutePlan.order(targets)
         var skipped: [String] = []
         var breakerSkipped: [String] = []

@@ -91,7 +91,7 @@ extension ChatService {
         meta.answeredModel = entry.answeredModel
         meta.overheadMs = totalMs
         var completion = (try? JSON.parse(entry.body))?.objectValue ?? [:]
-        await recorder.finish(record, output: ChatText.completionText(completion))
+        await recorder.finish(record, output: ChatText.completionText(completion), finishReasons: CallTracer.finishReasons(of: completion))
         // Entries keep personal-data placeholders; this caller gets its own values back.
         if let redaction { completion = redaction.restore(completion: completion) }
         if request.stream {

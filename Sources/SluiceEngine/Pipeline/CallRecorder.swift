@@ -15,13 +15,16 @@ public final class CallRecorder: Sendable {
     let logger: Logger
     /// Settles the call's budget and rate-limit reservations when it finishes.
     let budget: BudgetGuard?
+    /// A span per call; `nil` when tracing is off.
+    let traces: CallTracer?
     private let warnedUnpriced = Mutex<Set<String>>([])
 
     init(
         callLog: CallLogWriter, prices: PriceTable, logBodies: SluiceConfig.LogBodies, logger: Logger, budget: BudgetGuard? = nil,
-        metrics: CallMetrics? = nil
+        metrics: CallMetrics? = nil, traces: CallTracer? = nil
     ) {
         self.metrics = metrics
+        self.traces = traces
         self.callLog = callLog
         self.prices = prices
         self.logBodies = logBodies
@@ -32,7 +35,10 @@ public final class CallRecorder: Sendable {
     /// A new record for a call with the request's fields and body per policy.
     /// `rawBody` is the client's bytes; when the request kept them unchanged they
     /// are stored as they are instead of serializing the body again.
-    func start(_ ctx: CallContext, request: ChatRequest?, model: String, rawBody: [UInt8]? = nil) -> CallRecord {
+    func start(
+        _ ctx: CallContext, request: ChatRequest?, model: String, rawBody: [UInt8]? = nil, operation: CallTracer.Operation = .chat
+    ) -> CallRecord {
+        traces?.begin(ctx, operation: operation, model: model)
         var r = CallRecord(callID: ctx.callID, createdAt: ctx.createdAt, purpose: ctx.purpose, model: model)
         r.runID = ctx.runID
         r.user = ctx.user
@@ -60,7 +66,7 @@ public final class CallRecorder: Sendable {
 
     /// A new record for an embeddings call, with its body per policy (the inputs' text never in `redacted` mode).
     func start(_ ctx: CallContext, embedding request: EmbeddingRequest, rawBody: [UInt8]) -> CallRecord {
-        var r = start(ctx, request: nil, model: request.model)
+        var r = start(ctx, request: nil, model: request.model, operation: .embeddings)
         r.params = request.params
         var hashInput: [UInt8] = []
         (request.body["input"] ?? .null).write(to: &hashInput)
@@ -103,8 +109,9 @@ public final class CallRecorder: Sendable {
         return nil
     }
 
-    /// Sets the output per policy, logs the call line and queues the record.
-    func finish(_ record: consuming CallRecord, output: String?) async {
+    /// Sets the output per policy, logs the call line, ends the call's span
+    /// (`finishReasons` are the answer's, for it) and queues the record.
+    func finish(_ record: consuming CallRecord, output: String?, finishReasons: [String] = []) async {
         var r = record
         budget?.settle(r)
         switch logBodies {
@@ -125,6 +132,7 @@ public final class CallRecorder: Sendable {
         if let v = r.error { fields["error"] = .string(v) }
         logger.info("call", metadata: ["call": .stringConvertible(LogFields(fields))])
         metrics?.observe(r)
+        traces?.end(r, finishReasons: finishReasons)
         await callLog.append(r)
     }
 

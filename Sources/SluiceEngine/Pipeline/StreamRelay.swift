@@ -198,7 +198,7 @@ public final class StreamRelay: @unchecked Sendable {
             ]
             onCompletion(completion.serialized(), record)
         }
-        await recorder.finish(record, output: text)
+        await recorder.finish(record, output: text, finishReasons: finishReason.map { [$0] } ?? [])
     }
 
     deinit {

@@ -246,6 +246,14 @@ enum PostgresMigrations {
                 "CREATE INDEX eval_scores_purpose ON eval_scores (purpose, at_ms)",
             ]
         ),
+        (
+            "013_rollups",
+            [
+                RollupColumns.createSQL(integer: "BIGINT", real: "DOUBLE PRECISION"),
+                // An upgraded database starts with the rollups of the calls already logged.
+                RollupColumns.backfillSQL(bound: RollupColumns.postgresBound),
+            ]
+        ),
     ]
 
     /// Applies the pending migrations. When none is pending nothing is locked or created, so a

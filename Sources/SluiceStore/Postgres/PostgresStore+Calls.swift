@@ -13,12 +13,10 @@ extension PostgresStore {
     static let rowsPerStatement = 1_000
 
     /// Writes the records in one transaction, multi-row statements of up to 1,000 rows; an existing id is replaced.
-    /// Each record's ledger entry is written (or, when it no longer gets one, deleted) in the same transaction.
+    /// Each record's ledger entry is written (or, when it no longer gets one, deleted) and its hour's
+    /// rollup updated in the same transaction (see `PostgresStore+Rollups.swift`).
     public func insert(_ records: [CallRecord]) async throws {
-        try await upsertInBatches(
-            "insert calls", records, key: \.callID, rowsPerStatement: Self.rowsPerStatement,
-            { [cipher] in Self.insertQuery($0, cipher: cipher) },
-            then: Self.ledgerQuery)
+        try await insertCallsAndRollups(records)
     }
 
     /// Upserts `rows` in one transaction, as multi-row statements of up to `rowsPerStatement`;

@@ -205,6 +205,11 @@ enum SQLiteMigrations {
                     CREATE INDEX eval_scores_purpose ON eval_scores(purpose, at_ms);
                     """)
         }
+        m.registerMigration("013_rollups") { db in
+            try db.execute(sql: RollupColumns.createSQL(integer: "INTEGER", real: "REAL", tail: " WITHOUT ROWID"))
+            // An upgraded database starts with the rollups of the calls already logged.
+            try SQLiteStore.backfillRollups(db)
+        }
         return m
     }
 }

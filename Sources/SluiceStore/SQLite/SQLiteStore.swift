@@ -70,26 +70,37 @@ public final class SQLiteStore: SluiceStore {
     static let selectSQL = "SELECT \(CallColumns.names.joined(separator: ", ")) FROM calls"
 
     /// Writes the records in one transaction with reused statements; an existing call id is replaced.
-    /// Each record's ledger entry is written (or, when it no longer gets one, deleted) in the same transaction.
+    /// Each record's ledger entry is written (or, when it no longer gets one, deleted) and its hour's
+    /// rollup updated (a replaced call's old contribution taken away) in the same transaction.
     public func insert(_ records: [CallRecord]) async throws {
         guard !records.isEmpty else { return }
         // Seal before taking the write lock, so encryption never holds up other writers.
         let cipher = self.cipher
-        let rows = records.map { (cells: $0.cells(sealedBy: cipher), ledger: $0.ledgerCells, id: $0.callID) }
+        let rows = records.map {
+            (cells: $0.cells(sealedBy: cipher), ledger: $0.ledgerCells, id: $0.callID, facts: RollupFacts($0))
+        }
         try await pool.write { db in
             // Bind through the C API: reused statements, no per-row argument arrays.
+            let fresh = try db.cachedStatement(sql: Self.insertNewSQL).sqliteStatement
             let call = try db.cachedStatement(sql: Self.insertSQL).sqliteStatement
             let entry = try db.cachedStatement(sql: Self.ledgerUpsertSQL).sqliteStatement
             let noEntry = try db.cachedStatement(sql: Self.ledgerDeleteSQL).sqliteStatement
-            defer { for s in [call, entry, noEntry] { sqlite3_reset(s) } }
+            defer { for s in [fresh, call, entry, noEntry] { sqlite3_reset(s) } }
+            var rollups = RollupDeltas()
             for r in rows {
-                try Self.step(call, r.cells, db)
+                try Self.step(fresh, r.cells, db)
+                if db.changesCount == 0 {  // the id exists: replace it, and its rollup contribution
+                    if let old = try Self.storedFacts(r.id, db) { rollups.remove(old) }
+                    try Self.step(call, r.cells, db)
+                }
+                rollups.add(r.facts)
                 if let cells = r.ledger {
                     try Self.step(entry, cells, db)
                 } else {
                     try Self.step(noEntry, [.text(r.id)], db)
                 }
             }
+            try Self.applyRollups(rollups, db)
         }
     }
 

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import SluiceCore
+import SluiceStore
+
+/// `sluice dev-seed`: fills the configured store with synthetic calls for benchmarks
+/// (see bench/README.md). Hidden from help: it writes fake data into the call log.
+struct DevSeed: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dev-seed",
+        abstract: "Write synthetic calls into the configured store (for benchmarks; never on a real database).",
+        shouldDisplay: false)
+
+    @OptionGroup var options: ConfigOption
+    @Option(help: "How many call records to write.") var calls = 1_000_000
+    @Option(help: "Spread them over this many days before now.") var days = 30
+    @Option(help: "How many purposes (the first is the busiest).") var purposes = 8
+    @Option(help: "Records per insert (the call-log writer's batch size).") var batch = 1000
+    @Option(help: "Random seed: the same seed writes the same mix of calls (their times follow the clock).") var seed: UInt64 = 1
+
+    func validate() throws {
+        guard calls >= 0 else { throw ValidationError("--calls must be 0 or more") }
+        guard (1...3650).contains(days) else { throw ValidationError("--days must be from 1 to 3650") }
+        guard (1...1000).contains(purposes) else { throw ValidationError("--purposes must be from 1 to 1000") }
+        guard (1...10_000).contains(batch) else { throw ValidationError("--batch must be from 1 to 10000") }
+    }
+
+    func run() async throws {
+        let config = try loadConfigOrExit(options.config)
+        let store = try await openStore(config, logger: .init(label: "sluice"))
+        var generator = SeedCalls(total: calls, days: days, purposes: purposes, now: Date(), seed: seed)
+        let started = ContinuousClock.now
+        var written = 0
+        var nextReport = 100_000
+        do {
+            while written < calls {
+                let records = generator.records(written..<min(written + batch, calls))
+                try await store.insert(records)
+                written += records.count
+                if written >= nextReport {
+                    FileHandle.standardError.write(Data("dev-seed: \(written) calls\n".utf8))
+                    nextReport += 100_000
+                }
+            }
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        let seconds = Double((ContinuousClock.now - started) / .milliseconds(1)) / 1000
+        try await store.close()
+        let rate = seconds > 0 ? Double(written) / seconds : 0
+        print(String(format: "seeded %d calls over %d days, %d purposes, in %.1f s (%.0f calls/s)", written, days, purposes, seconds, rate))
+    }
+}
