@@ -147,8 +147,8 @@ time_url "GET /admin/dashboard/overview" "http://$HOST:$SLUICE_PORT/admin/dashbo
 if command -v sqlite3 >/dev/null 2>&1; then
     since=$(( ($(date +%s) - DAYS * 86400) * 1000 ))
     q_time() { # SQL -> "rows, ms"
-        sqlite3 -readonly "$DB" ".timer on" "$1" 2>&1 | awk '
-            /^Run Time/ { real = $4 } !/^Run Time/ { rows++ }
+        printf '.timer on\n%s;\n' "$1" | sqlite3 -readonly "$DB" 2>&1 | awk '
+            /^Run Time/ { real = $4; next } { rows++ }
             END { printf "%d rows, %.1f ms\n", rows, real * 1000 }'
     }
     echo

@@ -47,8 +47,25 @@ struct DevSeed: AsyncParsableCommand {
             throw error
         }
         let seconds = Double((ContinuousClock.now - started) / .milliseconds(1)) / 1000
-        try await store.close()
         let rate = seconds > 0 ? Double(written) / seconds : 0
         print(String(format: "seeded %d calls over %d days, %d purposes, in %.1f s (%.0f calls/s)", written, days, purposes, seconds, rate))
+        let read = try await timeRollups(store)
+        try await store.close()
+        print(read)
+    }
+
+    /// Times the dashboard's read: every purpose's rollups over the seeded days, five times.
+    func timeRollups(_ store: any SluiceStore) async throws -> String {
+        let to = Date().addingTimeInterval(3600)
+        let from = to.addingTimeInterval(-Double(days) * 86_400 - 3600)
+        var times: [Double] = []
+        var rows = 0
+        for _ in 0..<5 {
+            let t0 = ContinuousClock.now
+            rows = try await store.rollups(from: from, to: to, purpose: nil).count
+            times.append(Double((ContinuousClock.now - t0) / .microseconds(1)) / 1000)
+        }
+        times.sort()
+        return String(format: "rollups(from:to:purpose: nil) over %d days: %d rows, median %.1f ms, best %.1f ms", days, rows, times[2], times[0])
     }
 }

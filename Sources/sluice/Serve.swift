@@ -13,7 +13,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Override server.port (0 picks a free port).") var port: Int?
 
     func run() async throws {
-        LoggingSystem.bootstrap { JSONLogHandler(label: $0, sink: .standardOutput) }
+        // The request log (a line per call) on stdout; the background log on stderr.
+        LoggingSystem.bootstrap { JSONLogHandler(label: $0, sink: .standardError, callSink: .standardOutput) }
         let logger = {
             var l = Logger(label: "sluice")
             l.logLevel = ProcessInfo.processInfo.environment["SLUICE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info

@@ -11,11 +11,16 @@ public struct JSONLogHandler: LogHandler {
     public var logLevel: Logger.Level = .info
     let label: String
     let sink: LogSink
+    /// Where the per-call lines (`"log":"call"`) go; `nil` sends them to `sink` too.
+    let callSink: LogSink?
 
-    /// A handler labelled `label` that writes to `sink` (standard error by default).
-    public init(label: String, sink: LogSink = .standardError) {
+    /// A handler labelled `label` that writes to `sink` (standard error by default);
+    /// with `callSink`, the request log (one line per call) goes there instead,
+    /// apart from the background log (start-up, writers, workers, sweepers, alerts).
+    public init(label: String, sink: LogSink = .standardError, callSink: LogSink? = nil) {
         self.label = label
         self.sink = sink
+        self.callSink = callSink
     }
 
     /// One handler metadata value.
@@ -44,7 +49,7 @@ public struct JSONLogHandler: LogHandler {
         }
         var line = JSON.object(obj).serialized()
         line.append(0x0A)
-        sink.write(line)
+        if let callSink, obj["log"] == .string("call") { callSink.write(line) } else { sink.write(line) }
     }
 
     static func json(_ value: Logger.Metadata.Value) -> JSON {

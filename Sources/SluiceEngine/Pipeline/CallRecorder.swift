@@ -111,7 +111,8 @@ public final class CallRecorder: Sendable {
 
     /// Sets the output per policy, logs the call line, ends the call's span
     /// (`finishReasons` are the answer's, for it) and queues the record.
-    func finish(_ record: consuming CallRecord, output: String?, finishReasons: [String] = []) async {
+    /// `errorCode` is the failure's SPEC code, for the log line's budget decision.
+    func finish(_ record: consuming CallRecord, output: String?, finishReasons: [String] = [], errorCode: String? = nil) async {
         var r = record
         budget?.settle(r)
         switch logBodies {
@@ -119,17 +120,7 @@ public final class CallRecorder: Sendable {
         case .redacted: r.output = output.map { "[redacted: \($0.count) chars]" }
         case .hash: r.output = nil
         }
-        var fields: JSONObject = [
-            "call_id": .string(r.callID), "purpose": .string(r.purpose), "model": .string(r.model),
-            "status": .string(r.status.rawValue), "http_status": .int(r.httpStatus),
-            "input_tokens": .int(r.usage.inputTokens), "output_tokens": .int(r.usage.outputTokens),
-            "latency_ms": .double(Self.round(r.latencyMs)),
-            "cost_usd": r.costUSD.map { .double(($0 * 1e9).rounded() / 1e9) } ?? .null,
-        ]
-        if let v = r.runID { fields["run_id"] = .string(v) }
-        if let v = r.provider { fields["provider"] = .string(v) }
-        if let v = r.keyName { fields["key"] = .string(v) }
-        if let v = r.error { fields["error"] = .string(v) }
+        let fields = CallLogLine.fields(r, errorCode: errorCode)
         logger.info("call", metadata: ["call": .stringConvertible(LogFields(fields))])
         metrics?.observe(r)
         traces?.end(r, finishReasons: finishReasons)

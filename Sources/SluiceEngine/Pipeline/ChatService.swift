@@ -192,7 +192,7 @@ public struct ChatService: Sendable {
         var meta = ResponseMeta(callID: ctx.callID)
         meta.provider = record.provider
         meta.attempts = record.attempts.count
-        await recorder.finish(record, output: nil)
+        await recorder.finish(record, output: nil, errorCode: error.code.name)
         return .failure(error, meta: meta)
     }
 }

@@ -5,8 +5,9 @@ import SluiceStore
 /// The `Idempotency-Key` header of the chat endpoints: the first request with a
 /// key claims it and its 2xx response is stored; the same key and body within
 /// 24 h gets that response back without calling again; another body is a 409,
-/// and so is a repeat while the first is still running. A failed request gives
-/// the key up, so retrying it calls again.
+/// and so is a repeat while the first is still running, or one whose stored response
+/// is encrypted with a key this node lacks. A failed request gives the key up, so
+/// retrying it calls again.
 public struct IdempotencyGate: Sendable {
     let store: any IdempotencyStore
     let clock: any WallClock
@@ -71,6 +72,13 @@ public struct IdempotencyGate: Sendable {
             throw SluiceError(
                 .idempotencyConflict,
                 "Idempotency-Key '\(key)' was already used with a different request in the last 24 h; use a new key for a new request.",
+                param: "Idempotency-Key")
+        case .unreadable:
+            // Never replay the placeholder, and never run the request a second time under the key.
+            throw SluiceError(
+                .idempotencyConflict,
+                "The response stored for Idempotency-Key '\(key)' is encrypted with a storage.encryption_key this node does not have, "
+                    + "so it cannot be replayed; use a new key to send the request again.",
                 param: "Idempotency-Key")
         }
     }

@@ -17,7 +17,8 @@ public struct StoredResponse: Sendable, Equatable {
     public var status: Int?
     /// The response headers sent, as `[[name, value], …]` JSON text.
     public var headers: String?
-    /// The response body sent (JSON or server-sent events, UTF-8).
+    /// The response body sent (JSON or server-sent events, UTF-8); sealed at rest with a cipher,
+    /// ``BodyCipher/unreadable`` when read without its key.
     public var body: String?
 
     /// A row; see the properties.
@@ -46,6 +47,9 @@ public enum IdempotencyClaim: Sendable, Equatable {
     case inProgress(StoredResponse)
     /// The key was used with another request.
     case conflict(StoredResponse)
+    /// The same request completed, but its stored response is sealed with a key this node does
+    /// not hold (`storage.encryption_key` missing or different), so it cannot be replayed.
+    case unreadable(StoredResponse)
 }
 
 /// Responses stored under `Idempotency-Key` headers, shared by every node.
@@ -70,7 +74,8 @@ extension StoredResponse {
     /// The claim outcome for a request with `requestHash` that found this row.
     public func claim(for requestHash: String) -> IdempotencyClaim {
         if self.requestHash != requestHash { return .conflict(self) }
-        return completedAt == nil ? .inProgress(self) : .replay(self)
+        if completedAt == nil { return .inProgress(self) }
+        return body == BodyCipher.unreadable ? .unreadable(self) : .replay(self)
     }
 
     /// Column names in cell order.
@@ -86,12 +91,12 @@ extension StoredResponse {
         ]
     }
 
-    /// A row from cells in ``columns`` order.
-    init?(cells c: [Cell]) {
+    /// A row from cells in ``columns`` order, its body opened with `cipher`.
+    init?(cells c: [Cell], cipher: BodyCipher?) {
         guard c.count == Self.columns.count, let scope = c[0].text, let key = c[1].text, let hash = c[2].text, let at = c[3].int
         else { return nil }
         self.init(
             scope: scope, key: key, requestHash: hash, createdAt: Date(millis: at), completedAt: c[4].int.map(Date.init(millis:)),
-            status: c[5].int.map { Int($0) }, headers: c[6].text, body: c[7].text)
+            status: c[5].int.map { Int($0) }, headers: c[6].text, body: BodyCipher.open(c[7].text, with: cipher))
     }
 }

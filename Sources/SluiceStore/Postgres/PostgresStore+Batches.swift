@@ -10,20 +10,20 @@ extension PostgresStore {
 
     /// Writes a new batch.
     public func createBatch(_ batch: TaskBatch) async throws {
-        _ = try await rows("create batch", Self.insertBatchSQL, batch.cells)
+        _ = try await rows("create batch", Self.insertBatchSQL, batch.cells(sealedBy: cipher))
     }
 
     /// The batch with this id, or `nil`.
     public func batch(_ id: String) async throws -> TaskBatch? {
         try await rows("get batch", "SELECT \(BatchColumns.list) FROM task_batches WHERE id = $1", [.text(id)])
-            .first.flatMap(Self.batchRecord)
+            .first.flatMap(batchRecord)
     }
 
     /// Batches still `submitting` or `submitted`, oldest first.
     public func openBatches() async throws -> [TaskBatch] {
         try await rows(
             "list open batches", "SELECT \(BatchColumns.list) FROM task_batches WHERE status IN \(BatchColumns.open) ORDER BY id"
-        ).compactMap(Self.batchRecord)
+        ).compactMap(batchRecord)
     }
 
     /// Moves the batch from `from` to `to` in one `UPDATE … RETURNING`; `nil` when it was not in `from`.
@@ -42,7 +42,7 @@ extension PostgresStore {
                 .text(to.rawValue), upstreamID.map(Cell.text) ?? .null, error.map(Cell.text) ?? .null, .int(now.millis),
                 .text(id), .text(from.rawValue),
             ]
-        ).first.flatMap(Self.batchRecord)
+        ).first.flatMap(batchRecord)
     }
 
     /// Refreshes the heartbeat of the batch's running tasks in one `UPDATE`.
@@ -54,7 +54,8 @@ extension PostgresStore {
         ).count
     }
 
-    static func batchRecord(_ row: PostgresRow) throws -> TaskBatch? {
-        TaskBatch(cells: try cells(row, kinds: BatchColumns.kinds))
+    /// The batch of a row, its items' bodies opened with this store's cipher.
+    func batchRecord(_ row: PostgresRow) throws -> TaskBatch? {
+        TaskBatch(cells: try Self.cells(row, kinds: BatchColumns.kinds), cipher: cipher)
     }
 }

@@ -14,7 +14,8 @@ extension PostgresStore {
     /// Entries per statement: 14 parameters each, well under PostgreSQL's 65,535.
     static let cacheRowsPerStatement = 1_000
 
-    /// The entry under `key` if it expires after `now`.
+    /// The entry under `key` if it expires after `now`; `nil` (a miss) when its body is sealed
+    /// with a key this store does not hold.
     public func cacheGet(_ key: String, now: Date) async throws -> CacheEntry? {
         let q: PostgresQuery =
             "SELECT \(unescaped: Self.cacheColumns) FROM cache_entries WHERE key = \(key) AND expires_at_ms > \(now.millis)"
@@ -22,13 +23,15 @@ extension PostgresStore {
     }
 
     /// Writes the entries in one transaction, multi-row statements of up to 1,000 rows;
-    /// an existing key is replaced in every column.
+    /// an existing key is replaced in every column. With a cipher, `body` and `embedding` are sealed.
     public func cachePut(_ entries: [CacheEntry]) async throws {
+        let cipher = self.cipher
         try await upsertInBatches(
-            "write cache entries", entries, key: \.key, rowsPerStatement: Self.cacheRowsPerStatement, Self.cacheInsertQuery)
+            "write cache entries", entries, key: \.key, rowsPerStatement: Self.cacheRowsPerStatement,
+            { Self.cacheInsertQuery($0, cipher: cipher) })
     }
 
-    static func cacheInsertQuery(_ entries: ArraySlice<CacheEntry>) -> PostgresQuery {
+    static func cacheInsertQuery(_ entries: ArraySlice<CacheEntry>, cipher: BodyCipher?) -> PostgresQuery {
         let width = cacheColumnList.count
         var sql = "INSERT INTO cache_entries (\(cacheColumns)) VALUES "
         var binds = PostgresBindings(capacity: entries.count * width)
@@ -42,19 +45,20 @@ extension PostgresStore {
             binds.append(e.model)
             binds.append(e.provider)
             binds.append(e.answeredModel)
-            binds.append(ByteBuffer(bytes: e.body))
+            binds.append(ByteBuffer(bytes: BodyCipher.seal(e.body, with: cipher)))
             binds.append(Int64(e.inputTokens))
             binds.append(Int64(e.outputTokens))
             binds.append(e.costUSD)
             binds.append(e.createdAt.millis)
             binds.append(e.expiresAt.millis)
-            binds.append(e.embedding.map { ByteBuffer(bytes: CacheEmbedding.bytes($0)) })
+            binds.append(e.embedding.map { ByteBuffer(bytes: BodyCipher.seal(CacheEmbedding.bytes($0), with: cipher)) })
         }
         sql += cacheUpsertTail
         return PostgresQuery(unsafeSQL: sql, binds: binds)
     }
 
-    /// The newest unexpired entries of `scope` that have an embedding, at most `limit`.
+    /// The newest unexpired entries of `scope` that have an embedding, at most `limit`, leaving out
+    /// those sealed with a key this store does not hold.
     public func cacheScope(_ scope: String, now: Date, limit: Int) async throws -> [CacheEntry] {
         let q: PostgresQuery = """
             SELECT \(unescaped: Self.cacheColumns) FROM cache_entries
@@ -80,7 +84,7 @@ extension PostgresStore {
             "clear cache", "WITH d AS (DELETE FROM cache_entries WHERE purpose = \(purpose) RETURNING 1) SELECT COUNT(*) FROM d")
     }
 
-    /// Entries and body bytes per purpose, expired entries included.
+    /// Entries and body bytes (as stored, so sealed bodies count their overhead) per purpose, expired entries included.
     public func cacheSizes() async throws -> [String: (entries: Int, bytes: Int)] {
         let rows = try await rows(
             "read cache sizes",
@@ -115,11 +119,14 @@ extension PostgresStore {
         }
     }
 
-    /// Runs a query that returns cache entry rows.
+    /// Runs a query that returns cache entry rows; rows the cipher cannot open are left out.
     func cacheRows(_ operation: String, _ q: PostgresQuery) async throws -> [CacheEntry] {
-        try await run(operation) { client in
+        let cipher = self.cipher
+        return try await run(operation) { client in
             var out: [CacheEntry] = []
-            for try await row in try await client.query(q) { out.append(try Self.cacheEntry(row)) }
+            for try await row in try await client.query(q) {
+                if let entry = try Self.cacheEntry(row, cipher: cipher) { out.append(entry) }
+            }
             return out
         }
     }
@@ -133,18 +140,24 @@ extension PostgresStore {
         }
     }
 
-    static func cacheEntry(_ row: PostgresRow) throws -> CacheEntry {
+    /// The entry of a row, its body and embedding opened; `nil` when `cipher` cannot open them.
+    static func cacheEntry(_ row: PostgresRow, cipher: BodyCipher?) throws -> CacheEntry? {
         let c = row.makeRandomAccess()
-        let body = try c[7].decode(ByteBuffer?.self)
-        let embedding = try c[13].decode(ByteBuffer?.self)
+        let stored = try c[7].decode(ByteBuffer?.self).map { Array($0.readableBytesView) } ?? []
+        guard let body = BodyCipher.open(stored, with: cipher) else { return nil }
+        var embedding: [Float]?
+        if let buffer = try c[13].decode(ByteBuffer?.self) {
+            guard let bytes = BodyCipher.open(Array(buffer.readableBytesView), with: cipher) else { return nil }
+            embedding = CacheEmbedding.vector(bytes)
+        }
         return CacheEntry(
             key: try c[0].decode(String.self), scope: try c[1].decode(String.self), purpose: try c[2].decode(String.self),
             promptVersion: try c[3].decode(String?.self), model: try c[4].decode(String.self),
             provider: try c[5].decode(String?.self), answeredModel: try c[6].decode(String?.self),
-            body: body.map { Array($0.readableBytesView) } ?? [],
+            body: body,
             inputTokens: Int(try c[8].decode(Int64.self)), outputTokens: Int(try c[9].decode(Int64.self)),
             costUSD: try c[10].decode(Double?.self), createdAt: Date(millis: try c[11].decode(Int64.self)),
             expiresAt: Date(millis: try c[12].decode(Int64.self)),
-            embedding: embedding.map { CacheEmbedding.vector($0.readableBytesView) })
+            embedding: embedding)
     }
 }

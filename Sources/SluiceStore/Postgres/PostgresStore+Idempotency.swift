@@ -14,7 +14,7 @@ extension PostgresStore {
                 [.text(scope), .text(key), .text(requestHash), .int(now.millis), .int(expiredBefore.millis), .int(abandonedBefore.millis)])
             if !claimed.isEmpty { return .claimed }
             let found = try await rows("read idempotency key", IdempotencySQL.select { "$\($0)" }, [.text(scope), .text(key)])
-            if let row = found.first, let stored = StoredResponse(cells: try Self.cells(row, kinds: StoredResponse.kinds)) {
+            if let row = found.first, let stored = StoredResponse(cells: try Self.cells(row, kinds: StoredResponse.kinds), cipher: cipher) {
                 return stored.claim(for: requestHash)
             }
         }
@@ -26,7 +26,7 @@ extension PostgresStore {
     ) async throws {
         _ = try await rows(
             "store idempotent response", IdempotencySQL.complete { "$\($0)" },
-            [.int(now.millis), .int(Int64(status)), .text(headers), .text(body), .text(scope), .text(key), .int(claimedAt.millis)])
+            [.int(now.millis), .int(Int64(status)), .text(headers), .text(cipher.map { $0.seal(body) } ?? body), .text(scope), .text(key), .int(claimedAt.millis)])
     }
 
     public func releaseIdempotency(scope: String, key: String, claimedAt: Date) async throws {

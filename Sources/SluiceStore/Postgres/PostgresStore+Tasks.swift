@@ -42,8 +42,8 @@ extension PostgresStore {
     /// after it, reads the row with the same idempotency key under the same key name (or the same id):
     /// the same request hash is `existing`, another is `conflict`.
     public func createTask(_ task: TaskRecord) async throws -> TaskCreation {
-        if let row = try await rows("create task", Self.insertTaskSQL, task.cells).first {
-            return .created(try Self.taskRecord(row) ?? task)
+        if let row = try await rows("create task", Self.insertTaskSQL, task.cells(sealedBy: cipher)).first {
+            return .created(try taskRecord(row) ?? task)
         }
         if let key = task.idempotencyKey {
             let found = try await rows(
@@ -52,7 +52,7 @@ extension PostgresStore {
                 SELECT \(TaskColumns.list) FROM tasks
                 WHERE COALESCE(key_name, '') = COALESCE($1::text, '') AND idempotency_key = $2
                 """, [task.keyName.map(Cell.text) ?? .null, .text(key)])
-            if let row = found.first, let existing = try Self.taskRecord(row) { return task.creation(against: existing) }
+            if let row = found.first, let existing = try taskRecord(row) { return task.creation(against: existing) }
         }
         guard let existing = try await self.task(task.id) else {
             throw PostgresStoreError(operation: "create task", kind: .other, detail: "the task collides with no readable row")
@@ -62,13 +62,13 @@ extension PostgresStore {
 
     /// The task with this id, or `nil`.
     public func task(_ id: String) async throws -> TaskRecord? {
-        try await rows("get task", Self.taskSelectSQL, [.text(id)]).first.flatMap(Self.taskRecord)
+        try await rows("get task", Self.taskSelectSQL, [.text(id)]).first.flatMap(taskRecord)
     }
 
     /// Tasks newest first by id, filtered by status and purpose, older than `before`; `limit` is clamped to 1…1000.
     public func tasks(status: TaskRecord.Status?, purpose: String?, limit: Int, before: String?) async throws -> [TaskRecord] {
         let q = TaskQuery(status: status, purpose: purpose, limit: limit, before: before)
-        return try await rows("list tasks", q.sql { "$\($0)" }, q.values).compactMap(Self.taskRecord)
+        return try await rows("list tasks", q.sql { "$\($0)" }, q.values).compactMap(taskRecord)
     }
 
     /// Claims up to `limit` queued tasks of the filtered purposes, oldest (lowest id) first; concurrent claimers take disjoint tasks.
@@ -76,7 +76,7 @@ extension PostgresStore {
         guard limit > 0, let filter = purposes.clause({ "$\($0 + 4)" }) else { return [] }
         let values: [Cell] = [.int(now.millis), .text(worker), .int(Int64(limit))] + filter.values
         return try await rows("claim tasks", Self.claimTasksSQL(filter: filter.sql), values)
-            .compactMap(Self.taskRecord)
+            .compactMap(taskRecord)
             .sorted { $0.id < $1.id }
     }
 
@@ -113,10 +113,11 @@ extension PostgresStore {
             RETURNING \(TaskColumns.list)
             """,
             [
-                .text(status.rawValue), result.map(Cell.text) ?? .null, error.map(Cell.text) ?? .null, .int(now.millis),
+                .text(status.rawValue), BodyCipher.seal(result, with: cipher).map(Cell.text) ?? .null,
+                BodyCipher.seal(error, with: cipher).map(Cell.text) ?? .null, .int(now.millis),
                 .text(id), .text(worker), .int(Int64(attempt)),
             ]
-        ).first.flatMap(Self.taskRecord)
+        ).first.flatMap(taskRecord)
     }
 
     /// Requeues a failed, cancelled or needs-review task; otherwise returns it unchanged (`nil` when missing).
@@ -144,7 +145,7 @@ extension PostgresStore {
     /// Requeues or fails running tasks whose heartbeat stopped, in one `UPDATE … RETURNING`.
     public func sweepStaleTasks(heartbeatBefore: Date, message: String, now: Date) async throws -> [TaskRecord] {
         try await rows("sweep tasks", Self.sweepTasksSQL, [.text(message), .int(now.millis), .int(heartbeatBefore.millis)])
-            .compactMap(Self.taskRecord)
+            .compactMap(taskRecord)
             .sorted { $0.id < $1.id }
     }
 
@@ -177,11 +178,12 @@ extension PostgresStore {
     /// Runs a conditional `UPDATE … RETURNING`; when no row changes, a second statement (with a
     /// snapshot taken after it) reads the task as it is: unchanged, or `nil` when missing.
     func taskTransition(_ operation: String, _ id: String, _ sql: String, _ values: [Cell]) async throws -> TaskRecord? {
-        if let row = try await rows(operation, sql, values).first, let task = try Self.taskRecord(row) { return task }
+        if let row = try await rows(operation, sql, values).first, let task = try taskRecord(row) { return task }
         return try await task(id)
     }
 
-    static func taskRecord(_ row: PostgresRow) throws -> TaskRecord? {
-        TaskRecord(cells: try cells(row, kinds: TaskColumns.kinds))
+    /// The task of a row, its bodies opened with this store's cipher.
+    func taskRecord(_ row: PostgresRow) throws -> TaskRecord? {
+        TaskRecord(cells: try Self.cells(row, kinds: TaskColumns.kinds), cipher: cipher)
     }
 }

@@ -5,7 +5,7 @@ import GRDB
 extension SQLiteStore {
     /// Writes a new batch.
     public func createBatch(_ batch: TaskBatch) async throws {
-        let values = batch.cells.map(\.databaseValue)
+        let values = batch.cells(sealedBy: cipher).map(\.databaseValue)
         try await pool.write { db in
             try db.execute(
                 sql: "INSERT INTO task_batches (\(BatchColumns.list)) VALUES ("
@@ -16,18 +16,20 @@ extension SQLiteStore {
 
     /// The batch with this id, or `nil`.
     public func batch(_ id: String) async throws -> TaskBatch? {
-        try await pool.read { db in
+        let cipher = self.cipher
+        return try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT \(BatchColumns.list) FROM task_batches WHERE id = ?", arguments: [id])
-                .flatMap(Self.batchRecord)
+                .flatMap { Self.batchRecord($0, cipher) }
         }
     }
 
     /// Batches still `submitting` or `submitted`, oldest first.
     public func openBatches() async throws -> [TaskBatch] {
-        try await pool.read { db in
+        let cipher = self.cipher
+        return try await pool.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT \(BatchColumns.list) FROM task_batches WHERE status IN \(BatchColumns.open) ORDER BY id"
-            ).compactMap(Self.batchRecord)
+            ).compactMap { Self.batchRecord($0, cipher) }
         }
     }
 
@@ -35,7 +37,8 @@ extension SQLiteStore {
     public func transitionBatch(
         _ id: String, from: TaskBatch.Status, to: TaskBatch.Status, upstreamID: String?, error: String?, now: Date
     ) async throws -> TaskBatch? {
-        try await pool.write { db in
+        let cipher = self.cipher
+        return try await pool.write { db in
             try Row.fetchOne(
                 db,
                 sql: """
@@ -44,7 +47,7 @@ extension SQLiteStore {
                     RETURNING \(BatchColumns.list)
                     """,
                 arguments: [to.rawValue, upstreamID, error, now.millis, id, from.rawValue]
-            ).flatMap(Self.batchRecord)
+            ).flatMap { Self.batchRecord($0, cipher) }
         }
     }
 
@@ -58,7 +61,7 @@ extension SQLiteStore {
         }
     }
 
-    static func batchRecord(_ row: Row) -> TaskBatch? {
-        TaskBatch(cells: cells(row, count: BatchColumns.names.count))
+    static func batchRecord(_ row: Row, _ cipher: BodyCipher?) -> TaskBatch? {
+        TaskBatch(cells: cells(row, count: BatchColumns.names.count), cipher: cipher)
     }
 }

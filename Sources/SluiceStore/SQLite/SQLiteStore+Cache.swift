@@ -8,35 +8,41 @@ extension SQLiteStore {
         input_tokens, output_tokens, cost_usd, created_at_ms, expires_at_ms, embedding
         """
 
-    /// The entry under `key` if it expires after `now`.
+    /// The entry under `key` if it expires after `now`; `nil` (a miss) when its body is sealed
+    /// with a key this store does not hold.
     public func cacheGet(_ key: String, now: Date) async throws -> CacheEntry? {
-        try await pool.read { db in
+        let cipher = self.cipher
+        return try await pool.read { db in
             try Row.fetchOne(
                 db, sql: "SELECT \(Self.cacheColumns) FROM cache_entries WHERE key = ? AND expires_at_ms > ?",
                 arguments: [key, now.millis]
-            ).map(Self.cacheEntry)
+            ).flatMap { Self.cacheEntry($0, cipher: cipher) }
         }
     }
 
     /// Writes the entries in one transaction; an existing key is replaced in every column.
+    /// With a cipher, `body` and `embedding` are sealed.
     public func cachePut(_ entries: [CacheEntry]) async throws {
         guard !entries.isEmpty else { return }
+        let cipher = self.cipher
         try await pool.write { db in
             let statement = try db.cachedStatement(
                 sql: "INSERT OR REPLACE INTO cache_entries (\(Self.cacheColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
             for e in entries {
                 try statement.execute(arguments: [
-                    e.key, e.scope, e.purpose, e.promptVersion, e.model, e.provider, e.answeredModel, Data(e.body),
-                    e.inputTokens, e.outputTokens, e.costUSD, e.createdAt.millis, e.expiresAt.millis,
-                    e.embedding.map { Data(CacheEmbedding.bytes($0)) },
+                    e.key, e.scope, e.purpose, e.promptVersion, e.model, e.provider, e.answeredModel,
+                    Data(BodyCipher.seal(e.body, with: cipher)), e.inputTokens, e.outputTokens, e.costUSD, e.createdAt.millis,
+                    e.expiresAt.millis, e.embedding.map { Data(BodyCipher.seal(CacheEmbedding.bytes($0), with: cipher)) },
                 ])
             }
         }
     }
 
-    /// The newest unexpired entries of `scope` that have an embedding, at most `limit`.
+    /// The newest unexpired entries of `scope` that have an embedding, at most `limit`, leaving out
+    /// those sealed with a key this store does not hold.
     public func cacheScope(_ scope: String, now: Date, limit: Int) async throws -> [CacheEntry] {
-        try await pool.read { db in
+        let cipher = self.cipher
+        return try await pool.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -45,7 +51,7 @@ extension SQLiteStore {
                     ORDER BY created_at_ms DESC, key DESC LIMIT ?
                     """,
                 arguments: [scope, now.millis, max(0, limit)]
-            ).map(Self.cacheEntry)
+            ).compactMap { Self.cacheEntry($0, cipher: cipher) }
         }
     }
 
@@ -69,7 +75,7 @@ extension SQLiteStore {
         }
     }
 
-    /// Entries and body bytes per purpose, expired entries included.
+    /// Entries and body bytes (as stored, so sealed bodies count their overhead) per purpose, expired entries included.
     public func cacheSizes() async throws -> [String: (entries: Int, bytes: Int)] {
         try await pool.read { db in
             var out: [String: (entries: Int, bytes: Int)] = [:]
@@ -103,13 +109,18 @@ extension SQLiteStore {
         }
     }
 
-    static func cacheEntry(_ row: Row) -> CacheEntry {
-        let body: Data = row[7] ?? Data()
-        let embedding: Data? = row[13]
+    /// The entry of a row, its body and embedding opened; `nil` when `cipher` cannot open them.
+    static func cacheEntry(_ row: Row, cipher: BodyCipher?) -> CacheEntry? {
+        let stored: Data = row[7] ?? Data()
+        guard let body = BodyCipher.open([UInt8](stored), with: cipher) else { return nil }
+        var embedding: [Float]?
+        if let data = row[13] as Data? {
+            guard let bytes = BodyCipher.open([UInt8](data), with: cipher) else { return nil }
+            embedding = CacheEmbedding.vector(bytes)
+        }
         return CacheEntry(
             key: row[0], scope: row[1], purpose: row[2], promptVersion: row[3], model: row[4], provider: row[5],
-            answeredModel: row[6], body: [UInt8](body), inputTokens: row[8], outputTokens: row[9], costUSD: row[10],
-            createdAt: Date(millis: row[11]), expiresAt: Date(millis: row[12]),
-            embedding: embedding.map { CacheEmbedding.vector($0) })
+            answeredModel: row[6], body: body, inputTokens: row[8], outputTokens: row[9], costUSD: row[10],
+            createdAt: Date(millis: row[11]), expiresAt: Date(millis: row[12]), embedding: embedding)
     }
 }

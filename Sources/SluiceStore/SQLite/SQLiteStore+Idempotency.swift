@@ -6,13 +6,14 @@ extension SQLiteStore {
     public func claimIdempotency(
         scope: String, key: String, requestHash: String, now: Date, expiredBefore: Date, abandonedBefore: Date
     ) async throws -> IdempotencyClaim {
-        try await pool.write { db in
+        let cipher = self.cipher
+        return try await pool.write { db in
             let claimed = try Row.fetchOne(
                 db, sql: IdempotencySQL.claim { _ in "?" },
                 arguments: [scope, key, requestHash, now.millis, expiredBefore.millis, abandonedBefore.millis])
             if claimed != nil { return .claimed }
             let row = try Row.fetchOne(db, sql: IdempotencySQL.select { _ in "?" }, arguments: [scope, key])
-            guard let found = row.flatMap({ StoredResponse(cells: Self.cells($0, count: StoredResponse.columns.count)) }) else {
+            guard let found = row.flatMap({ StoredResponse(cells: Self.cells($0, count: StoredResponse.columns.count), cipher: cipher) }) else {
                 throw DatabaseError(resultCode: .SQLITE_CONSTRAINT, message: "idempotency key collides with no readable row")
             }
             return found.claim(for: requestHash)
@@ -22,10 +23,11 @@ extension SQLiteStore {
     public func completeIdempotency(
         scope: String, key: String, claimedAt: Date, status: Int, headers: String, body: String, now: Date
     ) async throws {
+        let sealed = BodyCipher.seal(body, with: cipher)
         try await pool.write { db in
             try db.execute(
                 sql: IdempotencySQL.complete { _ in "?" },
-                arguments: [now.millis, status, headers, body, scope, key, claimedAt.millis])
+                arguments: [now.millis, status, headers, sealed, scope, key, claimedAt.millis])
         }
     }
 

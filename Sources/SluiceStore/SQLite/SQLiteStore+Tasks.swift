@@ -11,10 +11,11 @@ extension SQLiteStore {
     /// Writes a queued task, or, in the same transaction, reads the row whose idempotency key (under
     /// the same key name) or id it collides with: the same request hash is `existing`, another is `conflict`.
     public func createTask(_ task: TaskRecord) async throws -> TaskCreation {
-        let values = task.cells.map(\.databaseValue)
+        let cipher = self.cipher
+        let values = task.cells(sealedBy: cipher).map(\.databaseValue)
         return try await pool.write { db in
             try db.execute(sql: Self.insertTaskSQL, arguments: StatementArguments(values))
-            if db.changesCount == 1 { return .created(try Self.fetchTask(db, task.id) ?? task) }
+            if db.changesCount == 1 { return .created(try Self.fetchTask(db, task.id, cipher) ?? task) }
             var existing: TaskRecord?
             if let key = task.idempotencyKey {
                 existing = try Row.fetchOne(
@@ -24,9 +25,9 @@ extension SQLiteStore {
                         WHERE COALESCE(key_name, '') = COALESCE(?, '') AND idempotency_key = ?
                         """,
                     arguments: [task.keyName, key]
-                ).flatMap(Self.taskRecord)
+                ).flatMap { Self.taskRecord($0, cipher) }
             }
-            guard let found = try existing ?? Self.fetchTask(db, task.id) else {
+            guard let found = try existing ?? Self.fetchTask(db, task.id, cipher) else {
                 throw DatabaseError(resultCode: .SQLITE_CONSTRAINT, message: "task \(task.id) collides with no readable row")
             }
             return task.creation(against: found)
@@ -35,7 +36,8 @@ extension SQLiteStore {
 
     /// The task with this id, or `nil`.
     public func task(_ id: String) async throws -> TaskRecord? {
-        try await pool.read { db in try Self.fetchTask(db, id) }
+        let cipher = self.cipher
+        return try await pool.read { db in try Self.fetchTask(db, id, cipher) }
     }
 
     /// Tasks newest first by id, filtered by status and purpose, older than `before`; `limit` is clamped to 1…1000.
@@ -43,8 +45,9 @@ extension SQLiteStore {
         let q = TaskQuery(status: status, purpose: purpose, limit: limit, before: before)
         let sql = q.sql { _ in "?" }
         let values = q.values.map(\.databaseValue)
+        let cipher = self.cipher
         return try await pool.read { db in
-            try Row.fetchAll(db, sql: sql, arguments: StatementArguments(values)).compactMap(Self.taskRecord)
+            try Row.fetchAll(db, sql: sql, arguments: StatementArguments(values)).compactMap { Self.taskRecord($0, cipher) }
         }
     }
 
@@ -54,6 +57,7 @@ extension SQLiteStore {
         let values: [DatabaseValue] =
             [now.millis.databaseValue, now.millis.databaseValue, worker.databaseValue] + filter.values.map(\.databaseValue)
             + [limit.databaseValue]
+        let cipher = self.cipher
         return try await pool.write { db in
             try Row.fetchAll(
                 db,
@@ -65,7 +69,7 @@ extension SQLiteStore {
                     """,
                 arguments: StatementArguments(values)
             )
-            .compactMap(Self.taskRecord)
+            .compactMap { Self.taskRecord($0, cipher) }
             .sorted { $0.id < $1.id }
         }
     }
@@ -96,6 +100,8 @@ extension SQLiteStore {
         _ id: String, worker: String, attempt: Int, status: TaskRecord.Status, result: String?, error: String?, now: Date
     ) async throws -> TaskRecord? {
         guard TaskColumns.finishes.contains(status) else { return nil }
+        let cipher = self.cipher
+        let (result, error) = (BodyCipher.seal(result, with: cipher), BodyCipher.seal(error, with: cipher))
         return try await pool.write { db in
             try Row.fetchOne(
                 db,
@@ -105,7 +111,7 @@ extension SQLiteStore {
                     RETURNING \(TaskColumns.list)
                     """,
                 arguments: [status.rawValue, result, error, now.millis, id, worker, attempt]
-            ).flatMap(Self.taskRecord)
+            ).flatMap { Self.taskRecord($0, cipher) }
         }
     }
 
@@ -129,7 +135,8 @@ extension SQLiteStore {
 
     /// Requeues or fails running tasks whose heartbeat stopped, in one `UPDATE … RETURNING`.
     public func sweepStaleTasks(heartbeatBefore: Date, message: String, now: Date) async throws -> [TaskRecord] {
-        try await pool.write { db in
+        let cipher = self.cipher
+        return try await pool.write { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -143,7 +150,7 @@ extension SQLiteStore {
                     """,
                 arguments: [message, now.millis, heartbeatBefore.millis]
             )
-            .compactMap(Self.taskRecord)
+            .compactMap { Self.taskRecord($0, cipher) }
             .sorted { $0.id < $1.id }
         }
     }
@@ -181,17 +188,19 @@ extension SQLiteStore {
 
     /// Runs a conditional `UPDATE` and reads the task back in the same transaction.
     func taskTransition(_ id: String, _ sql: String, _ arguments: StatementArguments) async throws -> TaskRecord? {
-        try await pool.write { db in
+        let cipher = self.cipher
+        return try await pool.write { db in
             try db.execute(sql: sql, arguments: arguments)
-            return try Self.fetchTask(db, id)
+            return try Self.fetchTask(db, id, cipher)
         }
     }
 
-    static func fetchTask(_ db: Database, _ id: String) throws -> TaskRecord? {
-        try Row.fetchOne(db, sql: "SELECT \(TaskColumns.list) FROM tasks WHERE id = ?", arguments: [id]).flatMap(taskRecord)
+    static func fetchTask(_ db: Database, _ id: String, _ cipher: BodyCipher?) throws -> TaskRecord? {
+        try Row.fetchOne(db, sql: "SELECT \(TaskColumns.list) FROM tasks WHERE id = ?", arguments: [id])
+            .flatMap { taskRecord($0, cipher) }
     }
 
-    static func taskRecord(_ row: Row) -> TaskRecord? {
-        TaskRecord(cells: cells(row, count: TaskColumns.names.count))
+    static func taskRecord(_ row: Row, _ cipher: BodyCipher?) -> TaskRecord? {
+        TaskRecord(cells: cells(row, count: TaskColumns.names.count), cipher: cipher)
     }
 }

@@ -22,26 +22,29 @@ enum TaskColumns {
 }
 
 extension TaskRecord {
-    /// The task as cells in ``TaskColumns/names`` order.
-    var cells: [Cell] {
+    /// The task as cells in ``TaskColumns/names`` order, with `request`, `error_message` and
+    /// `result` sealed by `cipher` when there is one.
+    func cells(sealedBy cipher: BodyCipher?) -> [Cell] {
         func t(_ s: String?) -> Cell { s.map(Cell.text) ?? .null }
         func d(_ v: Date?) -> Cell { v.map { .int($0.millis) } ?? .null }
+        func sealed(_ s: String?) -> Cell { t(BodyCipher.seal(s, with: cipher)) }
         return [
-            .text(id), .text(purpose), t(idempotencyKey), .text(requestHash), .text(request), t(keyName), t(webhookURL),
+            .text(id), .text(purpose), t(idempotencyKey), .text(requestHash), sealed(request), t(keyName), t(webhookURL),
             .text(status.rawValue), .int(Int64(attemptCount)), .int(Int64(maxAttempts)), .int(createdAt.millis),
-            d(startedAt), d(finishedAt), d(heartbeatAt), t(worker), t(errorMessage), t(result),
+            d(startedAt), d(finishedAt), d(heartbeatAt), t(worker), sealed(errorMessage), sealed(result),
             .text(JSON.array(callIDs.map(JSON.string)).jsonString),
         ]
     }
 
-    /// Rebuilds a task from cells in ``TaskColumns/names`` order; `nil` for an unknown status.
-    init?(cells c: [Cell]) {
+    /// Rebuilds a task from cells in ``TaskColumns/names`` order, opening `request`, `error_message`
+    /// and `result` with `cipher` (see ``BodyCipher/open(_:with:)``); `nil` for an unknown status.
+    init?(cells c: [Cell], cipher: BodyCipher?) {
         guard c.count == TaskColumns.names.count, let status = c[7].text.flatMap(Status.init(rawValue:)) else {
             return nil
         }
         self.init(
             id: c[0].text ?? "", purpose: c[1].text ?? "", idempotencyKey: c[2].text, requestHash: c[3].text ?? "",
-            request: c[4].text ?? "", keyName: c[5].text, webhookURL: c[6].text, maxAttempts: Int(c[9].int ?? 0),
+            request: BodyCipher.open(c[4].text, with: cipher) ?? "", keyName: c[5].text, webhookURL: c[6].text, maxAttempts: Int(c[9].int ?? 0),
             createdAt: Date(millis: c[10].int ?? 0))
         self.status = status
         attemptCount = Int(c[8].int ?? 0)
@@ -49,10 +52,14 @@ extension TaskRecord {
         finishedAt = c[12].int.map(Date.init(millis:))
         heartbeatAt = c[13].int.map(Date.init(millis:))
         worker = c[14].text
-        errorMessage = c[15].text
-        result = c[16].text
+        errorMessage = BodyCipher.open(c[15].text, with: cipher)
+        result = BodyCipher.open(c[16].text, with: cipher)
         callIDs = (try? JSON.parse(c[17].text ?? "[]"))?.arrayValue?.compactMap(\.stringValue) ?? []
     }
+
+    /// Whether ``request`` was read back sealed with a key the store does not hold
+    /// (``BodyCipher/unreadable``): the task cannot run on this node.
+    public var requestIsUnreadable: Bool { request == BodyCipher.unreadable }
 
     /// How a create goes when a row with this task's id or idempotency key is already stored.
     func creation(against existing: TaskRecord) -> TaskCreation {
