@@ -102,7 +102,7 @@ else
     t1=$(date +%s.%N)
     echo "$WANT" >"$MARKER"
     awk -v a="$t0" -v b="$t1" -v n="$CALLS" 'BEGIN { printf "  seed:    %.1f s wall (%.0f calls/s, migration and process start included)\n", b - a, n / (b - a) }'
-    echo "           $(cat "$TMP/seed.out")"
+    sed "s/^/           /" "$TMP/seed.out"
 fi
 echo "  db size: $(mib "$(db_bytes)") (sluice.db + WAL)"
 

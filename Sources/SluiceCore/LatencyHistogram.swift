@@ -37,14 +37,14 @@ public enum LatencyHistogram {
 
     /// The q-quantile (0...1) estimated from slot counts, interpolating geometrically inside the slot; nil when counts are all zero.
     ///
-    /// Slot 0 is interpolated linearly from 0 to 1 ms. A quantile that falls in the overflow slot
+    /// `q` outside 0...1 is clamped; a NaN `q` gives nil. Slot 0 is interpolated linearly from 0 to 1 ms. A quantile that falls in the overflow slot
     /// is reported as the last bound (the latency is at least that). Counts beyond the
     /// overflow slot, and negative counts, are ignored.
     public static func quantile(_ q: Double, counts: [Int]) -> Double? {
         let slots = counts.prefix(slotCount).map { max(0, $0) }
         let total = slots.reduce(0, +)
-        guard total > 0 else { return nil }
-        let rank = (q.isNaN ? 0.5 : min(1, max(0, q))) * Double(total)
+        guard total > 0, !q.isNaN else { return nil }
+        let rank = min(1, max(0, q)) * Double(total)
         var below = 0.0
         for (i, n) in slots.enumerated() where n > 0 {
             let upTo = below + Double(n)
@@ -52,6 +52,7 @@ public enum LatencyHistogram {
                 let fraction = min(1, max(0, (rank - below) / Double(n)))
                 if i >= bounds.count { return bounds[bounds.count - 1] }
                 if i == 0 { return bounds[0] * fraction }
+                if fraction >= 1 { return bounds[i] }
                 let lower = bounds[i - 1]
                 return lower * pow(bounds[i] / lower, fraction)
             }

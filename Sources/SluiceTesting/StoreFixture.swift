@@ -47,7 +47,7 @@ public struct StoreFixture: Sendable {
         }
     }
 
-    /// A new client on this database, migrated; with a `cipher`, call bodies are stored encrypted.
+    /// A new client on this database, migrated; with a `cipher`, stored bodies are encrypted.
     public func open(statementTimeout: Duration = .seconds(10), cipher: BodyCipher? = nil) async throws -> any SluiceStore {
         switch StorageURL.parse(storageURL) {
         case .success(.sqlite(let path)):

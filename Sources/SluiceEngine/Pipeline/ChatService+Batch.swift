@@ -113,6 +113,9 @@ extension ChatService {
             return await fail(&record, err, ctx: ctx)
         case .answer(let response):
             record.attempts = [Attempt(provider: batch.provider, model: batch.model, status: response.status, latencyMs: latency, error: nil)]
+            if item.body == BodyCipher.unreadable {
+                return await fail(&record, SluiceError(.internalError, "batch \(batch.id): \(TaskWorkers.unreadableRequest)"), ctx: ctx)
+            }
             guard let provider, let request else {
                 return await fail(&record, SluiceError(.internalError, "batch \(batch.id) names provider '\(batch.provider)', which is not configured"), ctx: ctx)
             }

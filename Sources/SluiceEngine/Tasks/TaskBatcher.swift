@@ -206,6 +206,9 @@ public final class TaskBatcher: Service, Sendable {
     /// A task's chat body, checked and built as a sync run would (`variables` render the purpose's prompt).
     func prepare(_ task: TaskRecord, target: ResolvedTarget) async -> Step<(BatchCall, TaskBatch.Item)> {
         let identity = TaskWorkers.identity(for: task.keyName, config: config)
+        if task.requestIsUnreadable {
+            return .answer(.failure(SluiceError(.internalError, TaskWorkers.unreadableRequest), meta: ResponseMeta()))
+        }
         guard let req = (try? JSON.parse(task.request))?.objectValue else {
             return .answer(.failure(SluiceError(.internalError, "the stored request is not JSON"), meta: ResponseMeta()))
         }

@@ -129,7 +129,7 @@ public struct TaskService: Sendable {
             "id": .string(t.id), "object": "task", "purpose": .string(t.purpose), "status": .string(t.status.rawValue),
             "attempt_count": .int(t.attemptCount), "max_attempts": .int(t.maxAttempts), "idempotency_key": s(t.idempotencyKey),
             "created_at": d(t.createdAt), "started_at": d(t.startedAt), "finished_at": d(t.finishedAt), "heartbeat_at": d(t.heartbeatAt),
-            "error_message": s(t.errorMessage), "result": t.result.flatMap { try? JSON.parse($0) } ?? .null,
+            "error_message": s(t.errorMessage), "result": t.result.map { (try? JSON.parse($0)) ?? .string($0) } ?? .null,
             "call_ids": .array(t.callIDs.map(JSON.string)), "webhook_url": s(t.webhookURL),
         ]
     }

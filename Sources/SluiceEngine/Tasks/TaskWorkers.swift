@@ -126,8 +126,14 @@ public final class TaskWorkers: Service, Sendable {
         }
     }
 
+    /// Why a task whose stored request this node cannot decrypt fails instead of running.
+    static let unreadableRequest =
+        "the stored request is encrypted with a storage.encryption_key this node does not have "
+        + "(every node needs the same key); it was not sent upstream. Retry the task on a node with the key"
+
     /// Calls the engine for a task: its status, result or error, and the call id.
     func perform(_ task: TaskRecord) async -> (TaskRecord.Status, String?, String?, String?) {
+        if task.requestIsUnreadable { return (.failed, nil, Self.unreadableRequest, nil) }
         guard let req = (try? JSON.parse(task.request))?.objectValue else { return (.failed, nil, "the stored request is not JSON", nil) }
         var attribution = Attribution(purpose: task.purpose, runID: req["run_id"]?.stringValue, user: req["user"]?.stringValue)
         attribution.cacheMode = nil

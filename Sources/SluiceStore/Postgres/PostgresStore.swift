@@ -32,7 +32,7 @@ public final class PostgresStore: SluiceStore {
     /// Every connection starts with `search_path` set to the schema and with a server-side
     /// `statement_timeout` one second longer than `statementTimeout`: postgres-nio does not stop a
     /// query when its task is cancelled, so without it a hung statement would keep its pooled connection busy.
-    /// With a `cipher`, call bodies are stored encrypted.
+    /// With a `cipher`, stored request and response bodies are encrypted (see ``BodyCipher``).
     public init(url: PostgresURL, logger: Logger, statementTimeout: Duration = .seconds(10), cipher: BodyCipher? = nil) {
         self.url = url
         self.cipher = cipher

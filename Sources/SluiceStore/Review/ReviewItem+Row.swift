@@ -13,34 +13,38 @@ enum ReviewColumns {
 }
 
 extension ReviewItem {
-    /// The item as cells in ``ReviewColumns/names`` order.
-    var cells: [Cell] {
+    /// The item as cells in ``ReviewColumns/names`` order, with `output`, `edited_output` and `note`
+    /// sealed by `cipher` when there is one.
+    func cells(sealedBy cipher: BodyCipher?) -> [Cell] {
         func t(_ s: String?) -> Cell { s.map(Cell.text) ?? .null }
+        func sealed(_ s: String?) -> Cell { t(BodyCipher.seal(s, with: cipher)) }
         return [
-            .text(id), .text(callID), t(taskID), .text(purpose), .text(reason), .text(status.rawValue), .text(output),
-            t(editedOutput), .int(createdAt.millis), decidedAt.map { .int($0.millis) } ?? .null, t(decidedBy), t(note),
+            .text(id), .text(callID), t(taskID), .text(purpose), .text(reason), .text(status.rawValue), sealed(output),
+            sealed(editedOutput), .int(createdAt.millis), decidedAt.map { .int($0.millis) } ?? .null, t(decidedBy), sealed(note),
         ]
     }
 
-    /// Rebuilds an item from cells in ``ReviewColumns/names`` order; `nil` for an unknown status.
-    init?(cells c: [Cell]) {
+    /// Rebuilds an item from cells in ``ReviewColumns/names`` order, opening `output`, `edited_output`
+    /// and `note` with `cipher` (see ``BodyCipher/open(_:with:)``); `nil` for an unknown status.
+    init?(cells c: [Cell], cipher: BodyCipher?) {
         guard c.count == ReviewColumns.names.count, let status = c[5].text.flatMap(Status.init(rawValue:)) else {
             return nil
         }
         self.init(
             id: c[0].text ?? "", callID: c[1].text ?? "", taskID: c[2].text, purpose: c[3].text ?? "",
-            reason: c[4].text ?? "", status: status, output: c[6].text ?? "", editedOutput: c[7].text,
-            createdAt: Date(millis: c[8].int ?? 0), decidedAt: c[9].int.map(Date.init(millis:)), decidedBy: c[10].text,
-            note: c[11].text)
+            reason: c[4].text ?? "", status: status, output: BodyCipher.open(c[6].text, with: cipher) ?? "",
+            editedOutput: BodyCipher.open(c[7].text, with: cipher), createdAt: Date(millis: c[8].int ?? 0),
+            decidedAt: c[9].int.map(Date.init(millis:)), decidedBy: c[10].text, note: BodyCipher.open(c[11].text, with: cipher))
     }
 }
 
 extension ReviewDecision {
-    /// The values a decision sets: `status`, `edited_output`, `decided_at_ms`, `decided_by`, `note`.
-    var cells: [Cell] {
+    /// The values a decision sets: `status`, `edited_output`, `decided_at_ms`, `decided_by`, `note`;
+    /// `edited_output` and `note` sealed by `cipher` when there is one.
+    func cells(sealedBy cipher: BodyCipher?) -> [Cell] {
         [
-            .text(status.rawValue), editedOutput.map(Cell.text) ?? .null, .int(at.millis), .text(actor),
-            note.map(Cell.text) ?? .null,
+            .text(status.rawValue), BodyCipher.seal(editedOutput, with: cipher).map(Cell.text) ?? .null, .int(at.millis),
+            .text(actor), BodyCipher.seal(note, with: cipher).map(Cell.text) ?? .null,
         ]
     }
 }

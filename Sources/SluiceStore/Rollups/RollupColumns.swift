@@ -19,10 +19,6 @@ enum RollupColumns {
     /// Every column: the key, then the sums.
     static let names = ["hour_ms", "purpose"] + metrics
     static let list = names.joined(separator: ", ")
-    /// How each column is stored, in ``names`` order.
-    static let kinds: [CallColumns.Kind] = names.map { name in
-        name == "purpose" ? .text : amounts.contains(name) ? .double : .int
-    }
 
     /// One hour in milliseconds.
     static let hourMillis: Int64 = 3_600_000
@@ -122,22 +118,22 @@ extension CallRollup {
         return key + ints.map { .int(Int64($0)) } + [.double(costUSD), .double(savedUSD)] + latency.map { .int(Int64($0)) }
     }
 
-    /// Rebuilds a rollup from cells in ``RollupColumns/names`` order.
-    init(cells c: [Cell]) {
-        self.init(hour: Date(timeIntervalSince1970: Double(c[0].int ?? 0) / 1000), purpose: c[1].text ?? "")
-        func i(_ n: Int) -> Int { Int(c[n].int ?? 0) }
-        calls = i(2)
-        errors = i(3)
-        refusals = i(4)
-        cacheHits = i(5)
-        shadows = i(6)
-        inputTokens = i(7)
-        outputTokens = i(8)
-        cachedTokens = i(9)
-        schemaChecked = i(10)
-        schemaValid = i(11)
-        costUSD = c[12].double ?? 0
-        savedUSD = c[13].double ?? 0
-        latency = (0..<LatencyHistogram.slotCount).map { i(14 + $0) }
+    /// Rebuilds a rollup from the columns after the key, read by ``RollupColumns/names`` index.
+    init(hourMs: Int64, purpose: String, int: (Int) throws -> Int64, double: (Int) throws -> Double) rethrows {
+        self.init(hour: Date(timeIntervalSince1970: Double(hourMs) / 1000), purpose: purpose)
+        func i(_ n: Int) throws -> Int { Int(try int(n)) }
+        calls = try i(2)
+        errors = try i(3)
+        refusals = try i(4)
+        cacheHits = try i(5)
+        shadows = try i(6)
+        inputTokens = try i(7)
+        outputTokens = try i(8)
+        cachedTokens = try i(9)
+        schemaChecked = try i(10)
+        schemaValid = try i(11)
+        costUSD = try double(12)
+        savedUSD = try double(13)
+        for slot in latency.indices { latency[slot] = try i(14 + slot) }
     }
 }
