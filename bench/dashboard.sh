@@ -93,6 +93,7 @@ MARKER=$DATA/seeded
 WANT="calls=$CALLS days=$DAYS purposes=$PURPOSES"
 if [ -f "$MARKER" ] && [ "$(cat "$MARKER")" = "$WANT" ] && [ -f "$DB" ]; then
     echo "  seed:    reused (seeded earlier: $WANT; the newest calls are as old as that run)"
+    "$SLUICE_BIN" dev-seed --config "$TMP/sluice.yaml" --calls 0 --days "$DAYS" 2>/dev/null | tail -n 1 | sed "s/^/           /"
 else
     rm -f "$DB" "$DB-wal" "$DB-shm" "$MARKER"
     note "seeding $CALLS calls (progress every 100k)"
@@ -152,7 +153,7 @@ if command -v sqlite3 >/dev/null 2>&1; then
             END { printf "%d rows, %.1f ms\n", rows, real * 1000 }'
     }
     echo
-    echo "sqlite3 CLI, $DAYS days:"
-    echo "  rollups  (SELECT * FROM call_rollups):            $(q_time "SELECT * FROM call_rollups WHERE hour_ms >= $since")"
-    echo "  raw scan (GROUP BY purpose over calls):           $(q_time "SELECT purpose, count(*), sum(cost_usd) FROM calls WHERE created_at_ms >= $since GROUP BY purpose")"
+    echo "sqlite3 CLI, spend and calls per purpose over $DAYS days:"
+    echo "  from call_rollups:  $(q_time "SELECT purpose, sum(calls), sum(cost_usd) FROM call_rollups WHERE hour_ms >= $since GROUP BY purpose")"
+    echo "  from calls:         $(q_time "SELECT purpose, count(*), sum(cost_usd) FROM calls WHERE created_at_ms >= $since GROUP BY purpose")"
 fi
