@@ -17,6 +17,7 @@ struct DevSeed: AsyncParsableCommand {
     @Option(help: "How many purposes (the first is the busiest).") var purposes = 8
     @Option(help: "Records per insert (the call-log writer's batch size).") var batch = 1000
     @Option(help: "Random seed: the same seed writes the same mix of calls (their times follow the clock).") var seed: UInt64 = 1
+    @Flag(help: "Write even when the call log already holds calls.") var append = false
 
     func validate() throws {
         guard calls >= 0 else { throw ValidationError("--calls must be 0 or more") }
@@ -28,6 +29,12 @@ struct DevSeed: AsyncParsableCommand {
     func run() async throws {
         let config = try loadConfigOrExit(options.config)
         let store = try await openStore(config, logger: .init(label: "sluice"))
+        // Never mix fake calls into a real call log by accident.
+        let existing = calls > 0 ? try await store.count() : 0
+        if existing > 0 && !append {
+            try? await store.close()
+            throw ValidationError("the configured call log already holds \(existing) calls; dev-seed writes fake ones. Use an empty database, or --append.")
+        }
         var generator = SeedCalls(total: calls, days: days, purposes: purposes, now: Date(), seed: seed)
         let started = ContinuousClock.now
         var written = 0

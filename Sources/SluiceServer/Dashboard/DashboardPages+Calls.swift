@@ -23,6 +23,15 @@ extension DashboardPages {
                 HTML.esc(c["run_id"]?.stringValue ?? ""),
             ]
         }
+        // Oldest on the left: the listed calls' latency, one bar each, coloured by status.
+        let listed = (j["calls"]?.arrayValue ?? []).reversed()
+        let labels = listed.map { $0["call_id"]?.stringValue ?? "" }
+        let statuses = Array(Set(listed.compactMap { $0["status"]?.stringValue })).sorted()
+        body += SVGChart.bars(
+            id: "calls-latency", title: "Latency of the calls listed (ms), oldest first", labels: labels,
+            series: statuses.map { st in
+                ChartSeries(name: st, values: listed.map { $0["status"]?.stringValue == st ? $0["latency_ms"]?.doubleValue : nil })
+            }, unit: .ms)
         body += HTML.table(
             id: "calls", headers: ["Call", "At", "Purpose", "Model", "Status", "Cache", "Attempts", "Tokens", "Cost", "Latency", "Run"],
             rows: rows, empty: "No calls match.")
@@ -62,6 +71,10 @@ extension DashboardPages {
             ]
         }
         body += "<h2>Attempts</h2>"
+        let tried = (c["attempts"]?.arrayValue ?? []).enumerated().map { "\($0.offset + 1) \($0.element["provider"]?.stringValue ?? "")" }
+        body += SVGChart.bars(
+            id: "attempts-latency", title: "Latency per attempt (ms)", labels: tried,
+            series: [ChartSeries(name: "attempt", values: (c["attempts"]?.arrayValue ?? []).map { $0["latency_ms"]?.doubleValue })], unit: .ms)
         body += HTML.table(id: "attempts", headers: ["#", "Provider", "Upstream model", "HTTP", "Latency", "Result"], rows: attempts,
                            empty: "No upstream attempt (answered from the cache, or refused before any provider).")
         if let req = c["request"], !req.isNull {

@@ -101,7 +101,7 @@ enum HTML {
         .chart-box{background:#fff;border-radius:6px;padding:8px 10px;margin:0 0 14px;display:inline-block}figcaption{font-weight:600;margin-bottom:4px}\
         .grid{stroke:#e3e6ec}.tick{font-size:10px;fill:#5b6578}.empty{fill:#9aa6bd;font-size:13px}\
         .legend span{margin-right:12px;font-size:12px}.legend i{display:inline-block;width:10px;height:10px;margin-right:4px;border-radius:2px}\
-        .bad{color:#b3261e;font-weight:600}.ok{color:#1e7b4f}.muted{color:#7a8599}pre{background:#fff;padding:8px;overflow:auto;max-height:320px}\
+        .bad{color:#b3261e;font-weight:600}.ok{color:#1e7b4f}.muted{color:#7a8599}pre{background:#fff;padding:8px;overflow:auto;max-height:320px;white-space:pre-wrap;word-break:break-word}\
         form.filters{display:flex;gap:8px;align-items:end;margin-bottom:10px}form.filters label{font-size:12px;display:flex;flex-direction:column}\
         .bar{height:8px;background:#e3e6ec;border-radius:4px;width:140px;display:inline-block;vertical-align:middle}\
         .bar i{display:block;height:8px;border-radius:4px;background:#3b6fd4}.bar i.over{background:#b3261e}

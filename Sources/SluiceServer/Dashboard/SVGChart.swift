@@ -106,6 +106,7 @@ enum SVGChart {
     static func shortLabel(_ l: String) -> String {
         if l.count == 10 { return String(l.dropFirst(5)) }
         if l.count == 13 { return "\(l.dropFirst(8).prefix(2)) \(l.suffix(2))h" }
+        if l.count > 14 { return "…" + l.suffix(6) }
         return l
     }
 

@@ -109,6 +109,14 @@ import Testing
                 let listed = DOM(calls.dom).elements(class: "call").compactMap(\.text)
                 let api = try await h.request(.GET, "/admin/calls?limit=50", headers: auth).json["data"]?.arrayValue?.compactMap { $0["call_id"]?.stringValue }
                 #expect(listed == api)
+                let latencyBars = DOM(calls.dom).element(id: "calls-latency")?.elements(class: "mark") ?? []
+                let apiCalls = calls.json["calls"]?.arrayValue ?? []
+                #expect(latencyBars.count == apiCalls.count)
+                for c in apiCalls {
+                    let bar = latencyBars.first { $0["data-x"] == c["call_id"]?.stringValue }
+                    #expect(bar?["data-value"].flatMap(Double.init) == c["latency_ms"]?.doubleValue)
+                    #expect(bar?["data-series"] == c["status"]?.stringValue)
+                }
 
                 // The drill-down of the call that fell back shows both attempts, as the admin API has them.
                 let one = try await HeadlessChromium.load(url: h.base + "/calls/\(fellID)?key=\(Self.admin)", screenshot: "dashboard-call")
@@ -120,6 +128,8 @@ import Testing
                     let cells = row.elements(tag: "td").map(\.text)
                     #expect(cells[1] == a["provider"]?.stringValue && cells[2] == a["model"]?.stringValue, "\(cells)")
                 }
+                let attemptBars = DOM(one.dom).element(id: "attempts-latency")?.elements(class: "mark") ?? []
+                #expect(attemptBars.compactMap { $0["data-value"].flatMap(Double.init) } == attempts.compactMap { $0["latency_ms"]?.doubleValue })
                 #expect(DOM(one.dom).elements(withAttribute: "data-field", equalTo: "cost_usd").first?.elements(class: "num").first?["data-value"]
                     .flatMap(Double.init) == record["cost_usd"]?.doubleValue)
             }
