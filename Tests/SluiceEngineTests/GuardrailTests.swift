@@ -58,4 +58,19 @@ import Testing
         #expect(d.isRefusal(["choices": [["finish_reason": "content_filter", "message": ["content": ""]]]]))
         #expect(d.isRefusal(["choices": [["finish_reason": "stop", "message": ["content": nil, "refusal": "No."]]]]))
     }
+
+    @Test func refusalsOpenTheAnswerOrFollowASentence() {
+        let d = RefusalDetector()
+        #expect(d.isRefusal(text: "\n\t  I’M SORRY, BUT I CAN’T do that."))
+        #expect(d.isRefusal(text: "Thanks for asking. I cannot help with that request."))
+        #expect(!d.isRefusal(text: "Thanks for asking.I cannot help with that request."))
+        #expect(!d.isRefusal(text: "Here is how: i can't help with... just kidding, step 1."))
+        // Only the first 200 characters count.
+        #expect(!d.isRefusal(text: String(repeating: "x", count: 200) + ". I cannot help with it"))
+        #expect(d.isRefusal(text: String(repeating: "x", count: 170) + ". I cannot help with it"))
+        #expect(!d.isRefusal(text: ""))
+        let custom = RefusalDetector(phrases: ["Nope", ""])
+        #expect(custom.isRefusal(text: "nope, not today") && !custom.isRefusal(text: "I'm sorry, but I can't"))
+        #expect(!RefusalDetector(phrases: []).isRefusal(text: "I'm sorry, but I can't"))
+    }
 }

@@ -77,8 +77,14 @@ public struct RefusalDetector: Sendable {
         "i'm not able to help with", "i won't be able to help", "as an ai language model, i cannot",
     ]
 
+    /// The phrases as UTF-8 bytes, for the scan.
+    let needles: [[UInt8]]
+
     /// A detector with `phrases` (the built-in list by default).
-    public init(phrases: [String] = RefusalDetector.defaultPhrases) { self.phrases = phrases.map { $0.lowercased() } }
+    public init(phrases: [String] = RefusalDetector.defaultPhrases) {
+        self.phrases = phrases.map { $0.lowercased() }
+        needles = self.phrases.map { Array($0.utf8) }.filter { !$0.isEmpty }
+    }
 
     /// Whether a `chat.completion` is a refusal.
     public func isRefusal(_ completion: JSONObject) -> Bool {
@@ -88,9 +94,33 @@ public struct RefusalDetector: Sendable {
         return isRefusal(text: choice["message"]?["content"]?.stringValue ?? "")
     }
 
-    /// Whether `text` opens with a refusal phrase.
+    /// Whether `text` opens with a refusal phrase: its first 200 characters,
+    /// lowercased and trimmed, start with one or hold one after ". ".
+    /// Runs on every answer, so it scans bytes instead of searching strings.
     public func isRefusal(text: String) -> Bool {
-        let head = String(text.prefix(200)).lowercased().trimmingCharacters(in: .whitespacesAndNewlines)
-        return phrases.contains { head.hasPrefix($0) || head.contains(". " + $0) }
+        guard !needles.isEmpty, !text.isEmpty else { return false }
+        let head = Array(String(text.prefix(200)).lowercased().utf8)
+        var start = 0
+        var end = head.count
+        while start < end, Self.isSpace(head[start]) { start += 1 }
+        while end > start, Self.isSpace(head[end - 1]) { end -= 1 }
+        func matches(at i: Int) -> Bool {
+            for n in needles where n.count <= end - i {
+                var j = 0
+                while j < n.count, head[i + j] == n[j] { j += 1 }
+                if j == n.count { return true }
+            }
+            return false
+        }
+        if matches(at: start) { return true }
+        var i = start
+        while i + 1 < end {
+            if head[i] == 0x2E, head[i + 1] == 0x20, matches(at: i + 2) { return true }
+            i += 1
+        }
+        return false
     }
+
+    /// ASCII whitespace and newlines.
+    static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 || b == 0x0B || b == 0x0C }
 }
