@@ -255,7 +255,12 @@ public final class FakeUpstream: Sendable {
                 : anthropic ? FakeAnthropicAnswer(request: json, reply: reply).events() : answer.events()
             return Response(status: .init(code: reply.status), headers: fields, body: ResponseBody { writer in
                 for (i, event) in events.enumerated() {
-                    if let cut = reply.cutAfterEvents, i >= cut { throw CancellationError() }
+                    if let cut = reply.cutAfterEvents, i >= cut {
+                        // Let the events already written leave the server's outbound queue
+                        // before the connection drops (closing at once could discard them).
+                        if i > 0 { try? await Task.sleep(for: .milliseconds(50)) }
+                        throw CancellationError()
+                    }
                     if reply.eventDelayMs > 0, i > 0 { try await Task.sleep(for: .milliseconds(reply.eventDelayMs)) }
                     try await writer.write(ByteBuffer(bytes: event))
                 }
