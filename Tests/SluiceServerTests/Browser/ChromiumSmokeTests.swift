@@ -20,7 +20,7 @@ import Testing
     func loadsAnSVGPageAndTakesAScreenshot() async throws {
         let server = try await PageServer.start()
         defer { Task { await server.stop() } }
-        let page = try await HeadlessChromium.load(url: server.base + "/chart", screenshot: "chromium-smoke")
+        let page = try await exclusively { try await HeadlessChromium.load(url: server.base + "/chart", screenshot: "chromium-smoke") }
 
         let dom = DOM(page.dom)
         #expect(dom.element(tag: "title")?.text == "Smoke & mirrors")
@@ -50,15 +50,15 @@ import Testing
         let server = try await PageServer.start()
         defer { Task { await server.stop() } }
 
-        let dom = DOM(try await HeadlessChromium.dom(url: server.base + "/login?key=letmein"))
+        let dom = DOM(try await exclusively { try await HeadlessChromium.dom(url: server.base + "/login?key=letmein") })
         #expect(dom.element(id: "whoami")?.text == "admin")
         let seen = server.requests.value.filter { !$0.hasPrefix("/favicon") }
         #expect(seen == ["/login?key=letmein cookie=-", "/ cookie=session=s3cret"])
 
         // Each launch has a fresh profile: no cookie, so the login form (a 401 still yields its DOM).
-        let shot = try await HeadlessChromium.screenshot(url: server.base + "/", name: "chromium-smoke-login", width: 800, height: 600)
+        let shot = try await exclusively { try await HeadlessChromium.screenshot(url: server.base + "/", name: "chromium-smoke-login", width: 800, height: 600) }
         #expect(FileManager.default.fileExists(atPath: shot))
-        let anonymous = DOM(try await HeadlessChromium.dom(url: server.base + "/"))
+        let anonymous = DOM(try await exclusively { try await HeadlessChromium.dom(url: server.base + "/") })
         #expect(anonymous.element(id: "whoami") == nil)
         #expect(anonymous.elements(tag: "form").first?["action"] == "/login")
     }
@@ -68,7 +68,7 @@ import Testing
         let server = try await PageServer.start()
         await server.stop()
         await #expect(throws: ChromiumError.self) {
-            _ = try await HeadlessChromium.dom(url: server.base + "/chart")
+            _ = try await exclusively { try await HeadlessChromium.dom(url: server.base + "/chart") }
         }
     }
 }
