@@ -21,8 +21,6 @@ extension DashboardData {
                 o["hourly_\(label)_ms"] = DashNumber.array(hourly.values(name) { $0.latencyQuantile(q) }, 1)
                 o["daily_\(label)_ms"] = DashNumber.array(daily.values(name) { $0.latencyQuantile(q) }, 1)
             }
-            if hourly.byPurpose[name] == nil { for (label, _) in quantiles { o["hourly_\(label)_ms"] = .array(hourly.slots.map { _ in .null }) } }
-            if daily.byPurpose[name] == nil { for (label, _) in quantiles { o["daily_\(label)_ms"] = .array(daily.slots.map { _ in .null }) } }
             purposes.append(.object(o))
         }
         var out = header("latency", now: now)

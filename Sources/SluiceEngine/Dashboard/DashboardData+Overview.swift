@@ -10,8 +10,7 @@ extension DashboardData {
         store: any SluiceStore, config: SluiceConfig, budget: BudgetGuard?, now: Date
     ) async throws -> JSON {
         let today = Windows.startOfDay(now)
-        let spent = try await store.ledgerTotals(from: today, to: now.addingTimeInterval(1), by: .purpose, purpose: nil)
-        let spentBy = Dictionary(spent.compactMap { t in t.group.map { ($0, t.costUSD) } }, uniquingKeysWith: +)
+        let spentBy = try await store.spendToday(now: now)
         let daily = try await daily(store, now: now)
         var names = Set(daily.purposes).union(spentBy.keys)
         for (name, p) in config.purposes where p.dailyBudgetUSD != nil { names.insert(name) }

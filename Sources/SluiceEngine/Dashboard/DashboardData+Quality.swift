@@ -27,8 +27,7 @@ extension DashboardData {
             purposes.append([
                 "purpose": .string(name), "schema_checked_30d": .int(t.schemaChecked),
                 "schema_valid_rate_30d": DashNumber.json(t.schemaValidRate, 4),
-                "schema_valid_rate_by_day": daily.byPurpose[name].map { _ in DashNumber.array(daily.values(name) { $0.schemaValidRate }, 4) }
-                    ?? .array(daily.slots.map { _ in .null }),
+                "schema_valid_rate_by_day": DashNumber.array(daily.values(name) { $0.schemaValidRate }, 4),
                 "refusal_rate_30d": DashNumber.json(t.rate(t.refusals), 4),
                 "feedback_by_day": DashNumber.array(feedback, 4),
                 "evals": .array(evals.map { e in

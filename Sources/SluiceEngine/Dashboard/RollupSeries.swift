@@ -42,9 +42,9 @@ public struct RollupSeries: Sendable {
         return t
     }
 
-    /// One number per slot for `purpose`.
+    /// One number per slot for `purpose`; all `nil` when it had no calls in the range.
     public func values(_ purpose: String, _ metric: (CallRollup) -> Double?) -> [Double?] {
-        (byPurpose[purpose] ?? []).map(metric)
+        byPurpose[purpose]?.map(metric) ?? slots.map { _ in nil }
     }
 }
 

@@ -10,9 +10,7 @@ extension Gateway {
         depths.tasks = (try? await store.taskCounts()) ?? [:]
         let caps = budget.dailyCaps
         if !caps.isEmpty {
-            let today = Windows.startOfDay(clock.now())
-            let spent = (try? await store.ledgerTotals(from: today, to: clock.now().addingTimeInterval(1), by: .purpose, purpose: nil)) ?? []
-            let byPurpose = Dictionary(spent.compactMap { t in t.group.map { ($0, t.costUSD) } }, uniquingKeysWith: +)
+            let byPurpose = (try? await store.spendToday(now: clock.now())) ?? [:]
             for (purpose, cap) in caps { depths.budgetRemaining[purpose] = max(0, cap - (byPurpose[purpose] ?? 0)) }
         }
         return depths

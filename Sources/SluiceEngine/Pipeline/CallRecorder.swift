@@ -127,8 +127,6 @@ public final class CallRecorder: Sendable {
         await callLog.append(r)
     }
 
-    static func round(_ ms: Double) -> Double { (ms * 1000).rounded() / 1000 }
-
     /// The body with every message's text replaced by its length.
     static func redacted(_ body: JSONObject) -> JSONObject {
         var out = body

@@ -97,39 +97,39 @@ struct DashboardRoutes {
     // MARK: HTML
 
     func page(_ page: String, _ request: Request, _ context: SluiceRequestContext) async -> Response {
-        switch auth.check(request, context) {
-        case .login(let message):
-            return Self.html(401, DashboardAuth.loginPage(next: request.uri.path, message: message))
-        case .allowed(let cookie):
-            do {
-                let j = try await data(page, request)
-                let html: String = switch page {
-                case "overview": DashboardPages.overview(j)
-                case "latency": DashboardPages.latency(j)
-                case "cache": DashboardPages.cache(j)
-                case "quality": DashboardPages.quality(j)
-                case "shadows": DashboardPages.shadows(j)
-                case "tasks": DashboardPages.tasks(j)
-                default: DashboardPages.calls(j)
-                }
-                return Self.html(200, html, cookie: cookie)
-            } catch {
-                return Self.failure(error, cookie: cookie)
+        await render(request, context) {
+            let j = try await data(page, request)
+            return switch page {
+            case "overview": DashboardPages.overview(j)
+            case "latency": DashboardPages.latency(j)
+            case "cache": DashboardPages.cache(j)
+            case "quality": DashboardPages.quality(j)
+            case "shadows": DashboardPages.shadows(j)
+            case "tasks": DashboardPages.tasks(j)
+            default: DashboardPages.calls(j)
             }
         }
     }
 
     func callPage(_ request: Request, _ context: SluiceRequestContext) async -> Response {
+        await render(request, context) {
+            let id = try context.parameters.require("id")
+            guard let record = try await gateway.store.get(id) else {
+                throw SluiceError(.notFound, "No call with id '\(id)'. Calls are written within a moment of finishing; check the id.")
+            }
+            return DashboardPages.call(record.json)
+        }
+    }
+
+    /// The login form for a visitor without the admin key; otherwise the page `html` builds,
+    /// or an error page with the failure's status.
+    func render(_ request: Request, _ context: SluiceRequestContext, _ html: () async throws -> String) async -> Response {
         switch auth.check(request, context) {
         case .login(let message):
             return Self.html(401, DashboardAuth.loginPage(next: request.uri.path, message: message))
         case .allowed(let cookie):
             do {
-                let id = try context.parameters.require("id")
-                guard let record = try await gateway.store.get(id) else {
-                    throw SluiceError(.notFound, "No call with id '\(id)'. Calls are written within a moment of finishing; check the id.")
-                }
-                return Self.html(200, DashboardPages.call(record.json), cookie: cookie)
+                return Self.html(200, try await html(), cookie: cookie)
             } catch {
                 return Self.failure(error, cookie: cookie)
             }

@@ -11,11 +11,9 @@ import Testing
     static let admin = DashboardTests.admin
 
     static func yaml(_ upstream: FakeUpstream) -> String {
-        DashboardTests.yaml(upstream)
-            .replacingOccurrences(of: "\n  dual:\n", with: "\n  simm:\n    targets:\n      - { provider: sim, model: sim-large }\n  dual:\n")
-            .replacingOccurrences(
-                of: "\n  summarize: { model: dual }\n",
-                with: "\n  summarize: { model: dual }\n  classify: { model: fast, shadow: { model: simm, sample: 1.0 } }\n")
+        DashboardTests.yaml(
+            upstream, models: "  simm: { targets: [ { provider: sim, model: sim-large } ] }",
+            purposes: "  classify: { model: fast, shadow: { model: simm, sample: 1.0 } }")
     }
 
     @Test(.enabled(if: HeadlessChromium.shouldRun, "needs chromium (apt-get install chromium)"))

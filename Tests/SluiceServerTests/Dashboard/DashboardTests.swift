@@ -10,7 +10,8 @@ import Testing
 @Suite struct DashboardTests {
     static let admin = "sk-admin-dash-0123456789"
 
-    static func yaml(_ upstream: FakeUpstream) -> String {
+    /// The config, with `models` and `purposes` lines added to those blocks.
+    static func yaml(_ upstream: FakeUpstream, models: String = "", purposes: String = "") -> String {
         """
         providers:
           up: { type: openai_compatible, base_url: "\(upstream.baseURL)", api_key: "sk-provider-secret-123" }
@@ -23,12 +24,14 @@ import Testing
             targets:
               - { provider: up, model: gpt-4o-mini-2024-07-18 }
               - { provider: sim, model: sim-small, priority: 2 }
+        \(models)
         auth: { admin_key: "\(admin)", keys: [ { name: app, key: sk-app-dash-0123456789 } ] }
         pricing:
           gpt-4o-mini-2024-07-18: { input: 1.0, output: 2.0 }
         purposes:
           triage: { model: fast, daily_budget_usd: 2.0, cache: { ttl: 1h } }
           summarize: { model: dual }
+        \(purposes)
         \(noRetry)
         """
     }
