@@ -58,14 +58,16 @@ public final class Gateway: Sendable {
     public let flags: FlagService
     /// Rolls a guarded canary back when it breaches its limits.
     public let rolloutGuard: RolloutGuard
-    /// Runs `evals:` suites on their schedule (set after init: it runs through this gateway).
-    public var evalScheduler: EvalScheduler { EvalScheduler(gateway: self, evals: config.evals) }
+    /// A scheduler of the live config's `evals:` suites, running through this gateway (``services`` runs one).
+    public var evalScheduler: EvalScheduler { EvalScheduler(gateway: self) }
     /// Reads the config file again for a reload; `nil` when the gateway was built from a config in memory.
     public let configSource: (@Sendable () throws -> SluiceConfig)?
     /// The task workers of this node.
     public let taskWorkers: TaskWorkers
     /// The sweeper of timed-out tasks.
     public let taskSweeper: TaskSweeper
+    /// Delivers ended tasks to their `webhook_url` in the background.
+    public let taskWebhooks: TaskWebhooks
     /// Batch mode: submits the tasks of `mode: batch` purposes through the providers' batch APIs and polls them.
     public let taskBatcher: TaskBatcher
     /// The wall clock every timed part reads (injected in tests).
@@ -140,8 +142,8 @@ public final class Gateway: Sendable {
         kills = KillBoard(store: store, feed: store.changes, clock: clock, logger: logger)
         metrics = GatewayMetrics(registry: registry, calls: callMetrics, breakers: breakers, targetKeys: catalog.targetKeys)
         cache = ResponseCache(store: store, maxBytes: config.cache.maxBytes, clock: clock, logger: logger)
-        prompts = PromptBook(library: library)
-        live = LiveConfig(config: config)
+        live = LiveConfig(config: config, prompts: library)
+        prompts = PromptBook(live: live)
         flags = FlagService(store: store, live: live, prompts: prompts, clock: clock, logger: logger)
         rolloutGuard = RolloutGuard(store: store, flags: flags, interval: guardInterval, logger: logger)
         chat = ChatService(
@@ -152,6 +154,7 @@ public final class Gateway: Sendable {
         purposes = PurposeRunner(chat: chat, prompts: prompts, live: live, shadows: shadows)
         feedback = FeedbackService(store: store, callLog: callLog, clock: clock)
         let webhooks = TaskWebhooks(store: store, secret: config.tasks.webhookSecret ?? config.auth.adminKey, clock: clock, logger: logger)
+        taskWebhooks = webhooks
         let workers = TaskWorkers(
             store: store, config: config, chat: chat, purposes: purposes, webhooks: webhooks, node: node, clock: clock, logger: logger)
         taskWorkers = workers
@@ -196,8 +199,9 @@ public final class Gateway: Sendable {
     }
 
     /// The long-running parts, in start order (they stop in reverse): the span
-    /// exporter (when tracing), the call log, the cache writer, store upkeep, quota leases and the change watcher.
-    public var services: [any Service] { (traces.map { [$0.service] } ?? []) + [callLog, cache.writer, maintenance, quotas, changes, alerts, taskSweeper, taskWorkers, taskBatcher, rolloutGuard, shadows] }
+    /// exporter (when tracing), the call log, the cache writer, store upkeep, quota leases, the change watcher,
+    /// alerts, tasks, the rollout guard, shadows and the eval scheduler (`evals:`).
+    public var services: [any Service] { (traces.map { [$0.service] } ?? []) + [callLog, cache.writer, maintenance, quotas, changes, alerts, taskWebhooks, taskSweeper, taskWorkers, taskBatcher, rolloutGuard, shadows, evalScheduler] }
 
     /// Reads the prompt files of `config` and checks every purpose's prompt; throws the first problem.
     public static func loadPrompts(_ config: SluiceConfig) throws -> PromptLibrary {

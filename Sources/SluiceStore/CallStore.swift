@@ -11,6 +11,8 @@ public struct CallFilter: Sendable, Equatable {
     public var status: String?
     /// Only calls of this run; `nil` for any.
     public var runID: String?
+    /// Only calls served by this variant (arm) of their purpose; `nil` for any.
+    public var variant: String?
     /// Only calls created at or after this time.
     public var since: Date?
     /// Only calls older than this call id (the page cursor).
@@ -20,13 +22,14 @@ public struct CallFilter: Sendable, Equatable {
 
     /// A filter whose `nil` fields match every call; `limit` defaults to 50.
     public init(
-        purpose: String? = nil, model: String? = nil, status: String? = nil, runID: String? = nil,
+        purpose: String? = nil, model: String? = nil, status: String? = nil, runID: String? = nil, variant: String? = nil,
         since: Date? = nil, before: String? = nil, limit: Int = 50
     ) {
         self.purpose = purpose
         self.model = model
         self.status = status
         self.runID = runID
+        self.variant = variant
         self.since = since
         self.before = before
         self.limit = limit

@@ -134,6 +134,8 @@ public final class FakeUpstream: Sendable {
         var received: [Received] = []
         var script: [Reply] = []
         var defaultReply = Reply()
+        var inFlight = 0
+        var peakInFlight = 0
     }
 
     private let state = Mutex(State())
@@ -204,6 +206,9 @@ public final class FakeUpstream: Sendable {
     /// How many requests arrived.
     public var requestCount: Int { state.withLock { $0.received.count } }
 
+    /// The most chat requests that were being answered at once (a reply's `delayMs` included).
+    public var peakInFlight: Int { state.withLock { $0.peakInFlight } }
+
     func respond(_ request: Request, channel: any Channel) async throws -> Response {
         let body = Array(try await request.body.collect(upTo: 64 << 20).readableBytesView)
         var headers: [String: String] = [:]
@@ -221,8 +226,11 @@ public final class FakeUpstream: Sendable {
         }
         let reply = state.withLock { s -> Reply in
             s.received.append(received)
+            s.inFlight += 1
+            s.peakInFlight = max(s.peakInFlight, s.inFlight)
             return s.script.isEmpty ? s.defaultReply : s.script.removeFirst()
         }
+        defer { state.withLock { $0.inFlight -= 1 } }
         if reply.delayMs > 0 { try await Task.sleep(for: .milliseconds(reply.delayMs)) }
         if case .reset = reply.fault {
             // SO_LINGER 0 turns the close into a reset.

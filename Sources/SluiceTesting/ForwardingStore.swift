@@ -87,8 +87,8 @@ extension ForwardingStore {
     }
     public func createTask(_ task: TaskRecord) async throws -> TaskCreation { try await base.createTask(task) }
     public func task(_ id: String) async throws -> TaskRecord? { try await base.task(id) }
-    public func tasks(status: TaskRecord.Status?, purpose: String?, limit: Int, before: String?) async throws -> [TaskRecord] {
-        try await base.tasks(status: status, purpose: purpose, limit: limit, before: before)
+    public func tasks(status: TaskRecord.Status?, purpose: String?, keyName: String?, limit: Int, before: String?) async throws -> [TaskRecord] {
+        try await base.tasks(status: status, purpose: purpose, keyName: keyName, limit: limit, before: before)
     }
     public func claimTasks(worker: String, limit: Int, now: Date, purposes: TaskClaimFilter) async throws -> [TaskRecord] {
         try await base.claimTasks(worker: worker, limit: limit, now: now, purposes: purposes)

@@ -37,19 +37,25 @@ struct Calls: AsyncParsableCommand {
     }
 }
 
-/// The plain-text table `sluice calls` prints.
+/// The plain-text table `sluice calls` prints. When any listed call ran a prompt or a
+/// variant, VARIANT and PROMPT_VERSION columns follow PURPOSE (`-` where a call has none).
 enum CallTable {
     static func render(_ rows: [CallRecord]) -> String {
-        let header = ["CALL_ID", "CREATED", "PURPOSE", "MODEL", "PROVIDER", "STATUS", "TOKENS", "COST_USD", "LATENCY_MS"]
+        let experiments = rows.contains { $0.variant != nil || $0.promptVersion != nil }
+        let header =
+            ["CALL_ID", "CREATED", "PURPOSE"] + (experiments ? ["VARIANT", "PROMPT_VERSION"] : [])
+            + ["MODEL", "PROVIDER", "STATUS", "TOKENS", "COST_USD", "LATENCY_MS"]
         var table = [header]
         for r in rows {
-            table.append([
-                r.callID, CallRecord.iso8601(r.createdAt), r.purpose, r.model, r.provider ?? "-",
-                r.status == .ok ? "ok" : "\(r.status.rawValue) \(r.httpStatus)",
-                "\(r.usage.inputTokens)/\(r.usage.outputTokens)",
-                r.costUSD.map { String(format: "%.6f", $0) } ?? "null",
-                String(format: "%.1f", r.latencyMs),
-            ])
+            let experiment = experiments ? [r.variant ?? "-", r.promptVersion ?? "-"] : []
+            table.append(
+                [r.callID, CallRecord.iso8601(r.createdAt), r.purpose] + experiment + [
+                    r.model, r.provider ?? "-",
+                    r.status == .ok ? "ok" : "\(r.status.rawValue) \(r.httpStatus)",
+                    "\(r.usage.inputTokens)/\(r.usage.outputTokens)",
+                    r.costUSD.map { String(format: "%.6f", $0) } ?? "null",
+                    String(format: "%.1f", r.latencyMs),
+                ])
         }
         var widths = Array(repeating: 0, count: header.count)
         for row in table { for (i, c) in row.enumerated() { widths[i] = max(widths[i], c.count) } }

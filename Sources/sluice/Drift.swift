@@ -33,6 +33,11 @@ struct DriftReportCommand: AsyncParsableCommand {
         for m in rows {
             print(m.padding(toLength: 22, withPad: " ", startingAt: 0) + v(r["baseline"]?[m]).padding(toLength: 14, withPad: " ", startingAt: 0) + v(r["current"]?[m]))
         }
+        if let score = r["latest_eval_score"]?.doubleValue {
+            print("latest eval score: " + Decimals.format(score * 100, places: 1, trim: true) + "% of cases passed")
+        }
+        let newModels = r["new_models"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        if !newModels.isEmpty { print("new model versions (not seen in the baseline): " + newModels.joined(separator: ", ")) }
         let flagged = r["flagged"]?.arrayValue ?? []
         print(flagged.isEmpty ? "no significant shift" : "FLAGGED:")
         for f in flagged { print("  " + (f.stringValue ?? "")) }

@@ -44,20 +44,40 @@ struct Tasks: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one task as JSON.")
+        static let configuration = CommandConfiguration(abstract: "Show one task: its fields, result and webhook deliveries.")
         @OptionGroup var options: ConfigOption
         @Argument(help: "The task id.") var id: String
+        @Flag(help: "Print JSON (the task as GET /v1/tasks/{id} answers it).") var json = false
 
         func run() async throws {
             let store = try await openStore(try loadConfigOrExit(options.config), logger: .init(label: "sluice"))
             let task = try await store.task(id)
+            let deliveries = task == nil ? [] : try await store.webhookAttempts(taskID: id)
             try await store.close()
             guard let task else {
                 FileHandle.standardError.write(Data("sluice: no task with id '\(id)'\n".utf8))
                 throw ExitCode(1)
             }
-            print(TaskService.json(task).jsonString)
+            print(json ? TaskService.json(task, deliveries: deliveries).jsonString : Tasks.describe(task, deliveries: deliveries), terminator: json ? "\n" : "")
         }
+    }
+
+    /// One task as aligned `field  value` lines, its webhook deliveries included.
+    static func describe(_ t: TaskRecord, deliveries: [WebhookAttempt]) -> String {
+        func d(_ v: Date?) -> String { v.map(Timestamp.iso8601) ?? "-" }
+        var rows: [(String, String)] = [
+            ("id", t.id), ("purpose", t.purpose), ("status", t.status.rawValue), ("attempts", "\(t.attemptCount)/\(t.maxAttempts)"),
+            ("created_at", d(t.createdAt)), ("started_at", d(t.startedAt)), ("finished_at", d(t.finishedAt)),
+            ("heartbeat_at", d(t.heartbeatAt)), ("idempotency_key", t.idempotencyKey ?? "-"), ("key", t.keyName ?? "-"),
+            ("call_ids", t.callIDs.isEmpty ? "-" : t.callIDs.joined(separator: ", ")), ("webhook_url", t.webhookURL ?? "-"),
+        ]
+        for w in deliveries {
+            rows.append(("webhook #\(w.attempt)", "\(Timestamp.iso8601(w.at)) \(w.status.map(String.init) ?? "no answer")\(w.error.map { " (\($0))" } ?? "")"))
+        }
+        if let e = t.errorMessage { rows.append(("error", e)) }
+        if let r = t.result { rows.append(("result", r)) }
+        let width = rows.map(\.0.count).max() ?? 0
+        return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 + "\n" }.joined()
     }
 
     struct Retry: AsyncParsableCommand {
@@ -81,7 +101,11 @@ struct Tasks: AsyncParsableCommand {
             }
             let after = try await store.retryTask(id, now: Date())
             try await store.close()
-            if json, let after { print(TaskService.json(after).jsonString) } else { print("task \(id) queued again (attempt \(before.attemptCount + 1) next)") }
+            guard let after else {
+                FileHandle.standardError.write(Data("sluice: no task with id '\(id)'\n".utf8))
+                throw ExitCode(1)
+            }
+            if json { print(TaskService.json(after).jsonString) } else { print("task \(id) queued again (attempt \(before.attemptCount + 1) next)") }
         }
     }
 }

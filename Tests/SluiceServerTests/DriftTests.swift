@@ -81,6 +81,67 @@ import Testing
         }
     }
 
+    /// A quarter of the last day's answers are refusals (none before): the rule fires once; a rule
+    /// that wants more calls than there are stays quiet.
+    @Test func aRefusalRateRiseAlertsOnce() async throws {
+        let receiver = try await FakeUpstream.start()
+        defer { Task { await receiver.stop() } }
+        let clock = ManualClock(Self.now)
+        let yaml = """
+            alerts:
+              webhook: "http://127.0.0.1:\(receiver.port)/hook"
+              rules:
+                - { metric: refusal_rate, purpose: triage, above: 0.1, window: 1d, min_calls: 20 }
+                - { metric: refusal_rate, purpose: triage, above: 0.1, window: 1d, min_calls: 1000 }
+            """
+        try await Harness.with(yaml, clock: clock) { h in
+            var seeded: [CallRecord] = []
+            // Counted over the whole history the rate would be 10 of 140, about 7%: under the threshold.
+            for i in 0..<100 { seeded.append(Self.call(i, daysAgo: 2 + Double(i) / 10, valid: true)) }
+            for i in 0..<40 { seeded.append(Self.call(1000 + i, daysAgo: (Double(i) + 0.5) / 50, valid: true, refusal: i % 4 == 0)) }
+            try await h.gateway.store.insert(seeded)
+
+            let fired = try await h.gateway.alerts.evaluate()
+            #expect(fired.map(\.scope) == ["triage"] && fired.map(\.metric) == ["refusal_rate"])
+            #expect(fired.first?.value == 0.25)
+            clock.advance(600)
+            #expect(try await h.gateway.alerts.evaluate().isEmpty)
+            #expect(receiver.received.count == 1)
+            let text = receiver.received.first?.json?["text"]?.stringValue ?? ""
+            #expect(text.contains("Refusal rate of purpose 'triage' is 25% over the last 40 answers"), "\(text)")
+        }
+    }
+
+    /// Output tokens up 80% in the last 7 days against the 30 before: the rule above 50% fires once,
+    /// the one above 100% does not.
+    @Test func anOutputTokensShiftAlertsOnce() async throws {
+        let receiver = try await FakeUpstream.start()
+        defer { Task { await receiver.stop() } }
+        let clock = ManualClock(Self.now)
+        let yaml = """
+            alerts:
+              webhook: "http://127.0.0.1:\(receiver.port)/hook"
+              rules:
+                - { metric: output_tokens_shift, purpose: triage, above: 50, window: 7d, min_calls: 20 }
+                - { metric: output_tokens_shift, purpose: triage, above: 100, window: 7d, min_calls: 20 }
+            """
+        try await Harness.with(yaml, clock: clock) { h in
+            var seeded: [CallRecord] = []
+            for i in 0..<300 { seeded.append(Self.call(i, daysAgo: 8 + Double(i) / 10.5, valid: true, tokens: 100)) }
+            for i in 0..<100 { seeded.append(Self.call(1000 + i, daysAgo: (Double(i) + 0.5) / 15, valid: true, tokens: 180)) }
+            try await h.gateway.store.insert(seeded)
+
+            let fired = try await h.gateway.alerts.evaluate()
+            #expect(fired.map(\.rule) == ["output_tokens_shift[triage]>50.0"], "\(fired)")
+            #expect(fired.first.map { abs($0.value - 80) < 1e-9 } == true, "\(fired)")
+            clock.advance(600)
+            #expect(try await h.gateway.alerts.evaluate().isEmpty)
+            #expect(receiver.received.count == 1)
+            let text = receiver.received.first?.json?["text"]?.stringValue ?? ""
+            #expect(text.contains("Mean output tokens of purpose 'triage' moved 80% (100 → 180)"), "\(text)")
+        }
+    }
+
     @Test func checkConfigWarnsAboutUnpinnedModels() throws {
         #expect(ConfigLoader.isUnpinned("gpt-4o"))
         #expect(ConfigLoader.isUnpinned("claude-3-5-sonnet-latest"))

@@ -33,7 +33,8 @@ struct Harness {
     /// Runs `body` against a fresh gateway. `yaml` may use `{DB}` for the SQLite path.
     static func with(
         _ yaml: String = "", env: [String: String] = [:], wrapStore: ((SQLiteStore) -> any SluiceStore)? = nil,
-        clock: any WallClock = SystemClock(), reloadFrom: String? = nil, _ body: (Harness) async throws -> Void
+        clock: any WallClock = SystemClock(), reloadFrom: String? = nil, guardInterval: Duration = .seconds(2),
+        _ body: (Harness) async throws -> Void
     ) async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -47,7 +48,8 @@ struct Harness {
         let logger = Logger(label: "sluice") { label in JSONLogHandler(label: label, sink: .closure { logs.append($0) }) }
         let gateway = Gateway(
             config: config, store: wrapStore?(store) ?? store, logger: logger, clock: clock, prompts: try Gateway.loadPrompts(config),
-            configSource: reloadFrom.map { path -> @Sendable () throws -> SluiceConfig in { try ConfigLoader.load(path: path) } })
+            configSource: reloadFrom.map { path -> @Sendable () throws -> SluiceConfig in { try ConfigLoader.load(path: path) } },
+            guardInterval: guardInterval)
         try await gateway.syncKeys()
         try await gateway.start()
         let (ports, cont) = AsyncStream<Int>.makeStream()

@@ -153,6 +153,9 @@ import Testing
         #expect(listed["data"]?.arrayValue?.first?["status"] == "succeeded", "\(tasksJSON)")
         let (t2, shown) = try await SluiceProcess.run(["tasks", "show", taskID, "--config", config], directory: dir, environment: env)
         #expect(t2 == 0 && shown.contains(taskID))
+        let (t4, shownJSON) = try await SluiceProcess.run(["tasks", "show", taskID, "--config", config, "--json"], directory: dir, environment: env)
+        let shownTask = try JSON.parse(String(shownJSON.split(separator: "\n").last { $0.hasPrefix("{") } ?? ""))
+        #expect(t4 == 0 && shownTask["id"]?.stringValue == taskID && shownTask["status"] == "succeeded", "\(shownJSON)")
         let (t3, refused) = try await SluiceProcess.run(["tasks", "retry", taskID, "--config", config], directory: dir, environment: env)
         #expect(t3 == 1 && refused.contains("only failed, cancelled or needs_review"), "\(refused)")
 

@@ -195,6 +195,7 @@ import Testing
             let r = try await h.request(.POST, "/v1/purposes/versioned/run", body: #"{"variables":{"ticket":"x"}}"#)
             #expect(r.status == 200, "\(r.text)")
             await h.gateway.shadows.idle()
+            await h.gateway.callLog.flush()  // the shadow's record is queued; the pairs read the store
             let rows = try await h.gateway.store.shadowPairs(purpose: "versioned:shadow", since: .distantPast, limit: 10)
             #expect(rows.count == 1 && rows.first?.shadow.promptVersion == "v2" && rows.first?.shadow.model == "fast")
             #expect(live.received.last?.json?["messages"]?.arrayValue?.first?["content"] == "Label the ticket as bug or feature.")
@@ -218,6 +219,7 @@ import Testing
             let r = try await run(h, "login fails")
             #expect(r.status == 200, "\(r.text)")
             await h.gateway.shadows.idle()
+            await h.gateway.callLog.flush()
             #expect(shadow.received.isEmpty)
             let pairs = try await h.gateway.store.shadowPairs(purpose: "triage:shadow", since: .distantPast, limit: 10)
             #expect(pairs.count == 1)

@@ -12,6 +12,7 @@ import Testing
           admin_key: admin-secret-tasks-1
           keys:
             - { name: app, key: app-secret-tasks-1 }
+            - { name: other, key: other-secret-tasks-2 }
         providers:
           up: { type: openai_compatible, base_url: "\(upstream.baseURL)" }
         models:
@@ -25,6 +26,8 @@ import Testing
     }
 
     static let app = ["Authorization": "Bearer app-secret-tasks-1"]
+    static let other = ["Authorization": "Bearer other-secret-tasks-2"]
+    static let admin = ["Authorization": "Bearer admin-secret-tasks-1"]
 
     func waitFor(_ h: Harness, _ id: String, _ done: (JSON) -> Bool) async throws -> JSON {
         for _ in 0..<200 {
@@ -132,8 +135,46 @@ import Testing
             #expect(t.json["status"] == "failed")
             #expect(t.json["attempt_count"] == 2)
             #expect(t.json["error_message"]?.stringValue?.contains("timed out after 60 s") == true)
-            // Another key cannot see the task.
-            #expect(try await h.request(.GET, "/v1/tasks/\(b)", headers: ["Authorization": "Bearer admin-secret-tasks-1"]).status == 200)
+            // Another key cannot see the task, nor act on it; the admin key can.
+            #expect(try await h.request(.GET, "/v1/tasks/\(b)", headers: Self.other).status == 404)
+            #expect(try await h.request(.POST, "/v1/tasks/\(b)/retry", headers: Self.other).status == 404)
+            let othersList = try await h.request(.GET, "/v1/tasks", headers: Self.other)
+            #expect(othersList.status == 200)
+            #expect(othersList.json["data"]?.arrayValue?.isEmpty == true, "\(othersList.text)")
+            #expect(try await h.request(.GET, "/v1/tasks/\(b)", headers: Self.admin).status == 200)
+        }
+    }
+
+    @Test func aKeyListsOnlyItsOwnTasksInFullPages() async throws {
+        let upstream = try await FakeUpstream.start()
+        defer { Task { await upstream.stop() } }
+        let clock = ManualClock()
+        try await Harness.with(try Self.config(upstream, tasks: "{ workers: 0 }"), clock: clock) { h in
+            // Two keys' tasks interleaved, one of each in turn, newest last.
+            var mine: [String] = []
+            for n in 0..<10 {
+                let who = n % 2 == 0 ? Self.app : Self.other
+                let r = try await h.request(.POST, "/v1/tasks", body: #"{"purpose":"triage","variables":{"ticket":"t\#(n)"}}"#, headers: who)
+                let id = try #require(r.json["id"]?.stringValue)
+                if n % 2 == 0 { mine.append(id) }
+                clock.advance(0.01)  // ids are time-ordered: keep them apart
+            }
+            var seen: [String] = []
+            var cursor: String?
+            var pages: [Int] = []
+            repeat {
+                let page = try await h.request(.GET, "/v1/tasks?limit=2" + (cursor.map { "&cursor=\($0)" } ?? ""), headers: Self.app)
+                let ids = page.json["data"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []
+                pages.append(ids.count)
+                seen += ids
+                cursor = page.json["next_cursor"]?.stringValue
+                #expect(page.json["has_more"] == .bool(cursor != nil), "\(page.text)")
+            } while cursor != nil && pages.count < 10
+            #expect(pages == [2, 2, 1])
+            #expect(seen == mine.reversed())
+            let all = try await h.request(.GET, "/v1/tasks?limit=10", headers: Self.admin)
+            #expect(all.json["data"]?.arrayValue?.count == 10)
+            #expect(all.json["has_more"] == false)
         }
     }
 }

@@ -14,6 +14,8 @@ import Testing
             rows[3].error = "boom"
             rows[5].runID = "run-1"
             rows[6].user = "u-6"
+            rows[6].variant = "v4"
+            rows[7].variant = "v3"
             rows[6].schemaValid = true
             rows[6].ttftMs = 12.5
             rows[6].requestBody = #"{"model":"m"}"#
@@ -23,6 +25,7 @@ import Testing
             #expect(try await store.list(CallFilter(model: "m")).count == 10)
             #expect(try await store.list(CallFilter(status: "error")).map(\.callID) == [rows[3].callID])
             #expect(try await store.list(CallFilter(runID: "run-1")).count == 1)
+            #expect(try await store.list(CallFilter(purpose: "b", variant: "v4")).map(\.callID) == [rows[6].callID])
             #expect(try await store.list(CallFilter(since: base.addingTimeInterval(60))).isEmpty)
             let page = try await store.list(CallFilter(limit: 3))
             #expect(page.map(\.callID) == rows.reversed().prefix(3).map(\.callID))

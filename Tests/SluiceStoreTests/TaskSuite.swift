@@ -89,6 +89,29 @@ import Testing
         }
     }
 
+    /// `keyName` filters in the query: a key's pages are full however its tasks interleave with
+    /// others'; `""` is the tasks created without a key; `nil` is every key's.
+    @Test(arguments: StoreBackend.available)
+    func listFiltersByOwningKey(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { _, store in
+            let t = storedNow()
+            let owners: [String?] = ["team-a", "team-b", nil]
+            let tasks = (0..<9).map { newTask($0, at: t, keyName: owners[$0 % 3]) }
+            for task in tasks { _ = try await store.createTask(task) }
+            let mine = [6, 3, 0].map { tasks[$0].id }
+            let page1 = try await store.tasks(status: nil, purpose: nil, keyName: "team-a", limit: 2, before: nil)
+            #expect(page1.map(\.id) == Array(mine.prefix(2)))
+            let page2 = try await store.tasks(status: nil, purpose: nil, keyName: "team-a", limit: 2, before: page1.last?.id)
+            #expect(page2.map(\.id) == [mine[2]])
+            #expect(try await store.tasks(status: nil, purpose: nil, keyName: "", limit: 10, before: nil).map(\.id)
+                == [8, 5, 2].map { tasks[$0].id })
+            #expect(try await store.tasks(status: .queued, purpose: "extract", keyName: "team-b", limit: 10, before: nil).map(\.id)
+                == [7, 4, 1].map { tasks[$0].id })
+            #expect(try await store.tasks(status: nil, purpose: nil, keyName: "team-c", limit: 10, before: nil).isEmpty)
+            #expect(try await store.tasks(status: nil, purpose: nil, keyName: nil, limit: 10, before: nil).count == 9)
+        }
+    }
+
     /// Claim, heartbeat and finish by the run's worker and attempt; a stale attempt or another worker changes nothing.
     @Test(arguments: StoreBackend.available)
     func claimHeartbeatFinish(_ backend: StoreBackend) async throws {

@@ -88,4 +88,14 @@ extension ConfigLoader {
         }
         return t
     }
+
+    /// Task webhooks are signed with `tasks.webhook_secret`, else the admin key; a gateway with keys
+    /// but neither sends them unsigned, which `check-config` and `serve` say.
+    static func taskWebhookWarnings(_ c: SluiceConfig) -> [String] {
+        guard c.tasks.webhookSecret == nil, c.auth.adminKey == nil, !c.auth.keys.isEmpty else { return [] }
+        return [
+            "tasks: neither tasks.webhook_secret nor auth.admin_key is set, so task webhooks are sent without "
+                + "an X-Sluice-Signature header; set tasks.webhook_secret so receivers can verify them"
+        ]
+    }
 }

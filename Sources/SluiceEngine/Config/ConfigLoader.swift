@@ -100,6 +100,7 @@ public enum ConfigLoader {
         if !sawProviders { addDefaultProviders(&c, environment: environment) }
         try validateModels(c, root: root)
         c.warnings += unpinnedModelWarnings(c)
+        c.warnings += taskWebhookWarnings(c)
         addImplicitModels(&c)
         try validatePurposes(c)
         try resolveSchemaFiles(&c, directory: directory)

@@ -7,21 +7,26 @@ import SluiceStore
 /// `evals: [{suite, every}]`: runs each suite against the live config once per
 /// period, on one node (the period's slot is claimed in the store), and stores a
 /// score per prompt version × model for drift reports and `eval_score` alerts.
+///
+/// One runs among ``Gateway/services``: it looks for due suites at start and then
+/// every `tick`, reading `evals:` from the live config, so a reload adds, drops or
+/// re-times suites without a restart. A graceful shutdown cancels a run in flight;
+/// its scores are not stored (the claimed period is not run again).
 public final class EvalScheduler: Service, Sendable {
     let gateway: Gateway
-    let evals: [SluiceConfig.ScheduledEval]
     let tick: Duration
 
-    init(gateway: Gateway, evals: [SluiceConfig.ScheduledEval], tick: Duration = .seconds(30)) {
+    init(gateway: Gateway, tick: Duration = .seconds(30)) {
         self.gateway = gateway
-        self.evals = evals
         self.tick = tick
     }
 
+    /// The scheduled suites in force: the live config's `evals:`.
+    public var evals: [SluiceConfig.ScheduledEval] { gateway.live.config.evals }
+
     public func run() async throws {
-        guard !evals.isEmpty else { return try await gracefulShutdown() }
         while true {
-            await runDue()
+            _ = await cancelWhenGracefulShutdown { await self.runDue() }
             do { try await cancelWhenGracefulShutdown { try await Task.sleep(for: self.tick) } } catch { return }
         }
     }
@@ -31,7 +36,7 @@ public final class EvalScheduler: Service, Sendable {
     public func runDue() async -> [EvalScore] {
         var stored: [EvalScore] = []
         let now = gateway.clock.now()
-        for e in evals {
+        for e in evals where !Task.isCancelled {
             let slot = Int64((now.timeIntervalSince1970 / e.everySeconds).rounded(.down))
             do {
                 let suite = try EvalSuite.load(path: e.suitePath)
@@ -42,6 +47,9 @@ public final class EvalScheduler: Service, Sendable {
                 gateway.logger.info(
                     "scheduled eval ran",
                     metadata: ["suite": "\(suite.name)", "pass_rate": "\(scores.map { Decimals.format($0.passRate, places: 3, trim: true) })"])
+            } catch is CancellationError {
+                gateway.logger.warning("scheduled eval stopped by shutdown; its scores are not stored", metadata: ["suite": "\(e.suitePath)"])
+                return stored
             } catch {
                 gateway.logger.error("scheduled eval failed", metadata: ["suite": "\(e.suitePath)", "error": "\(error)"])
             }
@@ -54,6 +62,7 @@ public final class EvalScheduler: Service, Sendable {
         let plan = try EvalPlan.make(suite: suite, config: gateway.live.config, prompts: gateway.prompts.library)
         let runner = EvalRunner(gateway: gateway)
         let report = EvalReport(plan: plan, runs: await runner.run(plan))
+        try Task.checkCancellation()
         let purpose = suite.purpose ?? suite.prompt ?? suite.name
         let at = gateway.clock.now()
         await gateway.callLog.flush()

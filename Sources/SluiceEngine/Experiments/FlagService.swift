@@ -101,14 +101,16 @@ public final class FlagService: Sendable {
         return entries
     }
 
-    /// The arm whose share grew the most (a new arm counts from 0); on a tie, an arm that
-    /// runs something other than the purpose's own prompt version and model.
+    /// The arm whose share grew the most (a new arm counts from 0; without a split before, an arm
+    /// running the purpose's own prompt version and model counts from 100, as all calls ran it);
+    /// on a tie, an arm that runs something other than the purpose's own prompt version and model.
     static func canary(before: [Variant], after: [Variant], base: SluiceConfig.Purpose?) -> String? {
         let old = Dictionary(before.map { ($0.name, $0.percent) }, uniquingKeysWith: { a, _ in a })
         func isBase(_ v: Variant) -> Bool {
             (v.promptVersion ?? base?.promptVersion) == base?.promptVersion && (v.model ?? base?.model) == base?.model
         }
-        return after.map { ($0.name, $0.percent - (old[$0.name] ?? 0) + (isBase($0) ? 0 : 0.000_1)) }
+        func share(_ v: Variant) -> Double { old[v.name] ?? (before.isEmpty && isBase(v) ? 100 : 0) }
+        return after.map { ($0.name, $0.percent - share($0) + (isBase($0) ? 0 : 0.000_1)) }
             .filter { $0.1 > 0.000_1 }.max { $0.1 < $1.1 }?.0
     }
 

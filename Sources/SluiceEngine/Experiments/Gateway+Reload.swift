@@ -22,8 +22,8 @@ extension Gateway {
     public func reload() throws -> ReloadReport {
         let old = live.snapshot.base
         let fresh = try configSource?() ?? old
-        let library = try prompts.reload(config: fresh)
-        live.replaceBase(fresh)
+        let library = try Self.loadPrompts(fresh)
+        live.replaceBase(fresh, prompts: library)
         budget.replaceDailyCaps(fresh)
         let report = ReloadReport(
             prompts: library, purposes: fresh.purposes.keys.sorted(), restartRequired: Self.restartSections(old, fresh),

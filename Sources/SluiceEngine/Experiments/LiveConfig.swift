@@ -3,8 +3,9 @@ import SluiceCore
 import Synchronization
 
 /// The purpose settings every call reads: the config file's, with the live
-/// flags laid over them. Swapped whole when the config is reloaded or a flag
-/// changes on any node, so a call sees one consistent version.
+/// flags laid over them, and the prompt library they name. Swapped whole when
+/// the config is reloaded or a flag changes on any node, so a call sees one
+/// consistent version (never new prompts with the old config, or the reverse).
 public final class LiveConfig: Sendable {
     /// One consistent version.
     public struct Snapshot: Sendable {
@@ -12,6 +13,8 @@ public final class LiveConfig: Sendable {
         public let base: SluiceConfig
         /// The config with the flags applied to its purposes.
         public let config: SluiceConfig
+        /// The prompt library loaded with `base`.
+        public let prompts: PromptLibrary
         /// The flags in force, by key, with their values.
         public let flags: [String: JSON]
         /// Purposes switched off by a `PURPOSE.disabled` flag.
@@ -24,9 +27,9 @@ public final class LiveConfig: Sendable {
 
     private let state: Mutex<Snapshot>
 
-    /// Live settings starting from `config` with no flags.
-    public init(config: SluiceConfig) {
-        state = Mutex(Self.make(base: config, flags: [:]))
+    /// Live settings starting from `config` and its `prompts`, with no flags.
+    public init(config: SluiceConfig, prompts: PromptLibrary = .empty) {
+        state = Mutex(Self.make(base: config, prompts: prompts, flags: [:]))
     }
 
     /// The current version.
@@ -35,25 +38,32 @@ public final class LiveConfig: Sendable {
     public var config: SluiceConfig { state.withLock { $0.config } }
     /// The current call policies.
     var policies: CallPolicies { state.withLock { $0.policies } }
+    /// The current prompt library.
+    public var prompts: PromptLibrary { state.withLock { $0.prompts } }
+
+    /// The purposes (flags applied) and the prompt library of one version, read under one lock.
+    public var purposesAndPrompts: (purposes: [String: SluiceConfig.Purpose], prompts: PromptLibrary) {
+        state.withLock { ($0.config.purposes, $0.prompts) }
+    }
 
     /// Whether `purpose` is switched off by its `disabled` flag.
     public func isDisabled(_ purpose: String) -> Bool {
         state.withLock { $0.disabled.isEmpty ? false : $0.disabled.contains(purpose) }
     }
 
-    /// Replaces the file's config, keeping the flags.
-    public func replaceBase(_ config: SluiceConfig) {
-        state.withLock { $0 = Self.make(base: config, flags: $0.flags) }
+    /// Replaces the file's config and its prompt library in one step, keeping the flags.
+    public func replaceBase(_ config: SluiceConfig, prompts: PromptLibrary) {
+        state.withLock { $0 = Self.make(base: config, prompts: prompts, flags: $0.flags) }
     }
 
-    /// Replaces the flags (values that no longer apply are skipped), keeping the config.
+    /// Replaces the flags (values that no longer apply are skipped), keeping the config and prompts.
     public func replaceFlags(_ flags: [String: JSON]) {
-        state.withLock { $0 = Self.make(base: $0.base, flags: flags) }
+        state.withLock { $0 = Self.make(base: $0.base, prompts: $0.prompts, flags: flags) }
     }
 
     /// `base` with `flags` applied. A flag that cannot apply (its purpose or prompt
     /// version is gone after a reload) is kept in `flags` but changes nothing.
-    static func make(base: SluiceConfig, flags: [String: JSON]) -> Snapshot {
+    static func make(base: SluiceConfig, prompts: PromptLibrary, flags: [String: JSON]) -> Snapshot {
         var config = base
         var disabled: Set<String> = []
         var guards: [String: RolloutGuardSpec] = [:]
@@ -72,7 +82,7 @@ public final class LiveConfig: Sendable {
                 if let spec = try? RolloutGuardSpec(json: value) { guards[purpose] = spec }
             }
         }
-        return Snapshot(base: base, config: config, flags: flags, disabled: disabled, guards: guards, policies: CallPolicies(config: config))
+        return Snapshot(base: base, config: config, prompts: prompts, flags: flags, disabled: disabled, guards: guards, policies: CallPolicies(config: config))
     }
 }
 

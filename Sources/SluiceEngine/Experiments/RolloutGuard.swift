@@ -37,7 +37,9 @@ public final class RolloutGuard: Service, Sendable {
         for (purpose, spec) in guards.sorted(by: { $0.key < $1.key }) {
             guard let canary = spec.canary else { continue }
             do {
-                let calls = try await store.list(CallFilter(purpose: purpose, since: spec.since, limit: 1000)).filter { $0.variant == canary }
+                // The canary's own calls since the rollout (its newest 1,000), not the purpose's newest
+                // calls: at a 5 % canary those would hold only ~50 of the canary's.
+                let calls = try await store.list(CallFilter(purpose: purpose, variant: canary, since: spec.since, limit: Self.window))
                 let errors = calls.filter(Self.isFailure).count
                 let checked = calls.filter { $0.schemaValid != nil }
                 let valid = checked.filter { $0.schemaValid == true }.count
@@ -58,6 +60,9 @@ public final class RolloutGuard: Service, Sendable {
         }
         return rolled
     }
+
+    /// The most canary calls one check judges (the newest).
+    static let window = 1000
 
     /// A call the canary is to blame for: an upstream failure, a timeout, an answer that failed its
     /// schema or guards. Refusals of the caller's own request (4xx such as budgets) are not counted.

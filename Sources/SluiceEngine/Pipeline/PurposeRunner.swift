@@ -50,7 +50,8 @@ public struct PurposeRunner: Sendable {
         purpose name: String, body: [UInt8], attribution: Attribution, shadow: SluiceConfig.Shadow? = nil, pin given: Pin? = nil
     ) throws -> ([UInt8], Prompt, Attribution) {
         let pin = given ?? shadow.map { Pin(promptVersion: $0.promptVersion, model: $0.model) }
-        let purposes = live.config.purposes
+        // One read, so that the purpose and its prompts come from the same version (a reload swaps both).
+        let (purposes, library) = live.purposesAndPrompts
         guard let purpose = purposes[name] else {
             let known = purposes.keys.sorted()
             throw SluiceError.invalidRequest(
@@ -83,7 +84,7 @@ public struct PurposeRunner: Sendable {
         }
         // The split is sticky per user (the header's, else the body's).
         let arm = pin == nil ? Variant.pick(purpose.variants, purpose: name, user: a.user) : nil
-        guard let prompt = prompts.library.prompt(promptName, version: pin?.promptVersion ?? arm?.promptVersion ?? purpose.promptVersion) else {
+        guard let prompt = library.prompt(promptName, version: pin?.promptVersion ?? arm?.promptVersion ?? purpose.promptVersion) else {
             throw SluiceError(.internalError, "Prompt '\(promptName)' of purpose '\(name)' is not loaded; check the prompts directory and reload.")
         }
         if !purpose.variants.isEmpty { a.variant = arm?.name ?? Variant.base }

@@ -258,7 +258,7 @@ public final class TaskBatcher: Service, Sendable {
         await endAll(ends, worker: worker)
     }
 
-    /// Writes each task's outcome (its call id first), then delivers the webhooks of those that ended.
+    /// Writes each task's outcome (its call id first), then queues the webhooks of those that ended.
     func endAll(_ ends: [(taskID: String, attempt: Int, reply: ChatReply)], worker: String) async {
         var ended: [TaskRecord] = []
         for (taskID, attempt, reply) in ends {
@@ -276,13 +276,6 @@ public final class TaskBatcher: Service, Sendable {
                 logger.error("could not write a batch task's outcome; the sweeper will end it", metadata: ["task_id": "\(taskID)", "error": "\(error)"])
             }
         }
-        let hooks = ended.filter { $0.webhookURL != nil }
-        guard !hooks.isEmpty else { return }
-        await withTaskGroup(of: Void.self) { group in
-            for (i, t) in hooks.enumerated() {
-                if i >= 16 { await group.next() }
-                group.addTask { await self.webhooks.deliver(t) }
-            }
-        }
+        for t in ended { webhooks.send(t) }
     }
 }

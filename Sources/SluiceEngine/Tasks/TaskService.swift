@@ -117,11 +117,25 @@ public struct TaskService: Sendable {
             let after = try await store.task(id) ?? before
             throw SluiceError(.idempotencyConflict, "Task \(id) is \(after.status.rawValue); only queued tasks can be cancelled.")
         }
-        await webhooks.deliver(after)
+        webhooks.send(after)
         return after
     }
 
-    /// The task as SPEC's JSON.
+    /// The task as SPEC's JSON, with its webhook delivery attempts as `webhook_deliveries`
+    /// (`attempt`, `at`, `status` — `null` when no answer came — and `error` — `null` on a 2xx).
+    public static func json(_ t: TaskRecord, deliveries: [WebhookAttempt]) -> JSON {
+        guard case .object(var o) = json(t) else { return json(t) }
+        o["webhook_deliveries"] = .array(
+            deliveries.map { d in
+                [
+                    "attempt": .int(d.attempt), "at": .string(Timestamp.iso8601(d.at)), "status": d.status.map { .int($0) } ?? .null,
+                    "error": d.error.map(JSON.string) ?? .null,
+                ]
+            })
+        return .object(o)
+    }
+
+    /// The task as SPEC's JSON (the webhook body).
     public static func json(_ t: TaskRecord) -> JSON {
         func s(_ v: String?) -> JSON { v.map(JSON.string) ?? .null }
         func d(_ v: Date?) -> JSON { v.map { .string(Timestamp.iso8601($0)) } ?? .null }

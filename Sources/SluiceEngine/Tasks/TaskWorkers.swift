@@ -117,7 +117,8 @@ public final class TaskWorkers: Service, Sendable {
             if let ended = try await store.finishTask(
                 task.id, worker: node, attempt: attempt, status: status, result: result, error: error, now: clock.now())
             {
-                await webhooks.deliver(ended)
+                // Delivered in the background: the slot is free for the next task.
+                webhooks.send(ended)
             } else {
                 logger.notice("task run outlived its claim; its outcome is dropped", metadata: ["task_id": "\(task.id)", "attempt": "\(attempt)"])
             }
@@ -217,7 +218,7 @@ public final class TaskSweeper: Service, Sendable {
                 message: "timed out after \(Int(config.timeoutS)) s without a heartbeat", now: now)
             for t in changed {
                 logger.warning("task timed out", metadata: ["task_id": "\(t.id)", "status": "\(t.status.rawValue)", "attempt": "\(t.attemptCount)"])
-                if t.status.isTerminal { await webhooks.deliver(t) }
+                if t.status.isTerminal { webhooks.send(t) }
             }
             if changed.contains(where: { $0.status == .queued }) { wake() }
             return changed

@@ -85,6 +85,7 @@ extension PostgresStore {
         if let v = filter.model { add("model", "=", .text(v)) }
         if let v = filter.status { add("status", "=", .text(v)) }
         if let v = filter.runID { add("run_id", "=", .text(v)) }
+        if let v = filter.variant { add("variant", "=", .text(v)) }
         if let v = filter.since {
             let ms = (v.timeIntervalSince1970 * 1000).rounded(.down)
             add("created_at_ms", ">=", .int(Int64(ms.isFinite ? max(-1e17, min(1e17, ms)) : 0)))

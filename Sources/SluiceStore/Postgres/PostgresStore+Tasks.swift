@@ -65,9 +65,9 @@ extension PostgresStore {
         try await rows("get task", Self.taskSelectSQL, [.text(id)]).first.flatMap(taskRecord)
     }
 
-    /// Tasks newest first by id, filtered by status and purpose, older than `before`; `limit` is clamped to 1…1000.
-    public func tasks(status: TaskRecord.Status?, purpose: String?, limit: Int, before: String?) async throws -> [TaskRecord] {
-        let q = TaskQuery(status: status, purpose: purpose, limit: limit, before: before)
+    /// Tasks newest first by id, filtered by status, purpose and owning key, older than `before`; `limit` is clamped to 1…1000.
+    public func tasks(status: TaskRecord.Status?, purpose: String?, keyName: String?, limit: Int, before: String?) async throws -> [TaskRecord] {
+        let q = TaskQuery(status: status, purpose: purpose, keyName: keyName, limit: limit, before: before)
         return try await rows("list tasks", q.sql { "$\($0)" }, q.values).compactMap(taskRecord)
     }
 

@@ -40,9 +40,9 @@ extension SQLiteStore {
         return try await pool.read { db in try Self.fetchTask(db, id, cipher) }
     }
 
-    /// Tasks newest first by id, filtered by status and purpose, older than `before`; `limit` is clamped to 1…1000.
-    public func tasks(status: TaskRecord.Status?, purpose: String?, limit: Int, before: String?) async throws -> [TaskRecord] {
-        let q = TaskQuery(status: status, purpose: purpose, limit: limit, before: before)
+    /// Tasks newest first by id, filtered by status, purpose and owning key, older than `before`; `limit` is clamped to 1…1000.
+    public func tasks(status: TaskRecord.Status?, purpose: String?, keyName: String?, limit: Int, before: String?) async throws -> [TaskRecord] {
+        let q = TaskQuery(status: status, purpose: purpose, keyName: keyName, limit: limit, before: before)
         let sql = q.sql { _ in "?" }
         let values = q.values.map(\.databaseValue)
         let cipher = self.cipher

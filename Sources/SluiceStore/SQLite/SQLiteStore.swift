@@ -127,6 +127,7 @@ public final class SQLiteStore: SluiceStore {
         if let v = filter.model { add("model = ?", v.databaseValue) }
         if let v = filter.status { add("status = ?", v.databaseValue) }
         if let v = filter.runID { add("run_id = ?", v.databaseValue) }
+        if let v = filter.variant { add("variant = ?", v.databaseValue) }
         if let v = filter.since {
             let ms = (v.timeIntervalSince1970 * 1000).rounded(.down)
             add("created_at_ms >= ?", Int64(exactly: ms.isFinite ? max(-1e17, min(1e17, ms)) : 0)!.databaseValue)

@@ -74,9 +74,10 @@ struct TaskQuery {
     /// Rows at most, clamped to 1…1000.
     var limit: Int64
 
-    init(status: TaskRecord.Status?, purpose: String?, limit: Int, before: String?) {
+    init(status: TaskRecord.Status?, purpose: String?, keyName: String? = nil, limit: Int, before: String?) {
         if let status { clauses.append(("status", "=", .text(status.rawValue))) }
         if let purpose { clauses.append(("purpose", "=", .text(purpose))) }
+        if let keyName { clauses.append(("COALESCE(key_name, '')", "=", .text(keyName))) }
         if let before { clauses.append(("id", "<", .text(before))) }
         self.limit = Int64(max(1, min(limit, 1000)))
     }

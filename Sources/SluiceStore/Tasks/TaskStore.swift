@@ -100,6 +100,13 @@ public struct WebhookAttempt: Sendable, Equatable {
     }
 }
 
+extension TaskStore {
+    /// Tasks of every key; see ``TaskStore/tasks(status:purpose:keyName:limit:before:)``.
+    public func tasks(status: TaskRecord.Status?, purpose: String?, limit: Int, before: String?) async throws -> [TaskRecord] {
+        try await tasks(status: status, purpose: purpose, keyName: nil, limit: limit, before: before)
+    }
+}
+
 /// Durable tasks shared by every node. Every transition is one conditional
 /// statement, so two nodes never run one task at once and a stale worker
 /// cannot overwrite a newer run (its `attempt` no longer matches).
@@ -108,8 +115,10 @@ public protocol TaskStore: Sendable {
     func createTask(_ task: TaskRecord) async throws -> TaskCreation
     /// One task.
     func task(_ id: String) async throws -> TaskRecord?
-    /// Tasks newest first, filtered by status and purpose, older than `before` (an id), at most `limit` (1…1000).
-    func tasks(status: TaskRecord.Status?, purpose: String?, limit: Int, before: String?) async throws -> [TaskRecord]
+    /// Tasks newest first, filtered by status, purpose and owner, older than `before` (an id), at most `limit`
+    /// (1…1000). `keyName` `nil` lists every key's tasks; a name lists only the tasks that key created
+    /// (`""`: those created without a key), filtered in the query so that pages stay full.
+    func tasks(status: TaskRecord.Status?, purpose: String?, keyName: String?, limit: Int, before: String?) async throws -> [TaskRecord]
     /// Claims up to `limit` queued tasks of the `purposes` the filter lets through, oldest first (PostgreSQL:
     /// `FOR UPDATE SKIP LOCKED`): each becomes `running` with `attempt_count + 1`, `started_at` and
     /// `heartbeat_at` = now, `worker` set. Returns them claimed.
