@@ -12,6 +12,8 @@ let package = Package(
         .executable(name: "sluice", targets: ["sluice"]),
         .library(name: "SluiceServer", targets: ["SluiceServer"]),
         .library(name: "SluiceTesting", targets: ["SluiceTesting"]),
+        // For the micro-benchmarks in bench/micro.
+        .library(name: "SluiceEngine", targets: ["SluiceCore", "SluiceStore", "SluiceEngine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -147,6 +149,10 @@ let package = Package(
                 "SluiceEngine", "SluiceProviders", "SluiceStore", "SluiceTesting",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

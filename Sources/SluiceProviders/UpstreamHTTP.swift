@@ -4,16 +4,23 @@ import NIOCore
 /// The HTTP exchange every provider makes: send, turn transport failures and
 /// non-2xx answers into ``ProviderError``s, read a whole body.
 enum UpstreamHTTP {
-    /// Sends `request`. A transport failure or a non-2xx answer throws; `secret`
-    /// (the provider key) is scrubbed from the upstream's error message.
+    /// Sends `call` from the clients of `loop`. A transport failure or a non-2xx answer
+    /// throws; `secret` (the provider key) is scrubbed from the upstream's error message.
+    /// A `whole` answer (read at once, not streamed) to a plain `http://` URL goes through
+    /// the lean client; the rest through AsyncHTTPClient.
     static func send(
-        _ request: HTTPClientRequest, on client: HTTPClient, timeout: TimeAmount, secret: String?
+        _ call: UpstreamCall, clients: HTTPClients, loop: (any EventLoop)?, whole: Bool, timeout: TimeAmount, secret: String?
     ) async throws(ProviderError) -> HTTPClientResponse {
-        var request = request
-        for (name, value) in UpstreamTraceHeaders.current { request.headers.replaceOrAdd(name: name, value: value) }
+        var call = call
+        for (name, value) in UpstreamTraceHeaders.current { call.headers.replaceOrAdd(name: name, value: value) }
+        let (client, lean) = clients.pair(for: loop)
         let response: HTTPClientResponse
         do {
-            response = try await client.execute(request, timeout: timeout)
+            if whole, clients.leanEnabled, let target = PlainHTTPTarget(call.url) {
+                response = try await lean.execute(call, to: target, deadline: .now() + timeout)
+            } else {
+                response = try await client.execute(call.clientRequest, timeout: timeout)
+            }
         } catch {
             throw OpenAIProvider.mapTransportError(error)
         }

@@ -50,16 +50,15 @@ public struct AnthropicProvider: Provider {
 
     func send(_ request: UpstreamRequest) async throws(ProviderError) -> HTTPClientResponse {
         let body = try AnthropicRequest.translate(request.body, model: request.model)
-        var req = HTTPClientRequest(url: settings.baseURL + "/messages")
-        req.method = .POST
+        var req = UpstreamCall(url: settings.baseURL + "/messages")
         req.headers.add(name: "content-type", value: "application/json")
         req.headers.add(name: "anthropic-version", value: settings.version)
         if let key = settings.apiKey { req.headers.add(name: "x-api-key", value: key) }
         if request.stream { req.headers.add(name: "accept", value: "text/event-stream") }
         for (k, v) in settings.headers { req.headers.add(name: k, value: v) }
-        req.body = .bytes(ByteBuffer(bytes: JSON.object(body).serialized()))
+        req.body = ByteBuffer(bytes: JSON.object(body).serialized())
         return try await UpstreamHTTP.send(
-            req, on: clients.client(for: request.eventLoop), timeout: settings.timeout, secret: settings.apiKey)
+            req, clients: clients, loop: request.eventLoop, whole: !request.stream, timeout: settings.timeout, secret: settings.apiKey)
     }
 
     /// A Messages call answered as a `chat.completion`.

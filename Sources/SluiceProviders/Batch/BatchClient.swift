@@ -61,11 +61,11 @@ enum BatchHTTP {
         _ method: HTTPMethod, _ url: String, headers: [(String, String)], body: [UInt8]?, clients: HTTPClients, timeout: TimeAmount,
         secret: String?
     ) async throws(ProviderError) -> [UInt8] {
-        var req = HTTPClientRequest(url: url)
+        var req = UpstreamCall(url: url)
         req.method = method
         for (k, v) in headers { req.headers.add(name: k, value: v) }
-        if let body { req.body = .bytes(ByteBuffer(bytes: body)) }
-        let response = try await UpstreamHTTP.send(req, on: clients.client(for: nil), timeout: timeout, secret: secret)
+        if let body { req.body = ByteBuffer(bytes: body) }
+        let response = try await UpstreamHTTP.send(req, clients: clients, loop: nil, whole: true, timeout: timeout, secret: secret)
         return try await UpstreamHTTP.body(of: response)
     }
 

@@ -39,13 +39,13 @@ public struct GeminiProvider: Provider {
     func send(_ request: UpstreamRequest, body: JSONObject, operation: String) async throws(ProviderError) -> HTTPClientResponse {
         let model = request.model.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/", ":"])) ?? request.model
         let url = baseURL + "/models/\(model)" + operation
-        var req = HTTPClientRequest(url: url)
-        req.method = .POST
+        var req = UpstreamCall(url: url)
         req.headers.add(name: "content-type", value: "application/json")
         if let apiKey { req.headers.add(name: "x-goog-api-key", value: apiKey) }
         for (k, v) in headers { req.headers.add(name: k, value: v) }
-        req.body = .bytes(ByteBuffer(bytes: JSON.object(body).serialized()))
-        return try await UpstreamHTTP.send(req, on: clients.client(for: request.eventLoop), timeout: timeout, secret: apiKey)
+        req.body = ByteBuffer(bytes: JSON.object(body).serialized())
+        return try await UpstreamHTTP.send(
+            req, clients: clients, loop: request.eventLoop, whole: !request.stream, timeout: timeout, secret: apiKey)
     }
 
     /// A `generateContent` call answered as a `chat.completion`.

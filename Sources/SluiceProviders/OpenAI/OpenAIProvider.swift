@@ -75,9 +75,8 @@ public struct OpenAIProvider: Provider {
         }
     }
 
-    func makeRequest(_ request: UpstreamRequest, operation: String = "chat/completions") -> HTTPClientRequest {
-        var req = HTTPClientRequest(url: url(for: request.model, operation: operation))
-        req.method = .POST
+    func makeRequest(_ request: UpstreamRequest, operation: String = "chat/completions") -> UpstreamCall {
+        var req = UpstreamCall(url: url(for: request.model, operation: operation))
         req.headers.reserveCapacity(4 + settings.headers.count)
         req.headers.add(name: "content-type", value: "application/json")
         if request.stream { req.headers.add(name: "accept", value: "text/event-stream") }
@@ -88,7 +87,7 @@ public struct OpenAIProvider: Provider {
             }
         }
         for (k, v) in settings.headers { req.headers.add(name: k, value: v) }
-        req.body = .bytes(ByteBuffer(bytes: JSON.object(Self.withoutCacheControl(request.body)).serialized()))
+        req.body = ByteBuffer(bytes: JSON.object(Self.withoutCacheControl(request.body)).serialized())
         return req
     }
 
@@ -128,8 +127,8 @@ public struct OpenAIProvider: Provider {
         -> UpstreamResponse
     {
         let response = try await UpstreamHTTP.send(
-            makeRequest(request, operation: operation), on: clients.client(for: request.eventLoop), timeout: settings.timeout,
-            secret: settings.apiKey)
+            makeRequest(request, operation: operation), clients: clients, loop: request.eventLoop, whole: true,
+            timeout: settings.timeout, secret: settings.apiKey)
         let body = try await UpstreamHTTP.body(of: response)
         let status = Int(response.status.code)
         guard let json = try? JSON.parse(body), let obj = json.objectValue, obj[expecting] != nil else {
@@ -141,7 +140,8 @@ public struct OpenAIProvider: Provider {
     /// Posts a streaming request and returns its SSE chunks; throws on transport failure or a non-2xx status.
     public func stream(_ request: UpstreamRequest) async throws(ProviderError) -> any ChunkStream {
         let response = try await UpstreamHTTP.send(
-            makeRequest(request), on: clients.client(for: request.eventLoop), timeout: settings.timeout, secret: settings.apiKey)
+            makeRequest(request), clients: clients, loop: request.eventLoop, whole: false, timeout: settings.timeout,
+            secret: settings.apiKey)
         return OpenAIChunkStream(body: response.body)
     }
 

@@ -1,0 +1,174 @@
+import AsyncHTTPClient
+import NIOCore
+import NIOHTTP1
+
+/// One request and its answer over a ``LeanHTTPClient`` connection: takes a
+/// connection (idle or new), writes the request in one flush, collects the answer,
+/// keeps the connection for reuse when the answer allows it, and fails on the
+/// deadline, a read timeout, cancellation or a closed connection.
+///
+/// Every method runs on the client's event loop.
+final class LeanExchange: @unchecked Sendable {
+    let client: LeanHTTPClient
+    let call: UpstreamCall
+    let target: PlainHTTPTarget
+    let deadline: NIODeadline
+    let promise: EventLoopPromise<(HTTPResponseHead, ByteBuffer)>
+
+    private var channel: (any Channel)?
+    private var head: HTTPResponseHead?
+    private var body: ByteBuffer?
+    private var receivedAny = false
+    private var reused = false
+    private var retried = false
+    private var done = false
+    private var deadlineTimer: Scheduled<Void>?
+    private var readTimer: Scheduled<Void>?
+
+    init(client: LeanHTTPClient, call: UpstreamCall, target: PlainHTTPTarget, deadline: NIODeadline) {
+        self.client = client
+        self.call = call
+        self.target = target
+        self.deadline = deadline
+        self.promise = client.loop.makePromise()
+    }
+
+    /// Takes a connection (a new one when `fresh`) and sends the request.
+    func start(fresh: Bool = false) {
+        guard !done else { return }
+        if deadlineTimer == nil {
+            deadlineTimer = client.loop.scheduleTask(deadline: deadline) { [self] in fail(HTTPClientError.deadlineExceeded) }
+        }
+        if !fresh, let ch = client.takeIdle(target.key),
+            let handler = try? ch.pipeline.syncOperations.handler(type: LeanHTTPHandler.self)
+        {
+            reused = true
+            send(on: ch, handler: handler)
+            return
+        }
+        reused = false
+        let handler = LeanHTTPHandler(key: target.key, client: client)
+        client.connect(target, handler: handler).whenComplete { [self] result in
+            switch result {
+            case .success(let ch):
+                if done { ch.close(promise: nil) } else { send(on: ch, handler: handler) }
+            case .failure(let error):
+                if case ChannelError.connectTimeout = error { fail(HTTPClientError.connectTimeout) } else { fail(error) }
+            }
+        }
+    }
+
+    private func send(on ch: any Channel, handler: LeanHTTPHandler) {
+        channel = ch
+        handler.exchange = self
+        var headers = call.headers
+        if !headers.contains(name: "host") { headers.add(name: "host", value: target.hostHeader) }
+        headers.replaceOrAdd(name: "content-length", value: String(call.body?.readableBytes ?? 0))
+        let requestHead = HTTPRequestHead(version: .http1_1, method: call.method, uri: target.target, headers: headers)
+        ch.write(HTTPClientRequestPart.head(requestHead), promise: nil)
+        if let b = call.body, b.readableBytes > 0 { ch.write(HTTPClientRequestPart.body(.byteBuffer(b)), promise: nil) }
+        ch.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        armReadTimer()
+    }
+
+    private func armReadTimer() {
+        guard let timeout = client.readTimeout else { return }
+        readTimer?.cancel()
+        readTimer = client.loop.scheduleTask(in: timeout) { [self] in fail(HTTPClientError.readTimeout) }
+    }
+
+    /// A part of the answer.
+    func receive(_ part: HTTPClientResponsePart) {
+        guard !done else { return }
+        receivedAny = true
+        switch part {
+        case .head(let h):
+            head = h
+            armReadTimer()
+        case .body(var b):
+            armReadTimer()
+            if body == nil {
+                body = b
+            } else {
+                body!.writeBuffer(&b)
+            }
+            if (body?.readableBytes ?? 0) > LeanHTTPClient.maxBodyBytes { fail(HTTPClientError.bodyLengthMismatch) }
+        case .end:
+            guard let h = head, let ch = channel else { return fail(HTTPClientError.remoteConnectionClosed) }
+            finish()
+            let keep = h.isKeepAlive && !call.headers.contains(name: "connection")
+            if let handler = try? ch.pipeline.syncOperations.handler(type: LeanHTTPHandler.self) { handler.exchange = nil }
+            channel = nil
+            if keep { client.release(ch, key: target.key) } else { ch.close(promise: nil) }
+            promise.succeed((h, body ?? ByteBuffer()))
+        }
+    }
+
+    /// The connection closed under the exchange: sent once more when a reused
+    /// connection closed before any answer, failed otherwise.
+    func connectionClosed() {
+        guard !done else { return }
+        channel = nil
+        if reused, !receivedAny, !retried {
+            retried = true
+            readTimer?.cancel()
+            start(fresh: true)
+            return
+        }
+        fail(HTTPClientError.remoteConnectionClosed)
+    }
+
+    /// Ends the exchange with `error` and closes its connection.
+    func fail(_ error: any Error) {
+        guard !done else { return }
+        finish()
+        if let ch = channel {
+            channel = nil
+            if let handler = try? ch.pipeline.syncOperations.handler(type: LeanHTTPHandler.self) { handler.exchange = nil }
+            ch.close(promise: nil)
+        }
+        promise.fail(error)
+    }
+
+    private func finish() {
+        done = true
+        deadlineTimer?.cancel()
+        readTimer?.cancel()
+    }
+}
+
+/// The last handler of a lean connection: answers go to its current exchange; a
+/// close while idle takes the connection out of the pool. Confined to its channel's loop.
+final class LeanHTTPHandler: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPClientResponsePart
+    let key: String
+    weak var client: LeanHTTPClient?
+    var exchange: LeanExchange?
+
+    init(key: String, client: LeanHTTPClient) {
+        self.key = key
+        self.client = client
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        exchange?.receive(unwrapInboundIn(data))
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let exchange {
+            self.exchange = nil
+            exchange.connectionClosed()
+        } else {
+            client?.forget(context.channel, key: key)
+        }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let exchange {
+            self.exchange = nil
+            exchange.fail(error)
+        }
+        context.close(promise: nil)
+    }
+}
