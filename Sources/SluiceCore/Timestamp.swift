@@ -20,24 +20,28 @@ public enum Timestamp {
         if ms < 0 { ms = 0 }
         var tm = tm()
         gmtime_r(&seconds, &tm)
-        var out = [UInt8]()
-        out.reserveCapacity(24)
-        func put(_ v: Int, _ width: Int) {
-            var digits = [UInt8](repeating: 0x30, count: width)
-            var n = v
-            for i in stride(from: width - 1, through: 0, by: -1) {
-                digits[i] = UInt8(0x30 + n % 10)
-                n /= 10
+        return String(unsafeUninitializedCapacity: 24) { buf in
+            var i = 0
+            func put(_ v: Int, _ width: Int) {
+                var n = v
+                for k in stride(from: width - 1, through: 0, by: -1) {
+                    buf[i + k] = UInt8(truncatingIfNeeded: 0x30 + n % 10)
+                    n /= 10
+                }
+                i += width
             }
-            out.append(contentsOf: digits)
+            func sep(_ c: UInt8) {
+                buf[i] = c
+                i += 1
+            }
+            put(Int(tm.tm_year) + 1900, 4); sep(0x2D)
+            put(Int(tm.tm_mon) + 1, 2); sep(0x2D)
+            put(Int(tm.tm_mday), 2); sep(0x54)
+            put(Int(tm.tm_hour), 2); sep(0x3A)
+            put(Int(tm.tm_min), 2); sep(0x3A)
+            put(Int(tm.tm_sec), 2); sep(0x2E)
+            put(ms, 3); sep(0x5A)
+            return i
         }
-        put(Int(tm.tm_year) + 1900, 4); out.append(0x2D)
-        put(Int(tm.tm_mon) + 1, 2); out.append(0x2D)
-        put(Int(tm.tm_mday), 2); out.append(0x54)
-        put(Int(tm.tm_hour), 2); out.append(0x3A)
-        put(Int(tm.tm_min), 2); out.append(0x3A)
-        put(Int(tm.tm_sec), 2); out.append(0x2E)
-        put(ms, 3); out.append(0x5A)
-        return String(decoding: out, as: UTF8.self)
     }
 }

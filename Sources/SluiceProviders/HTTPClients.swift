@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// One `HTTPClient` (and one ``LeanHTTPClient`` for plain-HTTP whole answers) per
 /// event loop. A call whose client connection lives on loop A sends its upstream
@@ -16,6 +17,8 @@ public final class HTTPClients: Sendable {
     /// Whether plain-HTTP whole answers take the lean client; `SLUICE_LEAN_HTTP=0` sends
     /// everything through AsyncHTTPClient (an escape hatch, and the A/B switch of the bench).
     let leanEnabled: Bool
+    /// Parsed upstream URLs (`nil`: not plain HTTP); a provider sends to a handful of them.
+    private let targets = Mutex<[String: PlainHTTPTarget?]>([:])
 
     /// Clients for each loop of `group` with `configuration` (its connect and read timeouts
     /// apply to the lean clients too).
@@ -49,6 +52,19 @@ public final class HTTPClients: Sendable {
     func pair(for loop: (any EventLoop)?) -> (HTTPClient, LeanHTTPClient) {
         guard let loop else { return fallback }
         return byLoop[ObjectIdentifier(loop)] ?? fallback
+    }
+
+    /// Where the lean client sends a request for `url`; `nil` when it is not plain HTTP
+    /// or the lean client is off. Parsed once per URL.
+    func plainTarget(_ url: String) -> PlainHTTPTarget? {
+        guard leanEnabled else { return nil }
+        if let known = targets.withLock({ $0[url] }) { return known }
+        let parsed = PlainHTTPTarget(url)
+        targets.withLock { cache in
+            if cache.count >= 1024 { cache.removeAll() }
+            cache[url] = .some(parsed)
+        }
+        return parsed
     }
 
     /// Shuts every client down.

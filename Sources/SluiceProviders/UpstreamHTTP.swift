@@ -16,7 +16,7 @@ enum UpstreamHTTP {
         let (client, lean) = clients.pair(for: loop)
         let response: HTTPClientResponse
         do {
-            if whole, clients.leanEnabled, let target = PlainHTTPTarget(call.url) {
+            if whole, let target = clients.plainTarget(call.url) {
                 response = try await lean.execute(call, to: target, deadline: .now() + timeout)
             } else {
                 response = try await client.execute(call.clientRequest, timeout: timeout)

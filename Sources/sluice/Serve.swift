@@ -13,8 +13,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Override server.port (0 picks a free port).") var port: Int?
 
     func run() async throws {
-        // The request log (a line per call) on stdout; the background log on stderr.
-        LoggingSystem.bootstrap { JSONLogHandler(label: $0, sink: .standardError, callSink: .standardOutput) }
+        // The request log (a line per call) on stdout, written by a thread of its own so that
+        // no call waits on write(2); the background log on stderr.
+        let callLines = LineWriter(fd: 1)
+        LoggingSystem.bootstrap { JSONLogHandler(label: $0, sink: .standardError, callSink: .buffered(callLines)) }
+        defer { callLines.flush() }
         let logger = {
             var l = Logger(label: "sluice")
             l.logLevel = ProcessInfo.processInfo.environment["SLUICE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info

@@ -72,3 +72,16 @@ import Testing
         #expect(obj.members[0].value == .number("-1"))
     }
 }
+
+@Suite struct JSONObjectMergeTests {
+    /// Merged members follow the object's own; a key both have keeps its place with the new value.
+    @Test func mergeAppendsNewKeysAndReplacesSharedOnesInPlace() {
+        var a: JSONObject = ["ts": "t", "level": "info", "msg": "call"]
+        a.merge(["call_id": "c1", "msg": "replaced", "cost_usd": 0.5])
+        #expect(a.keys == ["ts", "level", "msg", "call_id", "cost_usd"])
+        #expect(a["msg"] == "replaced" && a["call_id"] == "c1")
+        var empty = JSONObject()
+        empty.merge(a)
+        #expect(empty == a)
+    }
+}

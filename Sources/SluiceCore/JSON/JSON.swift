@@ -122,6 +122,21 @@ public struct JSONObject: Sendable, Equatable, Sequence {
         }
     }
 
+    /// Adds `other`'s members after this object's; a key already here takes `other`'s
+    /// value in its place. Compares `other`'s keys with this object's own only (an
+    /// object's keys are distinct), so merging into a small object is linear.
+    public mutating func merge(_ other: JSONObject) {
+        let mine = members.count
+        members.reserveCapacity(mine + other.members.count)
+        outer: for m in other.members {
+            for i in 0..<mine where members[i].key == m.key {
+                members[i].value = m.value
+                continue outer
+            }
+            members.append(m)
+        }
+    }
+
     /// Removes a member and returns its value.
     @discardableResult
     public mutating func removeValue(forKey key: String) -> JSON? {

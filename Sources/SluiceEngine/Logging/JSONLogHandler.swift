@@ -41,7 +41,7 @@ public struct JSONLogHandler: LogHandler {
             for key in extra.count > 1 ? extra.keys.sorted() : Array(extra.keys) {
                 let value = extra[key]!
                 if case .stringConvertible(let c) = value, let fields = c as? LogFields {
-                    for (k, v) in fields.object { obj[k] = v }
+                    obj.merge(fields.object)
                 } else {
                     obj[key] = Self.json(value)
                 }
@@ -68,8 +68,8 @@ public struct JSONLogHandler: LogHandler {
     static func timestamp() -> String { Timestamp.iso8601(Date()) }
 }
 
-/// Where log lines go: a file descriptor (one `write(2)` per line) or, in
-/// tests, a closure.
+/// Where log lines go: a file descriptor (one `write(2)` per line), a
+/// ``LineWriter`` (written off the caller's thread) or, in tests, a closure.
 public struct LogSink: Sendable {
     let fd: Int32
     let custom: (@Sendable ([UInt8]) -> Void)?
@@ -78,6 +78,12 @@ public struct LogSink: Sendable {
     /// Standard output (fd 1).
     public static let standardOutput = LogSink(fd: 1, custom: nil)
 
+    /// Standard output through a ``LineWriter``: lines are written by a thread of their
+    /// own (in one `write(2)` per batch), never by the caller; flush `writer` before exit.
+    public static func buffered(_ writer: LineWriter) -> LogSink {
+        LogSink(fd: -1, custom: { writer.enqueue($0) })
+    }
+
     /// A sink that hands each line to `handler`.
     public static func closure(_ handler: @escaping @Sendable ([UInt8]) -> Void) -> LogSink {
         LogSink(fd: -1, custom: handler)
@@ -85,14 +91,7 @@ public struct LogSink: Sendable {
 
     func write(_ bytes: [UInt8]) {
         if let custom { return custom(bytes) }
-        bytes.withUnsafeBytes { buf in
-            var off = 0
-            while off < buf.count {
-                let n = Foundation.write(fd, buf.baseAddress! + off, buf.count - off)
-                if n <= 0 { return }
-                off += n
-            }
-        }
+        LineWriter.writeAll(fd, bytes)
     }
 }
 
