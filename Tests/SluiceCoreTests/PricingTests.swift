@@ -55,6 +55,15 @@ import Testing
         #expect(a < b)
         #expect(a.hasPrefix("call_"))
     }
+
+    /// The random half stays random across refills of the pooled randomness: no repeats, every hex digit used.
+    @Test func callIDsRandomBitsDoNotRepeatAcrossRefills() {
+        let at = Date(timeIntervalSince1970: 100)
+        let ids = (0..<5_000).map { _ in IDs.callID(at: at) }
+        #expect(Set(ids).count == ids.count)
+        let tails = ids.map { $0.suffix(16) }
+        #expect(Set(tails.joined()).count == 16)
+    }
 }
 
 import Foundation
