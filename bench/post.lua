@@ -2,12 +2,17 @@
 -- ends, prints one machine-readable line that bench/run.sh parses.
 --
 -- Environment:
---   BENCH_BODY   the request body (required)
+--   BENCH_BODY     the request body (required)
+--   BENCH_HEADERS  extra request headers, "Name: value" separated by "|" (optional)
 
 wrk.method = "POST"
 wrk.body = os.getenv("BENCH_BODY") or error("BENCH_BODY is not set")
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Accept"] = "application/json, text/event-stream"
+for pair in string.gmatch(os.getenv("BENCH_HEADERS") or "", "[^|]+") do
+  local name, value = string.match(pair, "^%s*([^:]+):%s*(.-)%s*$")
+  if name then wrk.headers[name] = value end
+end
 
 done = function(summary, latency, requests)
   local e = summary.errors

@@ -10,8 +10,17 @@
 # Environment (all optional):
 #   BENCH_DURATION      seconds per measured wrk run              (default 10)
 #   BENCH_WARMUP        seconds of warm-up per kind, 0 to skip     (default 2)
-#   BENCH_POINTS        space-separated KIND:THREADS:CONNECTIONS  (default "json:1:1 json:2:64 sse:1:1")
-#                       KIND is json or sse
+#   BENCH_POINTS        space-separated KIND:THREADS:CONNECTIONS  (default "json:1:1 json:2:64 sse:1:1 cache:2:64")
+#                       KIND is json, sse or cache (a purpose whose answers Sluice caches: every
+#                       measured request is a cache hit; the direct run is the json call)
+#   BENCH_SOAK          seconds of a soak at json t2 c64 after the points, 0 to skip (default 0);
+#                       prints Sluice's RSS at start, middle and end
+#   BENCH_PEER_CMD      optional: a command that starts a peer gateway forwarding to the fake
+#                       upstream (it gets PEER_UPSTREAM=http://127.0.0.1:NGINX_PORT/v1 and
+#                       PEER_MODEL in its environment); json and sse points are then also
+#                       measured through it
+#   BENCH_PEER_URL      the peer's chat completions URL (required with BENCH_PEER_CMD)
+#   BENCH_PEER_MODEL    the model name to send to the peer (default: the upstream model)
 #   BENCH_PAUSE         seconds to idle between wrk runs           (default 1)
 #   BENCH_NGINX_PORT    fake upstream port                         (default 18090)
 #   BENCH_SLUICE_PORT   Sluice port                                (default 18081)
@@ -27,7 +36,10 @@ REPO_DIR=$(cd "$BENCH_DIR/.." && pwd)
 
 DURATION=${BENCH_DURATION:-10}
 WARMUP=${BENCH_WARMUP:-2}
-POINTS=${BENCH_POINTS:-"json:1:1 json:2:64 sse:1:1"}
+POINTS=${BENCH_POINTS:-"json:1:1 json:2:64 sse:1:1 cache:2:64"}
+SOAK=${BENCH_SOAK:-0}
+PEER_CMD=${BENCH_PEER_CMD:-}
+PEER_URL=${BENCH_PEER_URL:-}
 PAUSE=${BENCH_PAUSE:-1}
 NGINX_PORT=${BENCH_NGINX_PORT:-18090}
 SLUICE_PORT=${BENCH_SLUICE_PORT:-18081}
@@ -45,13 +57,14 @@ HOST=127.0.0.1
 die() { echo "bench: error: $*" >&2; exit 1; }
 note() { echo "bench: $*" >&2; }
 
-for v in DURATION WARMUP PAUSE NGINX_PORT SLUICE_PORT WRK_TIMEOUT; do
+for v in DURATION WARMUP PAUSE NGINX_PORT SLUICE_PORT WRK_TIMEOUT SOAK; do
     [[ ${!v} =~ ^[0-9]+$ ]] || die "BENCH_$v must be a whole number, got '${!v}'"
 done
 [ "$DURATION" -ge 1 ] || die "BENCH_DURATION must be at least 1"
+[ -z "$PEER_CMD" ] || [ -n "$PEER_URL" ] || die "BENCH_PEER_CMD needs BENCH_PEER_URL (the peer's chat completions URL)"
 [ "$NGINX_PORT" != "$SLUICE_PORT" ] || die "BENCH_NGINX_PORT and BENCH_SLUICE_PORT must differ"
 for p in $POINTS; do
-    [[ $p =~ ^(json|sse):[0-9]+:[0-9]+$ ]] || die "bad point '$p' in BENCH_POINTS (want KIND:THREADS:CONNECTIONS, KIND json or sse)"
+    [[ $p =~ ^(json|sse|cache):[0-9]+:[0-9]+$ ]] || die "bad point '$p' in BENCH_POINTS (want KIND:THREADS:CONNECTIONS, KIND json, sse or cache)"
     IFS=: read -r _k t c <<<"$p"
     [ "$t" -ge 1 ] && [ "$c" -ge "$t" ] || die "bad point '$p': need 1 <= threads <= connections"
 done
@@ -109,6 +122,7 @@ say() { echo "$*" | tee -a "$RESULTS"; }
 
 NGINX_PID=""
 SLUICE_PID=""
+PEER_PID=""
 
 # Sends SIG to PID, waits up to WAIT seconds, then SIGKILLs. Returns 0 if it
 # exited on its own after SIG, 1 if it had to be killed.
@@ -132,6 +146,7 @@ cleanup() {
     trap - EXIT INT TERM
     set +e
     stop_pid "$SLUICE_PID" TERM 10 sluice
+    [ -n "$PEER_PID" ] && { kill -TERM -- "-$PEER_PID" 2>/dev/null; stop_pid "$PEER_PID" TERM 10 peer; }
     local kids="" k
     [ -n "$NGINX_PID" ] && kids=$(cat /proc/"$NGINX_PID"/task/*/children 2>/dev/null)
     stop_pid "$NGINX_PID" QUIT 5 nginx
@@ -225,10 +240,23 @@ models:
   bench-sse:
     targets:
       - { provider: fakesse, model: $UPSTREAM_MODEL }
+purposes:
+  cached: { model: bench, cache: { ttl: 1h } }
 EOF
 SLUICE_LOG=$TMP/sluice.log
+# Start-up: from launch to the first 200 of GET /readyz (migrations of a fresh database included).
+ms_now() { echo $(( $(date +%s%N) / 1000000 )); }
+start_ms=$(ms_now)
 "$SLUICE_BIN" serve --config "$TMP/sluice.yaml" --port "$SLUICE_PORT" >"$SLUICE_LOG" 2>"$TMP/sluice.stderr" &
 SLUICE_PID=$!
+STARTUP_MS="?"
+for ((i = 0; i < READY_TIMEOUT * 100; i++)); do
+    kill -0 "$SLUICE_PID" 2>/dev/null || break
+    if curl -fsS --max-time 1 -o /dev/null "http://$HOST:$SLUICE_PORT/readyz" 2>/dev/null; then
+        STARTUP_MS=$(( $(ms_now) - start_ms )); break
+    fi
+    sleep 0.01
+done
 if ! wait_http "http://$HOST:$SLUICE_PORT/healthz" sluice "$SLUICE_PID"; then
     tail -n 20 "$SLUICE_LOG" "$TMP/sluice.stderr" >&2 || true
     kill -0 "$SLUICE_PID" 2>/dev/null || die "sluice exited before answering GET /healthz (log above)"
@@ -238,21 +266,30 @@ fi
 # ---------------------------------------------------------------- requests
 DIRECT_BASE=http://$HOST:$NGINX_PORT
 SLUICE_BASE=http://$HOST:$SLUICE_PORT
-body_for() { # KIND TARGET(direct|sluice)
+body_for() { # KIND TARGET(direct|sluice|peer)
     local model stream=""
     case "$1:$2" in
-        json:direct | sse:direct) model=$UPSTREAM_MODEL ;;
-        json:sluice) model=bench ;;
+        json:direct | sse:direct | cache:direct) model=$UPSTREAM_MODEL ;;
+        json:sluice | cache:sluice) model=bench ;;
         sse:sluice) model=bench-sse ;;
+        *:peer) model=${BENCH_PEER_MODEL:-$UPSTREAM_MODEL} ;;
     esac
     [ "$1" = sse ] && stream=',"stream":true'
     printf '{"model":"%s","messages":[{"role":"user","content":"hi"}]%s}' "$model" "$stream"
 }
 url_for() { # KIND TARGET
     case "$1:$2" in
-        json:direct) echo "$DIRECT_BASE/v1/chat/completions" ;;
+        json:direct | cache:direct) echo "$DIRECT_BASE/v1/chat/completions" ;;
         sse:direct) echo "$DIRECT_BASE/sse/v1/chat/completions" ;;
         *:sluice) echo "$SLUICE_BASE/v1/chat/completions" ;;
+        *:peer) echo "$PEER_URL" ;;
+    esac
+}
+# Extra request headers, for post.lua's BENCH_HEADERS ("Name: value|…").
+headers_for() { # KIND TARGET
+    case "$1:$2" in
+        cache:sluice) echo "X-Sluice-Purpose: cached" ;;
+        *) echo "" ;;
     esac
 }
 
@@ -261,7 +298,9 @@ SLUICE_SANITY_CALLS=0
 sanity() { # KIND TARGET MUST_CONTAIN...
     local kind=$1 target=$2 out=$RUN_OUT/sanity-$1-$2.txt code
     shift 2
-    code=$(curl -sS --max-time 10 -o "$out" -w '%{http_code}' -H 'Content-Type: application/json' \
+    local extra=() h
+    h=$(headers_for "$kind" "$target"); [ -n "$h" ] && extra=(-H "$h")
+    code=$(curl -sS --max-time 10 -o "$out" -D "$out.headers" -w '%{http_code}' -H 'Content-Type: application/json' "${extra[@]}" \
         --data-binary "$(body_for "$kind" "$target")" "$(url_for "$kind" "$target")") || code=000
     [ "$target" = sluice ] && SLUICE_SANITY_CALLS=$((SLUICE_SANITY_CALLS + 1))
     [ "$code" = 200 ] || { head -c 2000 "$out" >&2 || true; echo >&2; die "sanity $kind via $target: HTTP $code (body above, saved in $out)"; }
@@ -274,6 +313,24 @@ sanity json direct '"chat.completion"' 'Hello! How can I assist you today?'
 sanity sse direct 'chat.completion.chunk' 'data: [DONE]'
 sanity json sluice '"choices"' 'Hello! How can I assist you today?'
 sanity sse sluice 'chat.completion.chunk' '[DONE]' 'assist'
+# The cached purpose: the first call fills the cache, the second must be a hit.
+sanity cache sluice '"choices"' 'Hello! How can I assist you today?'
+sanity cache sluice '"choices"' 'Hello! How can I assist you today?'
+grep -qi '^x-sluice-cache: hit' "$RUN_OUT/sanity-cache-sluice.txt.headers" \
+    || die "sanity cache via sluice: the second call was not a cache hit (headers in $RUN_OUT/sanity-cache-sluice.txt.headers)"
+if [ -n "$PEER_CMD" ]; then
+    note "starting the peer gateway: $PEER_CMD"
+    PEER_UPSTREAM=$DIRECT_BASE/v1 PEER_MODEL=${BENCH_PEER_MODEL:-$UPSTREAM_MODEL} setsid bash -c "$PEER_CMD" >"$TMP/peer.log" 2>&1 &
+    PEER_PID=$!
+    for ((i = 0; i < READY_TIMEOUT * 10; i++)); do
+        code=$(curl -sS --max-time 2 -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+            --data-binary "$(body_for json peer)" "$PEER_URL" 2>/dev/null) || code=000
+        [ "$code" = 200 ] && break
+        kill -0 "$PEER_PID" 2>/dev/null || { tail -n 20 "$TMP/peer.log" >&2; die "the peer gateway exited"; }
+        sleep 0.1
+    done
+    sanity json peer 'Hello! How can I assist you today?'
+fi
 
 # ---------------------------------------------------------------- cpu, liveness
 CLK_TCK=$(getconf CLK_TCK)
@@ -289,6 +346,8 @@ proc_ticks() {
     done
     echo "$total"
 }
+# Sluice's resident set size in KiB.
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$SLUICE_PID/status" 2>/dev/null; }
 nginx_pids() { echo "$NGINX_PID" $(cat /proc/"$NGINX_PID"/task/*/children 2>/dev/null); }
 # "BUSY TOTAL" ticks over all CPUs, from /proc/stat.
 sys_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit }' /proc/stat; }
@@ -329,12 +388,23 @@ run_wrk() { # NAME KIND TARGET THREADS CONNS SECONDS
     local body url sys0 sys1 sl0 sl1 ng0 ng1 ch0 ch1
     body=$(body_for "$kind" "$target"); url=$(url_for "$kind" "$target")
     check_sluice "before wrk $name"
+    # Sluice's resident memory, sampled every 0.5 s during the run.
+    local sampler=""
+    if [ "$target" = sluice ]; then
+        (while kill -0 "$SLUICE_PID" 2>/dev/null; do rss_kib; sleep 0.5; done) >"$TMP/rss-$name.txt" 2>/dev/null &
+        sampler=$!
+    fi
     sys0=$(sys_ticks); sl0=$(proc_ticks "$SLUICE_PID"); ng0=$(proc_ticks $(nginx_pids)); times >"$TMP/times0"
-    BENCH_BODY=$body timeout -k 5 $((d + WRK_TIMEOUT + 30)) \
+    BENCH_BODY=$body BENCH_HEADERS=$(headers_for "$kind" "$target") timeout -k 5 $((d + WRK_TIMEOUT + 30)) \
         wrk -t"$t" -c"$c" -d"${d}s" --timeout "${WRK_TIMEOUT}s" --latency \
         -s "$BENCH_DIR/post.lua" "$url" >"$out" 2>&1 \
         || { cat "$out" >&2; check_sluice "wrk $name"; die "wrk $name failed"; }
     sys1=$(sys_ticks); sl1=$(proc_ticks "$SLUICE_PID"); ng1=$(proc_ticks $(nginx_pids)); times >"$TMP/times1"
+    W_RSS_MAX=""
+    if [ -n "$sampler" ]; then
+        kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
+        W_RSS_MAX=$(awk 'BEGIN { m = 0 } $1 > m { m = $1 } END { printf "%.1f", m / 1024 }' "$TMP/rss-$name.txt")
+    fi
     ch0=$(child_secs "$TMP/times0"); ch1=$(child_secs "$TMP/times1")
     check_sluice "wrk $name"
     # CPU during the run, in % of one core: wrk nginx sluice other free.
@@ -383,12 +453,15 @@ SLUICE_WRK_REQUESTS=0   # completed through Sluice, per wrk
 SLUICE_WRK_INFLIGHT=0   # connections open at the end of each Sluice run
 count_sluice() { SLUICE_WRK_REQUESTS=$((SLUICE_WRK_REQUESTS + W_REQ)); SLUICE_WRK_INFLIGHT=$((SLUICE_WRK_INFLIGHT + $1)); } # CONNS
 
+IDLE_RSS_KIB=$(rss_kib)
 say "Sluice bench  $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 say "  host:    $(nproc) cores, $(awk -F: '/model name/ { sub(/^ +/, "", $2); print $2; exit }' /proc/cpuinfo 2>/dev/null), $(uname -sr)"
 say "  sluice:  $SLUICE_BIN (repo $(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$REPO_DIR" diff --quiet HEAD -- Sources Package.swift 2>/dev/null || echo ', Sources modified'); binary built $(date -u -r "$SLUICE_BIN" +%Y-%m-%dT%H:%M:%SZ))"
 say "  tools:   $(wrk -v 2>&1 | head -n 1 | awk '{ print $1, $2 }'), $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), worker_processes 1"
 say "  run:     ${DURATION}s per point, ${WARMUP}s warm-up, points: $POINTS"
 say "  output:  $RUN_OUT"
+say "  sluice start-up: ${STARTUP_MS} ms from launch to GET /readyz 200 (fresh SQLite database, migrations included)"
+say "  sluice RSS idle after start: $(awk -v k="$IDLE_RSS_KIB" 'BEGIN { printf "%.1f", k / 1024 }') MiB"
 say ""
 
 if [ "$WARMUP" -gt 0 ]; then
@@ -403,6 +476,7 @@ fi
 
 ROWS=()
 CPU_ROWS=()
+PEER_ROWS=()
 wait_quiet
 for p in $POINTS; do
     IFS=: read -r kind t c <<<"$p"
@@ -415,9 +489,31 @@ for p in $POINTS; do
     run_wrk "$kind-t$t-c$c-sluice" "$kind" sluice "$t" "$c" "$DURATION"
     count_sluice "$c"
     ROWS+=("$label|${d[1]}|$W_RPS|${d[2]}|$W_P50|${d[3]}|$W_P99|${d[4]}|$W_ERR|${d[0]}|$W_REQ")
-    CPU_ROWS+=("$label sluice|$W_CPU_WRK|$W_CPU_NGINX|$W_CPU_SLUICE|$W_CPU_OTHER|$W_CPU_IDLE|$(awk -v t="$W_SLUICE_TICKS" -v hz="$CLK_TCK" -v r="$W_REQ" 'BEGIN { printf "%.1f", (r > 0 ? t / hz * 1e6 / r : 0) }')")
+    CPU_ROWS+=("$label sluice|$W_CPU_WRK|$W_CPU_NGINX|$W_CPU_SLUICE|$W_CPU_OTHER|$W_CPU_IDLE|$(awk -v t="$W_SLUICE_TICKS" -v hz="$CLK_TCK" -v r="$W_REQ" 'BEGIN { printf "%.1f", (r > 0 ? t / hz * 1e6 / r : 0) }')|$W_RSS_MAX")
     sleep "$PAUSE"; wait_quiet
+    if [ -n "$PEER_CMD" ] && [ "$kind" = json ]; then
+        run_wrk "$kind-t$t-c$c-peer" "$kind" peer "$t" "$c" "$DURATION"
+        PEER_ROWS+=("$label|${d[1]}|$W_RPS|${d[2]}|$W_P50|$W_ERR")
+        sleep "$PAUSE"
+    fi
 done
+
+# ---------------------------------------------------------------- soak
+SOAK_LINE=""
+if [ "$SOAK" -gt 0 ]; then
+    note "soak: ${SOAK}s at json t2 c64 through sluice, RSS sampled every 0.5 s"
+    soak_rss0=$(rss_kib)
+    run_wrk "soak-json-t2-c64-sluice" json sluice 2 64 "$SOAK"
+    count_sluice 64
+    # RSS at start (before the load), middle and end of the run, and its maximum.
+    SOAK_LINE=$(awk -v r0="$soak_rss0" -v req="$W_REQ" -v rps="$W_RPS" -v err="$W_ERR" '
+        { v[NR] = $1; if ($1 > m) m = $1 }
+        END { mid = v[int((NR + 1) / 2)]; end = v[NR]
+              printf "soak %ds json t2 c64: %d requests (%.0f rps, errors %d); RSS MiB idle before %.1f, start %.1f, middle %.1f, end %.1f, max %.1f; end vs start %+.1f%%",
+                  '"$SOAK"', req, rps, err, r0 / 1024, v[1] / 1024, mid / 1024, end / 1024, m / 1024, (v[1] > 0 ? 100 * (end - v[1]) / v[1] : 0) }' \
+        "$TMP/rss-soak-json-t2-c64-sluice.txt")
+    wait_quiet
+fi
 
 # ---------------------------------------------------------------- table
 {
@@ -439,13 +535,27 @@ say "  errors = non-2xx responses + socket errors, direct/sluice. Raw wrk output
 say ""
 {
     echo "CPU during each run, % of one core ($NCPU cores = $((NCPU * 100))%); other = rest of the machine (approx.)"
-    printf '%-21s %6s %6s %7s %6s %6s %16s\n' run wrk nginx sluice other free "sluice cpu us/req"
+    printf '%-21s %6s %6s %7s %6s %6s %16s %15s\n' run wrk nginx sluice other free "sluice cpu us/req" "sluice rss MiB"
     for r in "${CPU_ROWS[@]}"; do
-        IFS='|' read -r label w n sl o i per <<<"$r"
-        printf '%-21s %6s %6s %7s %6s %6s %16s\n' "$label" "$w" "$n" "$sl" "$o" "$i" "$per"
+        IFS='|' read -r label w n sl o i per rss <<<"$r"
+        printf '%-21s %6s %6s %7s %6s %6s %16s %15s\n' "$label" "$w" "$n" "$sl" "$o" "$i" "$per" "$rss"
     done
+    echo "  sluice rss MiB = the largest resident set size sampled (every 0.5 s) during the run"
 } | tee -a "$RESULTS"
 say ""
+if [ ${#PEER_ROWS[@]} -gt 0 ]; then
+    {
+        echo "Peer gateway ($PEER_URL), same points, same direct runs"
+        printf '%-14s %11s %11s %7s %10s %9s %7s\n' point "direct rps" "peer rps" ratio "peer p50" "added p50" errors
+        for r in "${PEER_ROWS[@]}"; do
+            IFS='|' read -r label drps prps dp50 pp50 perr <<<"$r"
+            awk -v l="$label" -v dr="$drps" -v pr="$prps" -v d5="$dp50" -v p5="$pp50" -v e="$perr" 'BEGIN {
+                printf "%-14s %11.1f %11.1f %7.3f %10d %9d %7s\n", l, dr, pr, (dr > 0 ? pr / dr : 0), p5, p5 - d5, e }'
+        done
+    } | tee -a "$RESULTS"
+    say ""
+fi
+[ -n "$SOAK_LINE" ] && { say "$SOAK_LINE"; say ""; }
 
 # ---------------------------------------------------------------- call log check
 note "stopping sluice (SIGTERM) and waiting up to ${STOP_TIMEOUT}s for it to drain its call log"
