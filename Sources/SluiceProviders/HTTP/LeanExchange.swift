@@ -18,9 +18,6 @@ final class LeanExchange: @unchecked Sendable {
     private var channel: (any Channel)?
     private var head: HTTPResponseHead?
     private var body: ByteBuffer?
-    private var receivedAny = false
-    private var reused = false
-    private var retried = false
     private var done = false
     private var deadlineTimer: Scheduled<Void>?
     private var readTimer: Scheduled<Void>?
@@ -33,20 +30,18 @@ final class LeanExchange: @unchecked Sendable {
         self.promise = client.loop.makePromise()
     }
 
-    /// Takes a connection (a new one when `fresh`) and sends the request.
-    func start(fresh: Bool = false) {
+    /// Takes a connection (an idle one, else a new one) and sends the request.
+    func start() {
         guard !done else { return }
         if deadlineTimer == nil {
             deadlineTimer = client.loop.scheduleTask(deadline: deadline) { [self] in fail(HTTPClientError.deadlineExceeded) }
         }
-        if !fresh, let ch = client.takeIdle(target.key),
+        if let ch = client.takeIdle(target.key),
             let handler = try? ch.pipeline.syncOperations.handler(type: LeanHTTPHandler.self)
         {
-            reused = true
             send(on: ch, handler: handler)
             return
         }
-        reused = false
         let handler = LeanHTTPHandler(key: target.key, client: client)
         client.connect(target, handler: handler).whenComplete { [self] result in
             switch result {
@@ -80,7 +75,6 @@ final class LeanExchange: @unchecked Sendable {
     /// A part of the answer.
     func receive(_ part: HTTPClientResponsePart) {
         guard !done else { return }
-        receivedAny = true
         switch part {
         case .head(let h):
             head = h
@@ -104,17 +98,12 @@ final class LeanExchange: @unchecked Sendable {
         }
     }
 
-    /// The connection closed under the exchange: sent once more when a reused
-    /// connection closed before any answer, failed otherwise.
+    /// The connection closed under the exchange. Never sent again here: the upstream may
+    /// have received the request (and charged for it), so the failure goes to Sluice's
+    /// retry policy, which records and prices every attempt.
     func connectionClosed() {
         guard !done else { return }
         channel = nil
-        if reused, !receivedAny, !retried {
-            retried = true
-            readTimer?.cancel()
-            start(fresh: true)
-            return
-        }
         fail(HTTPClientError.remoteConnectionClosed)
     }
 

@@ -11,8 +11,9 @@ import NIOPosix
 ///
 /// Its failures are AsyncHTTPClient's errors (`connectTimeout`, `readTimeout`,
 /// `deadlineExceeded`, `remoteConnectionClosed`), so they map to the same provider
-/// errors. A request that finds its reused keep-alive connection closed by the
-/// upstream before any byte of an answer is sent once more on a new connection.
+/// errors. An idle connection the upstream closes leaves the pool when the close
+/// arrives; a request is never re-sent here (Sluice's retry policy decides, and
+/// records every attempt).
 ///
 /// All mutable state is confined to `loop`.
 final class LeanHTTPClient: @unchecked Sendable {
