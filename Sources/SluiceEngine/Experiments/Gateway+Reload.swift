@@ -17,7 +17,8 @@ extension Gateway {
     /// Reads the config file and the prompt files again and swaps both in at once.
     /// A config or prompt set that does not load is refused (thrown) and the old one stays.
     /// Reloaded live: purposes (prompt, version, model, params, variants, shadow, cache,
-    /// schema, guards, review, budgets, retry and timeouts) and prompts; sections such as
+    /// schema, guards, review, budgets, retry and timeouts), prompts and the scheduled
+    /// `evals:` (the scheduler reads them live); sections such as
     /// providers, models, keys, server and storage are reported as needing a restart.
     public func reload() throws -> ReloadReport {
         let old = live.snapshot.base
