@@ -6,14 +6,11 @@ import Testing
 /// Whether `python3` can import the official SDKs. CI installs them (`.ci/run`);
 /// on a machine without them the compatibility suite cannot run, and CI fails instead.
 let pythonHasOpenAI: Bool = {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3", "-c", "import openai, pytest"]
-    p.standardOutput = FileHandle.nullDevice
-    p.standardError = FileHandle.nullDevice
-    guard (try? p.run()) != nil else { return false }
-    p.waitUntilExit()
-    return p.terminationStatus == 0
+    guard let python = ChildProcess.which("python3"),
+        let p = try? ChildProcess(
+            executable: python, arguments: ["-c", "import openai, pytest"], environment: ProcessInfo.processInfo.environment)
+    else { return false }
+    return p.waitUntilExit() == 0
 }()
 
 let runningInCI = ProcessInfo.processInfo.environment["CI"] != nil
@@ -63,21 +60,19 @@ let runningInCI = ProcessInfo.processInfo.environment["CI"] != nil
             \(noRetry)
             """
         try await Harness.with(config) { h in
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = ["python3", "-m", "pytest", "-q", "-p", "no:cacheprovider", root.appendingPathComponent("compat").path]
             var env = ProcessInfo.processInfo.environment
             env["SLUICE_BASE_URL"] = h.base
-            p.environment = env
             let out = Pipe()
-            p.standardOutput = out
-            p.standardError = out
-            try p.run()
+            let p = try ChildProcess(
+                executable: try #require(ChildProcess.which("python3")),
+                arguments: ["-m", "pytest", "-q", "-p", "no:cacheprovider", root.appendingPathComponent("compat").path],
+                environment: env, output: out.fileHandleForWriting.fileDescriptor)
+            try out.fileHandleForWriting.close()  // the child holds its own copy; end of file when it exits
             let data = try await Task.detached { try out.fileHandleForReading.readToEnd() ?? Data() }.value
-            p.waitUntilExit()
+            let status = await p.waitExit()
             let text = String(decoding: data, as: UTF8.self)
             print(text)
-            #expect(p.terminationStatus == 0, "pytest failed:\n\(text)")
+            #expect(status == 0, "pytest failed:\n\(text)")
             #expect(text.contains("passed"))
         }
     }

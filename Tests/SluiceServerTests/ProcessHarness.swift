@@ -15,26 +15,20 @@ func sluiceBinary() throws -> String {
 
 /// A `sluice` child process with its output captured.
 final class SluiceProcess: Sendable {
-    let process: Process
+    let process: ChildProcess
+    /// The read end of the child's output (closed when this is released).
+    private let reader: FileHandle
     private let output = Locked(Data())
     /// Set when the output pipe reached end of file (the process and its children closed it).
     private let drained = Locked(false)
 
     /// Starts `sluice ARGS…` in `directory`.
     init(_ args: [String], directory: String, environment: [String: String] = [:]) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try sluiceBinary())
-        p.arguments = args
-        p.currentDirectoryURL = URL(fileURLWithPath: directory)
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "OPENAI_API_KEY")
         env.removeValue(forKey: "ANTHROPIC_API_KEY")
         for (k, v) in environment { env[k] = v }
-        p.environment = env
         let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        process = p
         pipe.fileHandleForReading.readabilityHandler = { [output, drained] handle in
             let data = handle.availableData
             if data.isEmpty {
@@ -44,7 +38,11 @@ final class SluiceProcess: Sendable {
                 output.withLock { $0.append(data) }
             }
         }
-        try p.run()
+        defer { try? pipe.fileHandleForWriting.close() }  // the child holds its own copy
+        reader = pipe.fileHandleForReading
+        process = try ChildProcess(
+            executable: try sluiceBinary(), arguments: args, environment: env, directory: directory,
+            output: pipe.fileHandleForWriting.fileDescriptor)
     }
 
     /// Everything the process printed so far.
@@ -70,7 +68,7 @@ final class SluiceProcess: Sendable {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
             if ContinuousClock.now > deadline {
-                process.terminate()
+                process.signal(SIGTERM)
                 throw HarnessError("sluice did not exit in time:\n\(text)")
             }
             try await Task.sleep(for: .milliseconds(20))
@@ -78,7 +76,7 @@ final class SluiceProcess: Sendable {
         return process.terminationStatus
     }
 
-    func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
+    func signal(_ sig: Int32) { process.signal(sig) }
 
     /// Waits until everything the process wrote has been read (end of file on its output), at most 5 s.
     func waitDrained() async throws {

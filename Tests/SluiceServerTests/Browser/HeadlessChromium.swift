@@ -168,25 +168,12 @@ enum HeadlessChromium {
     private static func run(
         _ path: String, _ args: [String], stdout: FileHandle, stderr: FileHandle, timeout: Duration
     ) async throws -> (status: Int32, timedOut: Bool) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = args
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = stdout
-        process.standardError = stderr
-        let (exits, exited) = AsyncStream<Int32>.makeStream()
-        process.terminationHandler = { p in
-            exited.yield(p.terminationStatus)
-            exited.finish()
-        }
-        try process.run()
-        let pid = process.processIdentifier
-        let finished = Locked(false)
+        let process = try ChildProcess(
+            executable: path, arguments: args, environment: ProcessInfo.processInfo.environment,
+            output: stdout.fileDescriptor, error: stderr.fileDescriptor)
         let timedOut = Locked(false)
-        // Only while the process is unreaped, so that a recycled pid is never hit.
-        let kill: @Sendable (Int32) -> Void = { signal in
-            finished.withLock { done in if !done { sendSignal(pid, signal) } }
-        }
+        // ChildProcess signals only while the child is unreaped, so a recycled pid is never hit.
+        let kill: @Sendable (Int32) -> Void = { signal in process.signal(signal) }
         let watchdog = Task {
             try await Task.sleep(for: timeout)
             timedOut.withLock { $0 = true }
@@ -194,23 +181,13 @@ enum HeadlessChromium {
             try await Task.sleep(for: .seconds(3))
             kill(SIGKILL)
         }
-        var status: Int32 = -1
-        await withTaskCancellationHandler {
-            for await s in exits { status = s }
+        let status = await withTaskCancellationHandler {
+            await process.waitExit()
         } onCancel: {
             kill(SIGKILL)
         }
-        finished.withLock { $0 = true }
         watchdog.cancel()
         return (status, timedOut.value)
-    }
-
-    private static func sendSignal(_ pid: Int32, _ signal: Int32) {
-        #if canImport(Glibc)
-            _ = Glibc.kill(pid, signal)
-        #else
-            _ = Darwin.kill(pid, signal)
-        #endif
     }
 
     /// Checks that `url` is a PNG of the given size, bigger than a trivial file.
