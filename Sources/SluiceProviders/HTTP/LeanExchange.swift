@@ -16,6 +16,7 @@ final class LeanExchange: @unchecked Sendable {
     let promise: EventLoopPromise<(HTTPResponseHead, ByteBuffer)>
 
     private var channel: (any Channel)?
+    private var handler: LeanHTTPHandler?
     private var head: HTTPResponseHead?
     private var body: ByteBuffer?
     private var done = false
@@ -36,9 +37,7 @@ final class LeanExchange: @unchecked Sendable {
         if deadlineTimer == nil {
             deadlineTimer = client.loop.scheduleTask(deadline: deadline) { [self] in fail(HTTPClientError.deadlineExceeded) }
         }
-        if let ch = client.takeIdle(target.key),
-            let handler = try? ch.pipeline.syncOperations.handler(type: LeanHTTPHandler.self)
-        {
+        if let (ch, handler) = client.takeIdle(target.key) {
             send(on: ch, handler: handler)
             return
         }
@@ -55,6 +54,7 @@ final class LeanExchange: @unchecked Sendable {
 
     private func send(on ch: any Channel, handler: LeanHTTPHandler) {
         channel = ch
+        self.handler = handler
         handler.exchange = self
         var headers = call.headers
         if !headers.contains(name: "host") { headers.add(name: "host", value: target.hostHeader) }
@@ -88,12 +88,13 @@ final class LeanExchange: @unchecked Sendable {
             }
             if (body?.readableBytes ?? 0) > LeanHTTPClient.maxBodyBytes { fail(HTTPClientError.bodyLengthMismatch) }
         case .end:
-            guard let h = head, let ch = channel else { return fail(HTTPClientError.remoteConnectionClosed) }
+            guard let h = head, let (ch, handler) = detach() else { return fail(HTTPClientError.remoteConnectionClosed) }
             finish()
-            let keep = h.isKeepAlive && !call.headers.contains(name: "connection")
-            if let handler = try? ch.pipeline.syncOperations.handler(type: LeanHTTPHandler.self) { handler.exchange = nil }
-            channel = nil
-            if keep { client.release(ch, key: target.key) } else { ch.close(promise: nil) }
+            if h.isKeepAlive && !call.headers.contains(name: "connection") {
+                client.release(ch, handler: handler, key: target.key)
+            } else {
+                ch.close(promise: nil)
+            }
             promise.succeed((h, body ?? ByteBuffer()))
         }
     }
@@ -103,7 +104,7 @@ final class LeanExchange: @unchecked Sendable {
     /// retry policy, which records and prices every attempt.
     func connectionClosed() {
         guard !done else { return }
-        channel = nil
+        _ = detach()
         fail(HTTPClientError.remoteConnectionClosed)
     }
 
@@ -111,12 +112,16 @@ final class LeanExchange: @unchecked Sendable {
     func fail(_ error: any Error) {
         guard !done else { return }
         finish()
-        if let ch = channel {
-            channel = nil
-            if let handler = try? ch.pipeline.syncOperations.handler(type: LeanHTTPHandler.self) { handler.exchange = nil }
-            ch.close(promise: nil)
-        }
+        detach()?.channel.close(promise: nil)
         promise.fail(error)
+    }
+
+    /// Lets go of the connection: its handler stops sending answers here.
+    private func detach() -> (channel: any Channel, handler: LeanHTTPHandler)? {
+        defer { (channel, handler) = (nil, nil) }
+        guard let channel, let handler else { return nil }
+        handler.exchange = nil
+        return (channel, handler)
     }
 
     private func finish() {

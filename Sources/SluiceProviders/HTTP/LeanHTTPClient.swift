@@ -29,6 +29,7 @@ final class LeanHTTPClient: @unchecked Sendable {
 
     private struct Idle {
         var channel: any Channel
+        var handler: LeanHTTPHandler
         var since: NIODeadline
     }
     private var idle: [String: [Idle]] = [:]
@@ -59,26 +60,26 @@ final class LeanHTTPClient: @unchecked Sendable {
         }
     }
 
-    /// A reusable connection to `key` (closing stale ones), or `nil`.
-    func takeIdle(_ key: String) -> (any Channel)? {
+    /// A reusable connection to `key` and its handler (closing stale ones), or `nil`.
+    func takeIdle(_ key: String) -> (any Channel, LeanHTTPHandler)? {
         loop.preconditionInEventLoop()
         let now = NIODeadline.now()
         while var list = idle[key], let last = list.popLast() {
             idle[key] = list
-            if last.channel.isActive, now - last.since < idleTimeout { return last.channel }
+            if last.channel.isActive, now - last.since < idleTimeout { return (last.channel, last.handler) }
             last.channel.close(promise: nil)
         }
         return nil
     }
 
     /// Keeps a connection whose exchange ended cleanly for the next request to `key`.
-    func release(_ channel: any Channel, key: String) {
+    func release(_ channel: any Channel, handler: LeanHTTPHandler, key: String) {
         loop.preconditionInEventLoop()
         guard !closed, channel.isActive, idle[key, default: []].count < maxIdlePerHost else {
             channel.close(promise: nil)
             return
         }
-        idle[key, default: []].append(Idle(channel: channel, since: .now()))
+        idle[key, default: []].append(Idle(channel: channel, handler: handler, since: .now()))
         if sweep == nil {
             let every = idleTimeout
             sweep = loop.scheduleRepeatedTask(initialDelay: every, delay: every) { [weak self] _ in self?.closeStale() }

@@ -173,18 +173,17 @@ enum HeadlessChromium {
             output: stdout.fileDescriptor, error: stderr.fileDescriptor)
         let timedOut = Locked(false)
         // ChildProcess signals only while the child is unreaped, so a recycled pid is never hit.
-        let kill: @Sendable (Int32) -> Void = { signal in process.signal(signal) }
         let watchdog = Task {
             try await Task.sleep(for: timeout)
             timedOut.withLock { $0 = true }
-            kill(SIGTERM)
+            process.signal(SIGTERM)
             try await Task.sleep(for: .seconds(3))
-            kill(SIGKILL)
+            process.signal(SIGKILL)
         }
         let status = await withTaskCancellationHandler {
             await process.waitExit()
         } onCancel: {
-            kill(SIGKILL)
+            process.signal(SIGKILL)
         }
         watchdog.cancel()
         return (status, timedOut.value)
