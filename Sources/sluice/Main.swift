@@ -3,13 +3,18 @@ import NIOCore
 import NIOPosix
 
 /// Entry point. `serve` first makes NIO's event loops Swift concurrency's
-/// executor (fewer thread hops per request), which must happen on the main
-/// thread before any task runs.
+/// executor (fewer thread hops per request; see ``EventLoopExecutor``), which must
+/// happen on the main thread before any task runs. `SLUICE_NIO_TAKEOVER=1` installs
+/// NIO's own takeover instead (for comparison).
 @main
 enum Main {
     static func main() async {
         if CommandLine.arguments.dropFirst().first == "serve" {
-            NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+            if getenv("SLUICE_NIO_TAKEOVER").map({ String(cString: $0) }) == "1" {
+                NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+            } else {
+                EventLoopExecutor.install()
+            }
         }
         await SluiceCommand.main()
     }
