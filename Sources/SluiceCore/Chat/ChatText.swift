@@ -22,6 +22,11 @@ public enum ChatText {
         return text
     }
 
+    /// The finish reason of every choice of a `chat.completion` that has one.
+    public static func finishReasons(of completion: JSONObject) -> [String] {
+        (completion["choices"]?.arrayValue ?? []).compactMap { $0["finish_reason"]?.stringValue }
+    }
+
     /// The text delta of choice 0 of a `chat.completion.chunk` (the choice the
     /// call record keeps, as for non-streamed answers).
     public static func chunkDelta(_ chunk: JSONObject) -> String? {

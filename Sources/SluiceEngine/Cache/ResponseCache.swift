@@ -74,6 +74,13 @@ public final class ResponseCache: Sendable {
         writer.enqueue(entry)
     }
 
+    /// Replaces the in-memory copy of `entry` (one with its ``CachedAnswer`` derived), if
+    /// the entry is still held.
+    public func remember(_ entry: CacheEntry) {
+        guard memory.get(entry.key) != nil else { return }
+        memory.set(entry.key, entry, bytes: entry.byteSize)
+    }
+
     /// Forgets a purpose's entries (all when `nil`) here and in the store; returns how many the store held.
     public func clear(purpose: String?) async throws -> Int {
         memory.removeAll { purpose == nil || $0.purpose == purpose }

@@ -191,7 +191,5 @@ extension Duration {
 
 extension CallTracer {
     /// The `finish_reason` of each choice of a chat completion, in order.
-    static func finishReasons(of completion: JSONObject) -> [String] {
-        (completion["choices"]?.arrayValue ?? []).compactMap { $0["finish_reason"]?.stringValue }
-    }
+    static func finishReasons(of completion: JSONObject) -> [String] { ChatText.finishReasons(of: completion) }
 }

@@ -42,9 +42,11 @@ extension ChatService {
         if plan.mode == "default", let entry = await cache.get(plan.key.exact) {
             return await serveHit(entry, similarity: nil, request: request, redaction: redaction, record: &record, ctx: ctx)
         }
-        guard let semantic = plan.semantic, let model = semantic.embeddingModel, !plan.key.userText.isEmpty else { return nil }
+        guard let semantic = plan.semantic, let model = semantic.embeddingModel else { return nil }
+        let userText = plan.key.userText
+        guard !userText.isEmpty else { return nil }
         // Embedded on `refresh` too, so that the stored answer can be found by similar inputs.
-        guard let vector = await embed(plan.key.userText, model: model, ctx: ctx) else { return nil }
+        guard let vector = await embed(userText, model: model, ctx: ctx) else { return nil }
         plan.vector = vector
         guard plan.mode == "default" else { return nil }
         if let (entry, similarity) = await cache.nearest(
@@ -90,14 +92,23 @@ extension ChatService {
         meta.provider = entry.provider
         meta.answeredModel = entry.answeredModel
         meta.overheadMs = totalMs
-        var completion = (try? JSON.parse(entry.body))?.objectValue ?? [:]
-        await recorder.finish(record, output: ChatText.completionText(completion), finishReasons: CallTracer.finishReasons(of: completion))
-        // Entries keep personal-data placeholders; this caller gets its own values back.
-        if let redaction { completion = redaction.restore(completion: completion) }
-        if request.stream {
+        let answer: CachedAnswer
+        if let known = entry.answer {
+            answer = known
+        } else {
+            let derived = entry.withAnswer
+            answer = derived.answer!
+            cache?.remember(derived)
+        }
+        await recorder.finish(record, output: answer.text, finishReasons: answer.finishReasons)
+        if request.stream || redaction != nil {
+            var completion = (try? JSON.parse(entry.body))?.objectValue ?? [:]
+            // Entries keep personal-data placeholders; this caller gets its own values back.
+            if let redaction { completion = redaction.restore(completion: completion) }
+            if !request.stream { return .json(status: 200, body: JSON.object(completion).serialized(), meta: meta) }
             return .events(CachedStream.events(completion, includeUsage: request.clientWantsUsage), meta: meta)
         }
-        return .json(status: 200, body: redaction == nil ? entry.body : JSON.object(completion).serialized(), meta: meta)
+        return .json(status: 200, body: entry.body, meta: meta)
     }
 
     /// Stores a successful answer under the plan's key.

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceCore
 
 /// One cached answer: the exact response body a call produced, keyed by what
 /// really determines it (see the engine's `CacheKey`).
@@ -33,6 +34,8 @@ public struct CacheEntry: Sendable, Equatable {
     public var expiresAt: Date
     /// The unit-length embedding of the rendered user input, for semantic entries.
     public var embedding: [Float]?
+    /// What a hit records, derived from `body` once and kept in memory (never stored).
+    public var answer: CachedAnswer?
 
     /// An entry; see the properties.
     public init(
@@ -56,8 +59,33 @@ public struct CacheEntry: Sendable, Equatable {
         self.embedding = embedding
     }
 
+    /// `answer` derived from `body`.
+    public var withAnswer: CacheEntry {
+        var e = self
+        e.answer = CachedAnswer(body: body)
+        return e
+    }
+
     /// Roughly how many bytes the entry holds in memory.
     public var byteSize: Int { body.count + key.utf8.count + scope.utf8.count + 160 + (embedding?.count ?? 0) * 4 }
+}
+
+/// The answer text and finish reasons of a cached `chat.completion`: what a cache hit
+/// records. A function of the entry's body, so it takes no part in equality.
+public struct CachedAnswer: Sendable, Equatable {
+    /// The first choice's text.
+    public var text: String
+    /// Each choice's finish reason.
+    public var finishReasons: [String]
+
+    /// Reads them from a completion body.
+    public init(body: [UInt8]) {
+        let completion = (try? JSON.parse(body))?.objectValue ?? [:]
+        text = ChatText.completionText(completion)
+        finishReasons = ChatText.finishReasons(of: completion)
+    }
+
+    public static func == (lhs: CachedAnswer, rhs: CachedAnswer) -> Bool { true }
 }
 
 /// Cache use of one purpose over a window, from the call records.
