@@ -80,8 +80,8 @@ enum HTTPEdge {
     static func format3(_ v: Double) -> String { Decimals.format(v, places: 3, trim: false) }
 
     /// The bearer key from `Authorization: Bearer …` or `x-api-key`.
-    static func presentedKey(_ request: Request) -> String? {
-        if let auth = request.headers[.authorization] {
+    static func presentedKey(_ headers: HTTPFields) -> String? {
+        if let auth = headers[.authorization] {
             let parts = auth.split(separator: " ", maxSplits: 1)
             if parts.count == 2, parts[0].lowercased() == "bearer" {
                 let key = parts[1].trimmingCharacters(in: .whitespaces)
@@ -89,16 +89,20 @@ enum HTTPEdge {
             }
             return nil
         }
-        return request.headers[apiKey]
+        return headers[apiKey]
+    }
+
+    /// True when `address` is on 127.0.0.0/8 or ::1.
+    static func isLoopback(_ address: SocketAddress?) -> Bool {
+        guard let ip = address?.ipAddress else { return false }
+        return ip.hasPrefix("127.") || ip == "::1" || ip.hasPrefix("::ffff:127.")
     }
 
     /// Attribution from request headers.
-    static func attribution(_ request: Request) -> Attribution {
-        var a = Attribution(
-            purpose: request.headers[purpose], runID: request.headers[runID], user: request.headers[user],
-            cacheMode: request.headers[cache])
-        a.runBudget = request.headers[runBudget]
-        a.runMaxCalls = request.headers[runMaxCalls]
+    static func attribution(_ headers: HTTPFields) -> Attribution {
+        var a = Attribution(purpose: headers[purpose], runID: headers[runID], user: headers[user], cacheMode: headers[cache])
+        a.runBudget = headers[runBudget]
+        a.runMaxCalls = headers[runMaxCalls]
         return a
     }
 }

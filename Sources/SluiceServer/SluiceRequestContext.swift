@@ -20,8 +20,5 @@ public struct SluiceRequestContext: RequestContext, RemoteAddressRequestContext 
     }
 
     /// True when the peer is on 127.0.0.0/8 or ::1.
-    public var isLoopback: Bool {
-        guard let ip = remoteAddress?.ipAddress else { return false }
-        return ip.hasPrefix("127.") || ip == "::1" || ip.hasPrefix("::ffff:127.")
-    }
+    public var isLoopback: Bool { HTTPEdge.isLoopback(remoteAddress) }
 }

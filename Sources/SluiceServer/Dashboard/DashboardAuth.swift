@@ -30,7 +30,7 @@ struct DashboardAuth {
         if !keyRing.hasAdminKey, (try? keyRing.authenticateAdmin(key: nil, fromLoopback: context.isLoopback)) != nil {
             return .allowed(setCookie: nil)
         }
-        if let key = HTTPEdge.presentedKey(request), (try? keyRing.authenticateAdmin(key: key, fromLoopback: context.isLoopback)) != nil {
+        if let key = HTTPEdge.presentedKey(request.headers), (try? keyRing.authenticateAdmin(key: key, fromLoopback: context.isLoopback)) != nil {
             return .allowed(setCookie: nil)
         }
         return .login(nil)

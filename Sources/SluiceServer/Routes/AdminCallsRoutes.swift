@@ -14,7 +14,7 @@ struct AdminCallsRoutes {
     }
 
     func list(_ request: Request, _ context: SluiceRequestContext) async throws -> Response {
-        _ = try gateway.keyRing.authenticateAdmin(key: HTTPEdge.presentedKey(request), fromLoopback: context.isLoopback)
+        _ = try gateway.keyRing.authenticateAdmin(key: HTTPEdge.presentedKey(request.headers), fromLoopback: context.isLoopback)
         let q = request.uri.queryParameters
         var filter = CallFilter()
         filter.purpose = q["purpose"].map(String.init)
@@ -46,7 +46,7 @@ struct AdminCallsRoutes {
     }
 
     func get(_ request: Request, _ context: SluiceRequestContext) async throws -> Response {
-        _ = try gateway.keyRing.authenticateAdmin(key: HTTPEdge.presentedKey(request), fromLoopback: context.isLoopback)
+        _ = try gateway.keyRing.authenticateAdmin(key: HTTPEdge.presentedKey(request.headers), fromLoopback: context.isLoopback)
         let id = try context.parameters.require("id")
         guard let record = try await gateway.store.get(id) else {
             throw SluiceError(.notFound, "No call with id '\(id)'. Calls are written within a moment of finishing; check the id.")

@@ -16,7 +16,7 @@ struct ChatRoutes {
 
     /// The caller and the body, within `server.max_body_bytes`.
     func admit(_ request: Request, _ context: SluiceRequestContext) async throws -> (Identity, [UInt8]) {
-        let identity = try gateway.keyRing.authenticateData(key: HTTPEdge.presentedKey(request), fromLoopback: context.isLoopback)
+        let identity = try authenticate(request.headers, fromLoopback: context.isLoopback)
         let limit = gateway.config.server.maxBodyBytes
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             throw SluiceError(.payloadTooLarge, "The request body is \(length) bytes; this gateway accepts at most \(limit) (server.max_body_bytes).")
@@ -28,11 +28,16 @@ struct ChatRoutes {
         }
     }
 
+    /// The caller presenting `headers`' key.
+    func authenticate(_ headers: HTTPFields, fromLoopback: Bool) throws -> Identity {
+        try gateway.keyRing.authenticateData(key: HTTPEdge.presentedKey(headers), fromLoopback: fromLoopback)
+    }
+
     func embeddings(_ request: Request, _ context: SluiceRequestContext) async throws -> Response {
         let start = ContinuousClock.now
         let (identity, body) = try await admit(request, context)
         let reply = await gateway.chat.handleEmbeddings(
-            body: body, attribution: HTTPEdge.attribution(request), identity: identity, start: start, eventLoop: context.eventLoop)
+            body: body, attribution: HTTPEdge.attribution(request.headers), identity: identity, start: start, eventLoop: context.eventLoop)
         return respond(reply)
     }
 
@@ -40,13 +45,18 @@ struct ChatRoutes {
         let start = ContinuousClock.now
         let (identity, body) = try await admit(request, context)
         return try await idempotent.run(request, path: "/v1/chat/completions", body: body, identity: identity) {
-            let attribution = HTTPEdge.attribution(request)
-            let reply = await gateway.chat.handle(
-                body: body, attribution: attribution, identity: identity,
-                start: start, eventLoop: context.eventLoop)
-            gateway.shadows.afterChat(body: body, attribution: attribution, reply: reply)
-            return (respond(reply), Self.completion(of: reply))
+            await answerChat(headers: request.headers, body: body, identity: identity, start: start, eventLoop: context.eventLoop)
         }
+    }
+
+    /// A chat completion for an admitted caller (also what the ``FastLane`` answers).
+    func answerChat(
+        headers: HTTPFields, body: [UInt8], identity: Identity, start: ContinuousClock.Instant, eventLoop: any EventLoop
+    ) async -> (Response, @Sendable () -> Bool) {
+        let attribution = HTTPEdge.attribution(headers)
+        let reply = await gateway.chat.handle(body: body, attribution: attribution, identity: identity, start: start, eventLoop: eventLoop)
+        gateway.shadows.afterChat(body: body, attribution: attribution, reply: reply)
+        return (respond(reply), Self.completion(of: reply))
     }
 
     /// The `Idempotency-Key` handling of the chat endpoints.
@@ -90,7 +100,7 @@ struct ChatRoutes {
     }
 
     func models(_ request: Request, _ context: SluiceRequestContext) throws -> Response {
-        _ = try gateway.keyRing.authenticateData(key: HTTPEdge.presentedKey(request), fromLoopback: context.isLoopback)
+        _ = try gateway.keyRing.authenticateData(key: HTTPEdge.presentedKey(request.headers), fromLoopback: context.isLoopback)
         let data = gateway.catalog.names.map { name -> JSON in
             ["id": .string(name), "object": "model", "created": 0, "owned_by": "sluice"]
         }

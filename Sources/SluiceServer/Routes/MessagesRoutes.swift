@@ -28,7 +28,7 @@ struct MessagesRoutes {
             let openAI = try AnthropicInbound.toOpenAI(json)
             return try await chat.idempotent.run(request, path: "/v1/messages", body: body, identity: identity) {
                 let reply = await chat.gateway.chat.handle(
-                    body: JSON.object(openAI).serialized(), attribution: HTTPEdge.attribution(request), identity: identity,
+                    body: JSON.object(openAI).serialized(), attribution: HTTPEdge.attribution(request.headers), identity: identity,
                     start: start, eventLoop: context.eventLoop)
                 return (respond(reply), ChatRoutes.completion(of: reply))
             }

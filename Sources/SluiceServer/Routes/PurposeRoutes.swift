@@ -16,7 +16,7 @@ struct PurposeRoutes {
         let purpose = context.parameters.get("purpose") ?? ""
         return try await chat.idempotent.run(request, path: "/v1/purposes/\(purpose)/run", body: body, identity: identity) {
             let reply = await chat.gateway.purposes.run(
-                purpose: purpose, body: body, attribution: HTTPEdge.attribution(request), identity: identity, start: start,
+                purpose: purpose, body: body, attribution: HTTPEdge.attribution(request.headers), identity: identity, start: start,
                 eventLoop: context.eventLoop)
             return (chat.respond(reply), ChatRoutes.completion(of: reply))
         }

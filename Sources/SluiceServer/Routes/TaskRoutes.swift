@@ -18,7 +18,7 @@ struct TaskRoutes {
     }
 
     func identity(_ request: Request, _ context: SluiceRequestContext) throws -> Identity {
-        let key = HTTPEdge.presentedKey(request)
+        let key = HTTPEdge.presentedKey(request.headers)
         if let admin = try? gateway.keyRing.authenticateAdmin(key: key, fromLoopback: context.isLoopback), admin.isAdmin { return admin }
         return try gateway.keyRing.authenticateData(key: key, fromLoopback: context.isLoopback)
     }

@@ -1,0 +1,89 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import SluiceCore
+import SluiceEngine
+import Synchronization
+
+/// The hot route answered straight from the connection's channel pipeline.
+///
+/// `POST /v1/chat/completions` without an `Idempotency-Key` (and with tracing off) is
+/// answered by ``FastLaneHandler`` instead of Hummingbird's router: the same
+/// ``ChatRoutes/answerChat(headers:body:identity:start:eventLoop:)`` and the same error
+/// mapping, without the per-request cost of the async channel bridging, the request
+/// logger and the middleware chain. Every other request, and every request on a
+/// connection where Hummingbird still owes a response, goes to the router as before.
+/// `SLUICE_FAST_LANE=0` turns it off.
+struct FastLane: Sendable {
+    let chat: ChatRoutes
+    private let tracing: Bool
+
+    init(chat: ChatRoutes) {
+        self.chat = chat
+        tracing = chat.gateway.traces != nil
+    }
+
+    /// `server.max_body_bytes`.
+    var maxBodyBytes: Int { chat.gateway.config.server.maxBodyBytes }
+
+    /// Requests the lane answered in this process (for tests).
+    static let answered = Atomic<Int>(0)
+
+    /// Whether the lane is on for this process.
+    static var enabled: Bool { ProcessInfo.processInfo.environment["SLUICE_FAST_LANE"] != "0" }
+
+    /// Whether the lane answers a request with this head.
+    func accepts(_ head: HTTPRequest) -> Bool {
+        head.method == .post && head.path == "/v1/chat/completions" && !tracing
+            && head.headerFields[IdempotentResponder.header] == nil && head.headerFields[.expect] == nil
+    }
+
+    /// The response to one request, as the router and ``ErrorMiddleware`` would give it.
+    func answer(_ head: HTTPRequest, body: ByteBuffer, tooLarge: Bool, isLoopback: Bool, eventLoop: any EventLoop) async -> Response {
+        let start = ContinuousClock.now
+        Self.answered.add(1, ordering: .relaxed)
+        do {
+            let identity = try chat.authenticate(head.headerFields, fromLoopback: isLoopback)
+            if tooLarge {
+                throw SluiceError(
+                    .payloadTooLarge, "The request body is larger than \(maxBodyBytes) bytes (server.max_body_bytes).")
+            }
+            let bytes = Array(body.readableBytesView)
+            return await chat.answerChat(headers: head.headerFields, body: bytes, identity: identity, start: start, eventLoop: eventLoop).0
+        } catch {
+            let e = HTTPEdge.sluiceError(from: error)
+            if e.code == .internalError { chat.gateway.logger.error("unhandled error", metadata: ["error": "\(error)"]) }
+            return HTTPEdge.error(e)
+        }
+    }
+}
+
+/// The `Date` response header, formatted once a second.
+enum HTTPDate {
+    private static let cached = Mutex<(second: Int, text: String)>((-1, ""))
+
+    /// Now, as an IMF-fixdate (`Tue, 24 Nov 2026 06:00:00 GMT`).
+    static func now() -> String {
+        var tv = timespec()
+        clock_gettime(CLOCK_REALTIME, &tv)
+        let second = tv.tv_sec
+        if let text = cached.withLock({ $0.second == second ? $0.text : nil }) { return text }
+        let text = format(second)
+        cached.withLock { $0 = (second, text) }
+        return text
+    }
+
+    private static let days = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
+    private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    static func format(_ epochSecond: Int) -> String {
+        var t = time_t(epochSecond)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        let weekday = days[(epochSecond / 86_400 % 7 + 7) % 7]
+        return "\(weekday), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
+    }
+}
