@@ -23,11 +23,12 @@ enum HTTPEdge {
     static let apiKey = HTTPField.Name("x-api-key")!
     static let degraded = HTTPField.Name("X-Sluice-Degraded")!
     static let actor = HTTPField.Name("X-Sluice-Actor")!
+    static let reviewID = HTTPField.Name("X-Sluice-Review-Id")!
 
     /// A JSON response.
     static func json(_ status: Int, _ body: [UInt8], headers: HTTPFields = [:]) -> Response {
         var h = headers
-        h[.contentType] = jsonContentType
+        if h.contains(.contentType) { h[.contentType] = jsonContentType } else { h.append(HTTPField(name: .contentType, value: jsonContentType)) }
         return Response(status: .init(code: status), headers: h, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
@@ -59,17 +60,20 @@ enum HTTPEdge {
 
     /// `X-Sluice-*` response headers.
     static func headers(_ meta: ResponseMeta) -> HTTPFields {
+        // Appended, not assigned: the names are distinct, so no lookups.
         var h = HTTPFields()
-        if let v = meta.callID { h[callID] = v }
-        if let v = meta.costUSD { h[cost] = formatCost(v) }
-        if let v = meta.provider { h[provider] = v }
-        if let v = meta.answeredModel { h[model] = v }
-        h[attempts] = String(meta.attempts)
-        h[cache] = meta.cache
-        if let v = meta.cacheSimilarity { h[cacheSimilarity] = Decimals.format(v, places: 4, trim: true) }
-        if let v = meta.overheadMs { h[overhead] = String(format3(v)) }
-        if meta.degraded { h[degraded] = "true" }
-        if let v = meta.reviewID { h[HTTPField.Name("X-Sluice-Review-Id")!] = v }
+        h.reserveCapacity(11)
+        func add(_ name: HTTPField.Name, _ value: String) { h.append(HTTPField(name: name, value: value)) }
+        if let v = meta.callID { add(callID, v) }
+        if let v = meta.costUSD { add(cost, formatCost(v)) }
+        if let v = meta.provider { add(provider, v) }
+        if let v = meta.answeredModel { add(model, v) }
+        add(attempts, String(meta.attempts))
+        add(cache, meta.cache)
+        if let v = meta.cacheSimilarity { add(cacheSimilarity, Decimals.format(v, places: 4, trim: true)) }
+        if let v = meta.overheadMs { add(overhead, format3(v)) }
+        if meta.degraded { add(degraded, "true") }
+        if let v = meta.reviewID { add(reviewID, v) }
         return h
     }
 
@@ -100,6 +104,8 @@ enum HTTPEdge {
 
     /// Attribution from request headers.
     static func attribution(_ headers: HTTPFields) -> Attribution {
+        // Most requests carry none of these: skip the lookups unless an X-Sluice- header is there.
+        guard headers.contains(where: { $0.name.canonicalName.hasPrefix("x-sluice-") }) else { return Attribution() }
         var a = Attribution(purpose: headers[purpose], runID: headers[runID], user: headers[user], cacheMode: headers[cache])
         a.runBudget = headers[runBudget]
         a.runMaxCalls = headers[runMaxCalls]

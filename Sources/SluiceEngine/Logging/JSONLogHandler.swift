@@ -31,6 +31,10 @@ public struct JSONLogHandler: LogHandler {
 
     /// Writes `event` as one JSON line, splicing ``LogFields`` in as typed members.
     public func log(event: LogEvent) {
+        if let line = fieldsLine(event) {
+            if let callSink, line.isCall { callSink.write(line.bytes) } else { sink.write(line.bytes) }
+            return
+        }
         var obj = JSONObject()
         obj["ts"] = .string(Self.timestamp())
         obj["level"] = .string(event.level.rawValue)
@@ -51,6 +55,36 @@ public struct JSONLogHandler: LogHandler {
         line.append(0x0A)
         if let callSink, obj["log"] == .string("call") { callSink.write(line) } else { sink.write(line) }
     }
+
+    /// The common shape of a request-log line (one ``LogFields`` value, no handler
+    /// metadata), written straight into bytes: the same line as the general path,
+    /// without building and merging an object first. `nil` for any other event.
+    private func fieldsLine(_ event: LogEvent) -> (bytes: [UInt8], isCall: Bool)? {
+        guard metadata.isEmpty, let extra = event.metadata, extra.count == 1,
+            case .stringConvertible(let c) = extra.first!.value, let fields = (c as? LogFields)?.object,
+            !fields.contains(where: { Self.baseKeys.contains($0.key) })
+        else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(512)
+        out.append(contentsOf: #"{"ts":"#.utf8)
+        JSON.writeString(Self.timestamp(), to: &out)
+        out.append(contentsOf: #","level":"#.utf8)
+        JSON.writeString(event.level.rawValue, to: &out)
+        out.append(contentsOf: #","label":"#.utf8)
+        JSON.writeString(label, to: &out)
+        out.append(contentsOf: #","msg":"#.utf8)
+        JSON.writeString(event.message.description, to: &out)
+        for (key, value) in fields {
+            out.append(UInt8(ascii: ","))
+            JSON.writeString(key, to: &out)
+            out.append(UInt8(ascii: ":"))
+            value.write(to: &out)
+        }
+        out.append(contentsOf: [UInt8(ascii: "}"), 0x0A])
+        return (out, fields["log"] == .string("call"))
+    }
+
+    private static let baseKeys: Set<String> = ["ts", "level", "label", "msg"]
 
     static func json(_ value: Logger.Metadata.Value) -> JSON {
         switch value {

@@ -81,7 +81,18 @@ public struct CallContext: Sendable {
     public static func isValidPurpose(_ name: String) -> Bool { validName(name) }
 
     static func validName(_ s: String) -> Bool {
-        !s.isEmpty && s.count <= 128 && s.allSatisfy { $0.isLetter || $0.isNumber || "_-.:".contains($0) }
+        var ascii = true
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: ":"):
+                continue
+            case 0x80...: ascii = false
+            default: return false
+            }
+        }
+        if ascii { return !s.utf8.isEmpty && s.utf8.count <= 128 }
+        return !s.isEmpty && s.count <= 128 && s.allSatisfy { $0.isLetter || $0.isNumber || "_-.:".contains($0) }
     }
 
     /// Validates attribution values into a context.
