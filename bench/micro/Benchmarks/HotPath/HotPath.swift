@@ -22,7 +22,7 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    Benchmark("cache key (exact + semantic scope)") { benchmark in
+    Benchmark("cache key (the exact digest a lookup computes)") { benchmark in
         let body = try JSON.parse(Fixtures.requestBody).objectValue ?? JSONObject()
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
