@@ -60,6 +60,18 @@ import Testing
         }
     }
 
+    @Test func aClientThatClosesItsSideAfterTheRequestStillGetsTheAnswer() async throws {
+        try await Harness.with { h in
+            let raw = try RawHTTPConnection(port: h.port)
+            defer { raw.close() }
+            try raw.send(Self.post(Self.chat))
+            raw.shutdownWrite()
+            let responses = try await raw.offThread { try $0.readResponses(1) }
+            #expect(responses.first?.status == 200)
+            #expect(responses.first?.json["object"]?.stringValue == "chat.completion")
+        }
+    }
+
     @Test func anOversizedBodyIsRefusedAndTheConnectionGoesOn() async throws {
         try await Harness.with("server: { max_body_bytes: 1024 }") { h in
             let raw = try RawHTTPConnection(port: h.port)

@@ -88,6 +88,9 @@ final class RawHTTPConnection: @unchecked Sendable {
 
     func close() { Glibc.close(fd) }
 
+    /// Closes the sending side (the server reads end of stream; it may still answer).
+    func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
+
     /// Runs `work` on a new thread and returns its result.
     func offThread<T: Sendable>(_ work: @escaping @Sendable (RawHTTPConnection) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (cont: CheckedContinuation<T, any Error>) in

@@ -74,6 +74,9 @@ final class FastLaneHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let resume = state.responded()
         for part in resume.parts { receive(part, context: context) }
         if !resume.parts.isEmpty { context.fireChannelReadComplete() }
+        if resume.inputClosed {
+            if state.busy { state.inputClosedPending = true } else { context.fireUserInboundEventTriggered(ChannelEvent.inputClosed) }
+        }
         if resume.quiesce {
             if state.busy { state.quiescePending = true } else { context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
         }
@@ -97,9 +100,15 @@ final class FastLaneHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is ChannelShouldQuiesceEvent, state.busy {
-            state.quiescePending = true
-            return
+        if state.busy {
+            if event is ChannelShouldQuiesceEvent {
+                state.quiescePending = true
+                return
+            }
+            if let e = event as? ChannelEvent, e == .inputClosed {
+                state.inputClosedPending = true
+                return
+            }
         }
         context.fireUserInboundEventTriggered(event)
     }

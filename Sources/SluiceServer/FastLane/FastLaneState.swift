@@ -41,6 +41,9 @@ struct FastLaneState {
     var readPending = false
     /// A quiesce event (graceful shutdown) arrived while the lane was busy.
     var quiescePending = false
+    /// The client closed its side (half-closure) while the lane was busy; passed on after
+    /// the answer, or Hummingbird would close the connection's output under it.
+    var inputClosedPending = false
     /// The most body bytes the lane reads (`server.max_body_bytes`).
     let limit: Int
 
@@ -98,14 +101,15 @@ struct FastLaneState {
     var busy: Bool { mode == .collecting || mode == .responding }
 
     /// The lane wrote its response: the held parts to replay, in order, and whether a
-    /// read and a quiesce event were held.
-    mutating func responded() -> (parts: [HTTPRequestPart], read: Bool, quiesce: Bool) {
+    /// read, an input-closed and a quiesce event were held.
+    mutating func responded() -> (parts: [HTTPRequestPart], read: Bool, inputClosed: Bool, quiesce: Bool) {
         mode = .idle
         defer {
             held = []
             readPending = false
+            inputClosedPending = false
             quiescePending = false
         }
-        return (held, readPending, quiescePending)
+        return (held, readPending, inputClosedPending, quiescePending)
     }
 }
