@@ -22,6 +22,9 @@
 #   BENCH_PEER_URL      the peer's chat completions URL (required with BENCH_PEER_CMD)
 #   BENCH_PEER_MODEL    the model name to send to the peer (default: the upstream model)
 #   BENCH_PAUSE         seconds to idle between wrk runs           (default 1)
+#   BENCH_MAX_OTHER     % of one core other processes may use during a measured run before
+#                       its point (direct and sluice) is measured again (default 25)
+#   BENCH_RETRIES       how many times a disturbed point is measured again (default 2)
 #   BENCH_NGINX_PORT    fake upstream port                         (default 18090)
 #   BENCH_SLUICE_PORT   Sluice port                                (default 18081)
 #   BENCH_WRK_TIMEOUT   wrk per-request timeout, seconds           (default 5)
@@ -41,6 +44,8 @@ SOAK=${BENCH_SOAK:-0}
 PEER_CMD=${BENCH_PEER_CMD:-}
 PEER_URL=${BENCH_PEER_URL:-}
 PAUSE=${BENCH_PAUSE:-1}
+MAX_OTHER=${BENCH_MAX_OTHER:-25}
+RETRIES=${BENCH_RETRIES:-2}
 NGINX_PORT=${BENCH_NGINX_PORT:-18090}
 SLUICE_PORT=${BENCH_SLUICE_PORT:-18081}
 WRK_TIMEOUT=${BENCH_WRK_TIMEOUT:-5}
@@ -57,7 +62,7 @@ HOST=127.0.0.1
 die() { echo "bench: error: $*" >&2; exit 1; }
 note() { echo "bench: $*" >&2; }
 
-for v in DURATION WARMUP PAUSE NGINX_PORT SLUICE_PORT WRK_TIMEOUT SOAK; do
+for v in DURATION WARMUP PAUSE NGINX_PORT SLUICE_PORT WRK_TIMEOUT SOAK MAX_OTHER RETRIES; do
     [[ ${!v} =~ ^[0-9]+$ ]] || die "BENCH_$v must be a whole number, got '${!v}'"
 done
 [ "$DURATION" -ge 1 ] || die "BENCH_DURATION must be at least 1"
@@ -481,16 +486,32 @@ wait_quiet
 for p in $POINTS; do
     IFS=: read -r kind t c <<<"$p"
     label="$kind t$t c$c"
-    note "measuring $label: ${DURATION}s direct, then ${DURATION}s through sluice"
-    run_wrk "$kind-t$t-c$c-direct" "$kind" direct "$t" "$c" "$DURATION"
-    d=("$W_REQ" "$W_RPS" "$W_P50" "$W_P99" "$W_ERR")
-    CPU_ROWS+=("$label direct|$W_CPU_WRK|$W_CPU_NGINX|$W_CPU_SLUICE|$W_CPU_OTHER|$W_CPU_IDLE|")
-    sleep "$PAUSE"; wait_quiet
-    run_wrk "$kind-t$t-c$c-sluice" "$kind" sluice "$t" "$c" "$DURATION"
-    count_sluice "$c"
+    attempt=0
+    while true; do
+        attempt=$((attempt + 1))
+        note "measuring $label: ${DURATION}s direct, then ${DURATION}s through sluice"
+        run_wrk "$kind-t$t-c$c-direct" "$kind" direct "$t" "$c" "$DURATION"
+        d=("$W_REQ" "$W_RPS" "$W_P50" "$W_P99" "$W_ERR")
+        d_cpu="$label direct|$W_CPU_WRK|$W_CPU_NGINX|$W_CPU_SLUICE|$W_CPU_OTHER|$W_CPU_IDLE|"
+        d_other=$W_CPU_OTHER
+        sleep "$PAUSE"; wait_quiet
+        run_wrk "$kind-t$t-c$c-sluice" "$kind" sluice "$t" "$c" "$DURATION"
+        count_sluice "$c"
+        sleep "$PAUSE"; wait_quiet
+        # Something else on the machine during either run skews the pair: measure it again.
+        if [ "$d_other" -gt "$MAX_OTHER" ] || [ "$W_CPU_OTHER" -gt "$MAX_OTHER" ]; then
+            if [ "$attempt" -le "$RETRIES" ]; then
+                note "$label: other processes used ${d_other}% / ${W_CPU_OTHER}% of a core during the direct / sluice run (over BENCH_MAX_OTHER=$MAX_OTHER); measuring the point again"
+                say "  $label: measured again, attempt $((attempt + 1)): other processes used ${d_other}% / ${W_CPU_OTHER}% of a core (direct / sluice)"
+                continue
+            fi
+            say "  $label: other processes used ${d_other}% / ${W_CPU_OTHER}% of a core (direct / sluice) in every attempt; kept the last"
+        fi
+        break
+    done
     ROWS+=("$label|${d[1]}|$W_RPS|${d[2]}|$W_P50|${d[3]}|$W_P99|${d[4]}|$W_ERR|${d[0]}|$W_REQ")
+    CPU_ROWS+=("$d_cpu")
     CPU_ROWS+=("$label sluice|$W_CPU_WRK|$W_CPU_NGINX|$W_CPU_SLUICE|$W_CPU_OTHER|$W_CPU_IDLE|$(awk -v t="$W_SLUICE_TICKS" -v hz="$CLK_TCK" -v r="$W_REQ" 'BEGIN { printf "%.1f", (r > 0 ? t / hz * 1e6 / r : 0) }')|$W_RSS_MAX")
-    sleep "$PAUSE"; wait_quiet
     if [ -n "$PEER_CMD" ] && [ "$kind" = json ]; then
         run_wrk "$kind-t$t-c$c-peer" "$kind" peer "$t" "$c" "$DURATION"
         PEER_ROWS+=("$label|${d[1]}|$W_RPS|${d[2]}|$W_P50|$W_ERR")
