@@ -84,6 +84,13 @@ import Testing
             // gpt-4o-mini: 1000 × 0.15 + 10 × 0.60 per million.
             #expect(abs(hit.savedUSD - 0.000156) < 1e-12)
             #expect(hit.attempts.isEmpty)
+            #expect(hit.output == "bug")
+            // The next hit records from the answer the first one kept in memory: the same.
+            let third = try await run(h, "triage", #"{"variables":{"ticket":"login fails"}}"#)
+            #expect(third.json["text"] == "bug")
+            let thirdRecord = try await h.record(third.json["call_id"]?.stringValue)
+            #expect(thirdRecord.cache == "hit")
+            #expect(thirdRecord.output == "bug")
 
             // Other variables: a miss.
             _ = try await run(h, "triage", #"{"variables":{"ticket":"slow page"}}"#)
@@ -139,7 +146,7 @@ import Testing
 
             let stats = try await h.request(.GET, "/admin/cache")
             let triage = stats.json["by_purpose"]?.arrayValue?.first { $0["purpose"] == "triage" }
-            #expect(triage?["hits"] == 4, "\(stats.text)")
+            #expect(triage?["hits"] == 5, "\(stats.text)")
             #expect(triage?["misses"] == 5, "\(stats.text)")
             #expect(triage?["saved_usd"]?.doubleValue.map { $0 > 0 } == true)
             #expect(triage?["entries"]?.intValue.map { $0 >= 3 } == true)

@@ -85,6 +85,8 @@ public struct CachedAnswer: Sendable, Equatable {
         finishReasons = ChatText.finishReasons(of: completion)
     }
 
+    /// Always true: entries with equal bodies have equal answers, and an entry read back
+    /// from the store (without one) equals the in-memory copy.
     public static func == (lhs: CachedAnswer, rhs: CachedAnswer) -> Bool { true }
 }
 
