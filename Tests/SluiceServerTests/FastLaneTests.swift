@@ -49,6 +49,26 @@ import Testing
         }
     }
 
+    @Test func anthropicMessagesTakeTheLaneWithAnthropicErrors() async throws {
+        try await Harness.with { h in
+            let before = FastLane.answered.load(ordering: .relaxed)
+            let raw = try RawHTTPConnection(port: h.port)
+            defer { raw.close() }
+            let message = #"{"model":"sim-small","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}"#
+            func post(_ body: String) -> String {
+                "POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+            }
+            try raw.send(post(message) + post("not json"))
+            let responses = try await raw.offThread { try $0.readResponses(2) }
+            #expect(responses.map(\.status) == [200, 400])
+            #expect(responses[0].json["type"]?.stringValue == "message")
+            #expect(responses[0].json["role"]?.stringValue == "assistant")
+            #expect(responses[1].json["type"]?.stringValue == "error")
+            #expect(responses[1].json["error"]?["type"]?.stringValue == "invalid_request_error")
+            #expect(FastLane.answered.load(ordering: .relaxed) - before >= 2)
+        }
+    }
+
     @Test func connectionCloseClosesAfterTheAnswer() async throws {
         try await Harness.with { h in
             let raw = try RawHTTPConnection(port: h.port)

@@ -6,21 +6,27 @@ import SluiceCore
 import SluiceEngine
 import Synchronization
 
-/// The hot route answered straight from the connection's channel pipeline.
+/// The hot routes answered straight from the connection's channel pipeline.
 ///
-/// `POST /v1/chat/completions` without an `Idempotency-Key` (and with tracing off) is
-/// answered by ``FastLaneHandler`` instead of Hummingbird's router: the same
-/// ``ChatRoutes/answerChat(headers:body:identity:start:eventLoop:)`` and the same error
+/// `POST /v1/chat/completions` and `POST /v1/messages` without an `Idempotency-Key` (and
+/// with tracing off) are answered by ``FastLaneHandler`` instead of Hummingbird's router:
+/// the same route code (``ChatRoutes/answerChat(headers:body:identity:start:eventLoop:)``,
+/// ``MessagesRoutes/answer(headers:body:identity:start:eventLoop:)``) and the same error
 /// mapping, without the per-request cost of the async channel bridging, the request
 /// logger and the middleware chain. Every other request, and every request on a
 /// connection where Hummingbird still owes a response, goes to the router as before.
 /// `SLUICE_FAST_LANE=0` turns it off.
 struct FastLane: Sendable {
     let chat: ChatRoutes
+    private let messages: MessagesRoutes
     private let tracing: Bool
+
+    static let chatPath = "/v1/chat/completions"
+    static let messagesPath = "/v1/messages"
 
     init(chat: ChatRoutes) {
         self.chat = chat
+        messages = MessagesRoutes(chat: chat)
         tracing = chat.gateway.traces != nil
     }
 
@@ -35,7 +41,7 @@ struct FastLane: Sendable {
 
     /// Whether the lane answers a request with this head.
     func accepts(_ head: HTTPRequest) -> Bool {
-        head.method == .post && head.path == "/v1/chat/completions" && !tracing
+        head.method == .post && (head.path == Self.chatPath || head.path == Self.messagesPath) && !tracing
             && head.headerFields[IdempotentResponder.header] == nil && head.headerFields[.expect] == nil
     }
 
@@ -43,6 +49,7 @@ struct FastLane: Sendable {
     func answer(_ head: HTTPRequest, body: ByteBuffer, tooLarge: Bool, isLoopback: Bool, eventLoop: any EventLoop) async -> Response {
         let start = ContinuousClock.now
         Self.answered.add(1, ordering: .relaxed)
+        let anthropic = head.path == Self.messagesPath
         do {
             let identity = try chat.authenticate(head.headerFields, fromLoopback: isLoopback)
             if tooLarge {
@@ -50,9 +57,13 @@ struct FastLane: Sendable {
                     .payloadTooLarge, "The request body is larger than \(maxBodyBytes) bytes (server.max_body_bytes).")
             }
             let bytes = Array(body.readableBytesView)
+            if anthropic {
+                return await messages.answer(headers: head.headerFields, body: bytes, identity: identity, start: start, eventLoop: eventLoop)
+            }
             return await chat.answerChat(headers: head.headerFields, body: bytes, identity: identity, start: start, eventLoop: eventLoop).0
         } catch {
             let e = HTTPEdge.sluiceError(from: error)
+            if anthropic { return MessagesRoutes.error(e) }
             if e.code == .internalError { chat.gateway.logger.error("unhandled error", metadata: ["error": "\(error)"]) }
             return HTTPEdge.error(e)
         }

@@ -21,20 +21,44 @@ struct MessagesRoutes {
         let start = ContinuousClock.now
         do {
             let (identity, body) = try await chat.admit(request, context)
-            let json: JSON
-            do { json = try JSON.parse(body) } catch {
-                throw SluiceError.invalidRequest("The request body is not valid JSON: \(error).")
-            }
-            let openAI = try AnthropicInbound.toOpenAI(json)
+            let openAI = try Self.translate(body)
             return try await chat.idempotent.run(request, path: "/v1/messages", body: body, identity: identity) {
-                let reply = await chat.gateway.chat.handle(
-                    body: JSON.object(openAI).serialized(), attribution: HTTPEdge.attribution(request.headers), identity: identity,
-                    start: start, eventLoop: context.eventLoop)
-                return (respond(reply), ChatRoutes.completion(of: reply))
+                await answer(openAI, headers: request.headers, identity: identity, start: start, eventLoop: context.eventLoop)
             }
         } catch {
             return Self.error(HTTPEdge.sluiceError(from: error))
         }
+    }
+
+    /// The answer to an admitted caller's Anthropic `body` (what the ``FastLane`` calls),
+    /// errors in Anthropic's shape.
+    func answer(headers: HTTPFields, body: [UInt8], identity: Identity, start: ContinuousClock.Instant, eventLoop: any EventLoop) async
+        -> Response
+    {
+        do {
+            let openAI = try Self.translate(body)
+            return await answer(openAI, headers: headers, identity: identity, start: start, eventLoop: eventLoop).0
+        } catch {
+            return Self.error(HTTPEdge.sluiceError(from: error))
+        }
+    }
+
+    /// The request as an OpenAI chat body.
+    static func translate(_ body: [UInt8]) throws -> JSONObject {
+        let json: JSON
+        do { json = try JSON.parse(body) } catch {
+            throw SluiceError.invalidRequest("The request body is not valid JSON: \(error).")
+        }
+        return try AnthropicInbound.toOpenAI(json)
+    }
+
+    private func answer(
+        _ openAI: JSONObject, headers: HTTPFields, identity: Identity, start: ContinuousClock.Instant, eventLoop: any EventLoop
+    ) async -> (Response, @Sendable () -> Bool) {
+        let reply = await chat.gateway.chat.handle(
+            body: JSON.object(openAI).serialized(), attribution: HTTPEdge.attribution(headers), identity: identity,
+            start: start, eventLoop: eventLoop)
+        return (respond(reply), ChatRoutes.completion(of: reply))
     }
 
     static func error(_ e: SluiceError, headers: HTTPFields = [:]) -> Response {
