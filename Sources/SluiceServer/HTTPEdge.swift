@@ -1,4 +1,5 @@
 import HTTPTypes
+import Logging
 import Hummingbird
 import NIOCore
 import SluiceCore
@@ -41,6 +42,13 @@ enum HTTPEdge {
         var h = headers
         if let retry = error.retryAfterSeconds { h[.retryAfter] = String(retry) }
         return json(error.code.status, error.openAIBody, headers: h)
+    }
+
+    /// The response for anything a route threw; an internal error is logged first.
+    static func errorResponse(for error: any Error, logger: Logger) -> Response {
+        let e = sluiceError(from: error)
+        if e.code == .internalError { logger.error("unhandled error", metadata: ["error": "\(error)"]) }
+        return HTTPEdge.error(e)
     }
 
     /// Maps any error thrown in a handler to a Sluice error.
@@ -119,9 +127,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch {
-            let e = HTTPEdge.sluiceError(from: error)
-            if e.code == .internalError { context.logger.error("unhandled error", metadata: ["error": "\(error)"]) }
-            return HTTPEdge.error(e)
+            return HTTPEdge.errorResponse(for: error, logger: context.logger)
         }
     }
 }

@@ -31,60 +31,43 @@ public struct JSONLogHandler: LogHandler {
 
     /// Writes `event` as one JSON line, splicing ``LogFields`` in as typed members.
     public func log(event: LogEvent) {
-        if let line = fieldsLine(event) {
-            if let callSink, line.isCall { callSink.write(line.bytes) } else { sink.write(line.bytes) }
-            return
-        }
-        var obj = JSONObject()
-        obj["ts"] = .string(Self.timestamp())
-        obj["level"] = .string(event.level.rawValue)
-        obj["label"] = .string(label)
-        obj["msg"] = .string(event.message.description)
-        for key in metadata.keys.sorted() { obj[key] = Self.json(metadata[key]!) }
+        var members = JSONObject()
+        for key in metadata.keys.sorted() { members[key] = Self.json(metadata[key]!) }
         if let extra = event.metadata {
             for key in extra.count > 1 ? extra.keys.sorted() : Array(extra.keys) {
                 let value = extra[key]!
                 if case .stringConvertible(let c) = value, let fields = c as? LogFields {
-                    obj.merge(fields.object)
+                    members.merge(fields.object)
                 } else {
-                    obj[key] = Self.json(value)
+                    members[key] = Self.json(value)
                 }
             }
         }
-        var line = JSON.object(obj).serialized()
-        line.append(0x0A)
-        if let callSink, obj["log"] == .string("call") { callSink.write(line) } else { sink.write(line) }
-    }
-
-    /// The common shape of a request-log line (one ``LogFields`` value, no handler
-    /// metadata), written straight into bytes: the same line as the general path,
-    /// without building and merging an object first. `nil` for any other event.
-    private func fieldsLine(_ event: LogEvent) -> (bytes: [UInt8], isCall: Bool)? {
-        guard metadata.isEmpty, let extra = event.metadata, extra.count == 1,
-            case .stringConvertible(let c) = extra.first!.value, let fields = (c as? LogFields)?.object,
-            !fields.contains(where: { Self.baseKeys.contains($0.key) })
-        else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(512)
-        out.append(contentsOf: #"{"ts":"#.utf8)
-        JSON.writeString(Self.timestamp(), to: &out)
-        out.append(contentsOf: #","level":"#.utf8)
-        JSON.writeString(event.level.rawValue, to: &out)
-        out.append(contentsOf: #","label":"#.utf8)
-        JSON.writeString(label, to: &out)
-        out.append(contentsOf: #","msg":"#.utf8)
-        JSON.writeString(event.message.description, to: &out)
-        for (key, value) in fields {
-            out.append(UInt8(ascii: ","))
-            JSON.writeString(key, to: &out)
-            out.append(UInt8(ascii: ":"))
-            value.write(to: &out)
+        var head: JSONObject = [
+            "ts": .string(Self.timestamp()), "level": .string(event.level.rawValue), "label": .string(label),
+            "msg": .string(event.message.description),
+        ]
+        var line: [UInt8]
+        if members.contains(where: { head[$0.key] != nil }) {
+            // A member named like a head field takes its place.
+            head.merge(members)
+            line = JSON.object(head).serialized()
+        } else {
+            // The usual case: the members follow the head, written straight after it.
+            line = JSON.object(head).serialized()
+            line.reserveCapacity(512)
+            line.removeLast()
+            for (key, value) in members {
+                line.append(UInt8(ascii: ","))
+                JSON.writeString(key, to: &line)
+                line.append(UInt8(ascii: ":"))
+                value.write(to: &line)
+            }
+            line.append(UInt8(ascii: "}"))
         }
-        out.append(contentsOf: [UInt8(ascii: "}"), 0x0A])
-        return (out, fields["log"] == .string("call"))
+        line.append(0x0A)
+        if let callSink, members["log"] == .string("call") { callSink.write(line) } else { sink.write(line) }
     }
-
-    private static let baseKeys: Set<String> = ["ts", "level", "label", "msg"]
 
     static func json(_ value: Logger.Metadata.Value) -> JSON {
         switch value {

@@ -188,8 +188,3 @@ extension Duration {
         return Double(c.seconds) * 1e9 + Double(c.attoseconds) / 1e9
     }
 }
-
-extension CallTracer {
-    /// The `finish_reason` of each choice of a chat completion, in order.
-    static func finishReasons(of completion: JSONObject) -> [String] { ChatText.finishReasons(of: completion) }
-}

@@ -84,7 +84,7 @@ extension ChatService {
         meta.attempts = record.attempts.count
         meta.overheadMs = record.overheadMs
         meta.reviewID = reviewID
-        await recorder.finish(record, output: output, finishReasons: CallTracer.finishReasons(of: response.json))
+        await recorder.finish(record, output: output, finishReasons: ChatText.finishReasons(of: response.json))
         return .json(status: 200, body: body ?? response.body, meta: meta)
     }
 

@@ -52,20 +52,15 @@ struct FastLane: Sendable {
         let anthropic = head.path == Self.messagesPath
         do {
             let identity = try chat.authenticate(head.headerFields, fromLoopback: isLoopback)
-            if tooLarge {
-                throw SluiceError(
-                    .payloadTooLarge, "The request body is larger than \(maxBodyBytes) bytes (server.max_body_bytes).")
-            }
+            if tooLarge { throw ChatRoutes.bodyTooLarge(maxBodyBytes) }
             let bytes = Array(body.readableBytesView)
             if anthropic {
                 return await messages.answer(headers: head.headerFields, body: bytes, identity: identity, start: start, eventLoop: eventLoop)
             }
             return await chat.answerChat(headers: head.headerFields, body: bytes, identity: identity, start: start, eventLoop: eventLoop).0
         } catch {
-            let e = HTTPEdge.sluiceError(from: error)
-            if anthropic { return MessagesRoutes.error(e) }
-            if e.code == .internalError { chat.gateway.logger.error("unhandled error", metadata: ["error": "\(error)"]) }
-            return HTTPEdge.error(e)
+            if anthropic { return MessagesRoutes.error(HTTPEdge.sluiceError(from: error)) }
+            return HTTPEdge.errorResponse(for: error, logger: chat.gateway.logger)
         }
     }
 }

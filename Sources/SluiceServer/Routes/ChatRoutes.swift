@@ -24,8 +24,13 @@ struct ChatRoutes {
         do {
             return (identity, Array(try await request.body.collect(upTo: limit).readableBytesView))
         } catch {
-            throw SluiceError(.payloadTooLarge, "The request body is larger than \(limit) bytes (server.max_body_bytes).")
+            throw Self.bodyTooLarge(limit)
         }
+    }
+
+    /// The error for a body over `server.max_body_bytes` (`limit`).
+    static func bodyTooLarge(_ limit: Int) -> SluiceError {
+        SluiceError(.payloadTooLarge, "The request body is larger than \(limit) bytes (server.max_body_bytes).")
     }
 
     /// The caller presenting `headers`' key.
