@@ -14,6 +14,7 @@ public enum SluiceApp {
     public static func router(gateway: Gateway) -> Router<SluiceRequestContext> {
         let router = Router(context: SluiceRequestContext.self)
         router.add(middleware: ErrorMiddleware())
+        router.add(middleware: IdentityMiddleware(keyRing: gateway.keyRing))
         if let traces = gateway.traces { router.add(middleware: TraceContextMiddleware(traces: traces)) }
         let chat = ChatRoutes(gateway: gateway)
         chat.register(on: router)

@@ -1,9 +1,11 @@
 import Hummingbird
 import NIOCore
+import SluiceCore
 import SluiceEngine
 
-/// The request context: Hummingbird's core storage plus the peer address,
-/// which decides whether an unauthenticated call comes from loopback.
+/// The request context: Hummingbird's core storage, the peer address (which
+/// decides whether an unauthenticated call comes from loopback), and the caller
+/// that ``IdentityMiddleware`` authenticated.
 public struct SluiceRequestContext: RequestContext, RemoteAddressRequestContext {
     /// Hummingbird's per-request storage.
     public var coreContext: CoreRequestContextStorage
@@ -11,6 +13,8 @@ public struct SluiceRequestContext: RequestContext, RemoteAddressRequestContext 
     public let remoteAddress: SocketAddress?
     /// The event loop of the client's connection.
     public let eventLoop: any EventLoop
+    /// The caller of an API route, or why it may not call it; `nil` off the API paths.
+    var identity: Result<Identity, SluiceError>?
 
     /// The context for a new request, with the channel's peer address and loop.
     public init(source: ApplicationRequestContextSource) {
@@ -21,4 +25,13 @@ public struct SluiceRequestContext: RequestContext, RemoteAddressRequestContext 
 
     /// True when the peer is on 127.0.0.0/8 or ::1.
     public var isLoopback: Bool { HTTPEdge.isLoopback(remoteAddress) }
+
+    /// The authenticated caller; throws the authentication failure (401, 403).
+    func caller() throws(SluiceError) -> Identity {
+        switch identity {
+        case .success(let id): return id
+        case .failure(let error): throw error
+        case nil: throw SluiceError(.internalError, "This route was reached without authentication; it is not under /v1/ or /admin/.")
+        }
+    }
 }

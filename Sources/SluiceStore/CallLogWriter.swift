@@ -15,6 +15,8 @@ public final class CallLogWriter: Service, Sendable {
     struct State {
         var queue = Deque<CallRecord>()
         var inFlight = 0
+        /// The batch being written now.
+        var writing: [CallRecord] = []
         var blocked = Deque<(CallRecord, BlockedWaiter)>()
         var consumer: CheckedContinuation<Void, Never>?
         var shuttingDown = false
@@ -42,6 +44,16 @@ public final class CallLogWriter: Service, Sendable {
     /// Records queued or being written.
     public var pending: Int {
         state.withLock { $0.queue.count + $0.inFlight + $0.blocked.count }
+    }
+
+    /// The record of `callID` while it is queued or being written (not yet readable from
+    /// the store); `nil` otherwise. Read this before the store: a record leaves here only
+    /// once its batch is committed.
+    public func pendingRecord(_ callID: String) -> CallRecord? {
+        state.withLock { s in
+            s.writing.first { $0.callID == callID } ?? s.queue.first { $0.callID == callID }
+                ?? s.blocked.first { $0.0.callID == callID }?.0
+        }
     }
 
     /// True while the last write attempt failed (the store is away).
@@ -131,6 +143,7 @@ public final class CallLogWriter: Service, Sendable {
             await write(batch)
             let resumed = state.withLock { s -> [BlockedWaiter] in
                 s.inFlight -= batch.count
+                s.writing = []
                 var out: [BlockedWaiter] = []
                 while s.queue.count + s.inFlight < capacity, let (record, cont) = s.blocked.popFirst() {
                     s.queue.append(record)
@@ -166,6 +179,7 @@ public final class CallLogWriter: Service, Sendable {
                     batch.reserveCapacity(n)
                     for _ in 0..<n { batch.append(s.queue.removeFirst()) }
                     s.inFlight += n
+                    s.writing = batch
                     return .batch(batch)
                 }
                 return s.shuttingDown ? .finished : .wait

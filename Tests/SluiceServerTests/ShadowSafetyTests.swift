@@ -30,8 +30,8 @@ import Testing
         return try await h.gateway.store.list(CallFilter(purpose: purpose + ":shadow", limit: 100))
     }
 
-    /// A raw call with the purpose in the header or in metadata is shadowed with the shadow's model;
-    /// streams, cache hits and unsampled calls are not.
+    /// A raw call with the purpose in the header or in metadata is shadowed with the shadow's model,
+    /// a stream too (whole, once it ended); cache hits and unsampled calls are not.
     @Test func rawCallsAreShadowedWithTheShadowModel() async throws {
         let live = try await FakeUpstream.start()
         let shadow = try await FakeUpstream.start()
@@ -56,12 +56,14 @@ import Testing
             _ = try await h.chat(Self.chat)
             await h.gateway.shadows.idle()
             let rows = try await shadowRows(h, "support")
-            #expect(rows.count == 2)
-            #expect(Set(rows.compactMap(\.shadowOf)) == [header.header("X-Sluice-Call-Id"), viaMetadata.header("X-Sluice-Call-Id")])
-            #expect(rows.allSatisfy { $0.model == "smart" && $0.status == .ok && $0.runID == nil && $0.keyName == nil })
+            #expect(rows.count == 3)
+            #expect(
+                Set(rows.compactMap(\.shadowOf))
+                    == [header.header("X-Sluice-Call-Id"), viaMetadata.header("X-Sluice-Call-Id"), stream.header("X-Sluice-Call-Id")])
+            #expect(rows.allSatisfy { $0.model == "smart" && $0.status == .ok && $0.runID == nil && $0.keyName == nil && !$0.stream })
             #expect(Set(rows.compactMap(\.user)) == ["u1", "u2"])
             #expect(rows.allSatisfy { $0.output == "shadow answer" })
-            #expect(shadow.received.count == 2)
+            #expect(shadow.received.count == 3)
             #expect(shadow.received.allSatisfy { $0.json?["model"] == "shadow-model-1" && $0.json?["metadata"] == nil })
             let stored = rows.first { $0.user == "u2" }?.requestBody ?? ""
             #expect(stored.contains("\"team\"") && !stored.lowercased().contains("x-sluice"), "\(stored)")

@@ -24,11 +24,16 @@ extension ShadowRunner {
         }
     }
 
-    /// A call's body for its shadow: the shadow's model (when given), and the `x-sluice-*` keys
-    /// taken out of `metadata` (the shadow sets its own attribution); `user`, else the one they named.
+    /// A call's body for its shadow: the shadow's model (when given), whole (a streamed call's
+    /// shadow does not stream: nobody reads it as it comes), and the `x-sluice-*` keys taken out
+    /// of `metadata` (the shadow sets its own attribution); `user`, else the one they named.
     static func shadowBody(_ body: [UInt8], model: String?, user headerUser: String?) -> (body: [UInt8], user: String?)? {
         guard var obj = (try? JSON.parse(body))?.objectValue else { return nil }
         if let model { obj["model"] = .string(model) }
+        if obj["stream"] != nil {
+            obj["stream"] = nil
+            obj["stream_options"] = nil
+        }
         var user = headerUser
         if var meta = obj["metadata"]?.objectValue {
             for key in meta.keys where key.lowercased().hasPrefix("x-sluice-") {

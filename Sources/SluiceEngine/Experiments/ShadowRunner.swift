@@ -20,13 +20,12 @@ import Synchronization
 /// budget spent, is skipped and counted (``ShadowCounters``).
 ///
 /// Shadowed: complete answers (200) that were not served from the cache nor
-/// degraded, and answers that failed their schema (422, which have an output to
-/// compare). Not shadowed: other failures, cache hits, streams, and shadow runs.
+/// degraded, answers that failed their schema (422, which have an output to
+/// compare), and streams that ended cleanly (the shadow runs whole, once the live
+/// stream ended). Not shadowed: other failures, cache hits, and shadow runs.
 ///
-/// ```swift
-/// // In a route, after the live reply is built (never awaited):
-/// gateway.shadows.afterChat(body: body, attribution: attribution, reply: reply)
-/// ```
+/// The pipeline fires the hooks itself (``ChatService/handle(body:attribution:identity:start:eventLoop:prompt:)``
+/// for raw calls on every surface, ``PurposeRunner`` for prompt runs): surfaces never call them.
 public final class ShadowRunner: Service, Sendable {
     struct State {
         var inFlight: [String: Int] = [:]
@@ -99,8 +98,12 @@ public final class ShadowRunner: Service, Sendable {
 
     /// The hook of `POST /v1/chat/completions`: shadows a raw call whose purpose has a shadow
     /// with a `model` (a raw call has no prompt to re-render, so a prompt version alone does not apply).
-    public func afterChat(body: [UInt8], attribution: Attribution, reply: ChatReply) {
-        guard attribution.shadowOf == nil, let primaryID = Self.shadowable(reply) else { return }
+    func afterChat(body: [UInt8], attribution: Attribution, reply: ChatReply) {
+        guard attribution.shadowOf == nil else { return }
+        Self.whenShadowable(reply) { [self] primaryID in shadowChat(body: body, attribution: attribution, primaryID: primaryID) }
+    }
+
+    private func shadowChat(body: [UInt8], attribution: Attribution, primaryID: String) {
         let purpose: String
         if let p = attribution.purpose {
             purpose = p
@@ -122,7 +125,14 @@ public final class ShadowRunner: Service, Sendable {
     /// The hook of a prompt run (`POST /v1/purposes/{purpose}/run` and tasks): re-renders the
     /// caller's variables with the shadow's prompt version and/or model.
     func afterRun(_ runner: PurposeRunner, purpose: String, body: [UInt8], attribution: Attribution, reply: ChatReply) {
-        guard attribution.shadowOf == nil, let primaryID = Self.shadowable(reply), let shadow = admit(purpose) else { return }
+        guard attribution.shadowOf == nil else { return }
+        Self.whenShadowable(reply) { [self] primaryID in
+            shadowRun(runner, purpose: purpose, body: body, attribution: attribution, primaryID: primaryID)
+        }
+    }
+
+    private func shadowRun(_ runner: PurposeRunner, purpose: String, body: [UInt8], attribution: Attribution, primaryID: String) {
+        guard let shadow = admit(purpose) else { return }
         launch(purpose, shadow) { [chat] in
             let rendered: [UInt8], prompt: Prompt, merged: Attribution
             do {
@@ -138,16 +148,19 @@ public final class ShadowRunner: Service, Sendable {
         }
     }
 
-    /// The live call's id when its reply may be shadowed.
-    static func shadowable(_ reply: ChatReply) -> String? {
+    /// Calls `start` with the live call's id once `reply` is known to be shadowable: now for
+    /// a whole answer, when the stream ended cleanly for a stream.
+    static func whenShadowable(_ reply: ChatReply, _ start: @escaping @Sendable (String) -> Void) {
         switch reply {
         case .json(let status, _, let meta):
-            guard status == 200, !meta.degraded, meta.cache == "miss" || meta.cache == "bypass" else { return nil }
-            return meta.callID
+            guard status == 200, !meta.degraded, meta.cache == "miss" || meta.cache == "bypass", let id = meta.callID else { return }
+            start(id)
         case .failure(let error, let meta):
-            return error.code == .schemaValidationFailed ? meta.callID : nil
-        case .stream, .events:
-            return nil
+            if error.code == .schemaValidationFailed, let id = meta.callID { start(id) }
+        case .stream(let relay, _):
+            relay.whenCleanEnd { record in start(record.callID) }
+        case .events:
+            return
         }
     }
 

@@ -67,7 +67,8 @@ extension ChatService {
                     "type": "json_schema", "json_schema": ["name": .string(PurposeRunner.schemaName(ctx.purpose)), "schema": schema],
                 ]
             }
-        } else if format?["type"]?.stringValue == "json_schema", let schema = format?["json_schema"]?["schema"] {
+        } else if let schema = Self.requestedSchema(request.body) {
+            do { try compile(schema) } catch { return .answer(await fail(&record, error, ctx: ctx)) }
             out.schema = schema
         }
         return .next(out)

@@ -2,55 +2,29 @@ import Foundation
 import SluiceCore
 import SluiceProviders
 
-extension ChatService {
-    /// Wraps a stream whose first chunk arrived into the relay the edge writes from.
-    func openStream(
-        _ stream: any ChunkStream, first: StreamChunk?, target: ResolvedTarget, firstStart: ContinuousClock.Instant,
-        ticket: BreakerBoard.Ticket?, request: ChatRequest, ctx: CallContext, record: CallRecord, cache plan: CachePlan? = nil,
-        input: InputCheck? = nil
-    ) -> ChatReply {
-        var record = record
-        record.provider = target.provider.name
-        record.ttftMs = (ContinuousClock.now - ctx.start).milliseconds
-        let upstreamMs = (ContinuousClock.now - firstStart).milliseconds
-        var meta = ResponseMeta(callID: ctx.callID)
-        meta.provider = target.provider.name
-        meta.answeredModel = target.model
-        meta.attempts = record.attempts.count
-        meta.cache = record.cache
-        meta.overheadMs = max(0, (ContinuousClock.now - ctx.start).milliseconds - upstreamMs)
-        let relay = StreamRelay(
-            stream: stream, first: first.map { .chunk($0) } ?? .end, record: record, recorder: recorder,
-            start: ctx.start, upstreamStart: firstStart, clientWantsUsage: request.clientWantsUsage,
-            targetModel: target.model, messages: request.messages)
-        if let ticket {
-            // The target's breaker hears how the stream ended: complete, broken by the upstream, or neither (client gone).
-            let breakers = runner.breakers
-            relay.onEnd = { outcome in
-                if let success = outcome { breakers.record(ticket, success: success) } else { breakers.release(ticket) }
-            }
-        }
-        if let redaction = input?.redaction { relay.restorer = PlaceholderRestorer(redaction) }
-        // A stream cannot be repaired once sent: its schema is checked at the end and recorded.
-        if let schemaJSON = input?.schema, let schema = try? schemas.schema(for: schemaJSON) {
-            relay.validate = { text in Self.check(text, against: schema).0.isEmpty }
-        }
-        let refusals = self.refusals
-        relay.isRefusal = { text in refusals.isRefusal(text: text) }
-        if let plan, (request.body["n"]?.intValue ?? 1) == 1 {
-            let service = self
-            relay.onCompletion = { body, record in service.store(plan, body: body, record: record) }
-        }
-        return .stream(relay, meta: meta)
-    }
+/// What a surface writes next for a streamed answer. Surfaces are codecs: chat
+/// writes `data:` frames, messages writes Anthropic events, each from these.
+public enum RelayEvent: Sendable {
+    /// A chunk to pass on (placeholders already restored). `chunk.native` holds the
+    /// upstream's own bytes when it spoke the surface's API.
+    case chunk(StreamChunk)
+    /// The stream failed, or an output guard stopped it, after the response head went
+    /// out: the surface sends an error event, never a clean end. Already recorded.
+    case failure(SluiceError)
+    /// The clean end; `reviewID` when the answer was queued for review.
+    case end(reviewID: String?)
 }
 
-/// Relays one upstream stream to the client as SSE frames, event by event, and
-/// writes the call record when the stream ends, however it ends: `[DONE]`, an
-/// upstream failure (sent as an error event, never a clean end), or the client
-/// going away. The usage chunk is passed on only if the client asked for it.
+/// Relays one upstream stream to a surface event by event, applies the output
+/// policies a stream can have (guards, review, schema and refusal notes, the
+/// cache), and writes the call record when the stream ends, however it ends: the
+/// upstream's clean end, an upstream failure, a guard, or the client going away.
+/// The usage chunk is passed on only if the client asked for it.
+///
+/// Under `stream_guard: buffer` the pipeline calls ``hold()`` before answering: the
+/// whole stream is read and checked first, then replayed.
 public final class StreamRelay: @unchecked Sendable {
-    // Owned by the one response-writer task that calls `nextFrame()` serially.
+    // Owned by the one task that calls `nextEvent()` (or `hold()`) serially.
     /// What was read before the response head went out.
     enum Prefetched { case chunk(StreamChunk), end, none }
 
@@ -63,11 +37,19 @@ public final class StreamRelay: @unchecked Sendable {
     private let clientWantsUsage: Bool
     private let targetModel: String
     private let messages: [JSON]
+    /// The answer as the upstream sent it (placeholders kept): recorded and cached.
     private var text = ""
+    /// The answer as the client sees it (placeholders restored): what guards and review read.
+    private var shown = ""
     private var usage: Usage?
     private var finished = false
     private var finishReason: String?
     private var sawToolCalls = false
+    /// The events of a held stream, replayed after ``hold()`` passed.
+    private var replay: [RelayEvent]?
+    /// Whether the response head has gone out (false while a stream is held).
+    private var headSent = true
+
     /// Called with the answer as a `chat.completion` when a text stream ends cleanly (for the cache).
     var onCompletion: (@Sendable ([UInt8], CallRecord) -> Void)?
     /// Swaps personal-data placeholders back in content deltas.
@@ -78,6 +60,16 @@ public final class StreamRelay: @unchecked Sendable {
     var isRefusal: (@Sendable (String) -> Bool)?
     /// Called once when the stream ends: `true` complete, `false` broken by the upstream, `nil` the client left.
     var onEnd: (@Sendable (Bool?) -> Void)?
+    /// The purpose's output rules, checked on the whole answer at the end (flags, `require`, and every block).
+    var outputRules: [GuardRule] = []
+    /// Checks blocking rules as chunks pass (`stream_guard: incremental`).
+    var incremental: StreamGuard?
+    /// Queues the answer for review when the stream ends: `(record, output, flags) -> review id`.
+    var review: (@Sendable (CallRecord, String) async -> String?)?
+    /// Called after a clean, unblocked end with the final record (shadows).
+    private var onCleanEnd: [@Sendable (CallRecord) -> Void] = []
+    /// The final record once the stream ended cleanly.
+    private var cleanRecord: CallRecord?
 
     init(
         stream: any ChunkStream, first: Prefetched, record: CallRecord, recorder: CallRecorder,
@@ -97,14 +89,41 @@ public final class StreamRelay: @unchecked Sendable {
 
     /// The call id of this stream.
     public var callID: String { record.callID }
-    /// Whether the stream ended with the upstream's clean end (read after the last frame).
+    /// Whether the stream ended with the upstream's clean end (read after the last event).
     public private(set) var endedCleanly = false
+    /// The review item of a held stream that passed (known before the head goes out).
+    public private(set) var reviewID: String?
 
-    static let done = Array("data: [DONE]\n\n".utf8)
-
-    /// The next SSE frame to write, or `nil` when the stream is over.
-    public func nextFrame() async -> [UInt8]? {
+    /// The next event to write, or `nil` when the stream is over.
+    public func nextEvent() async -> RelayEvent? {
+        if replay != nil { return replay!.isEmpty ? nil : replay!.removeFirst() }
         if finished { return nil }
+        return await pull()
+    }
+
+    /// Reads the whole stream before anything is sent (`stream_guard: buffer`). Returns the
+    /// error to answer with instead of the stream (already recorded), or `nil` when the
+    /// answer passed and ``nextEvent()`` will replay it.
+    func hold() async -> SluiceError? {
+        headSent = false
+        var events: [RelayEvent] = []
+        while true {
+            let event = await pull()
+            switch event {
+            case .chunk: events.append(event)
+            case .failure(let error): return error
+            case .end(let id):
+                reviewID = id
+                events.append(event)
+                replay = events
+                headSent = true
+                return nil
+            }
+        }
+    }
+
+    /// Reads the upstream until there is something to send.
+    private func pull() async -> RelayEvent {
         while true {
             let chunk: StreamChunk?
             do {
@@ -118,38 +137,47 @@ public final class StreamRelay: @unchecked Sendable {
                 let err = SluiceError(
                     .upstreamError, "Upstream '\(record.provider ?? "")' stream failed: \(error.message)",
                     details: ["upstream_status": error.status.map(JSON.int) ?? .null])
-                // The 200 head is out: the client sees an error event, and the row says so.
-                await finish(status: .streamInterrupted, error: err.message, httpStatus: 200)
-                var frame = Array("data: ".utf8)
-                err.openAIBody.write(to: &frame)
-                frame.append(contentsOf: [0x0A, 0x0A])
-                return frame
+                await finish(
+                    status: headSent ? .streamInterrupted : .error, error: err, httpStatus: headSent ? 200 : err.code.status, upstream: false)
+                return .failure(err)
             }
-            guard let chunk else {
-                await finish(status: .ok, error: nil, httpStatus: 200)
-                return Self.done
-            }
-            if let m = chunk.json["model"]?.stringValue { record.answeredModel = m }
-            if let u = chunk.usage { usage = u }
-            if let delta = ChatText.chunkDelta(chunk.json) { text += delta }
-            if let choice = chunk.json["choices"]?.arrayValue?.first {
-                if let f = choice["finish_reason"]?.stringValue { finishReason = f }
-                if choice["delta"]?["tool_calls"] != nil { sawToolCalls = true }
+            guard let chunk else { return await end() }
+            let (out, delta) = absorb(chunk)
+            if incremental != nil, case .block(let rule, let why) = incremental!.feed(delta) {
+                let err = StreamGuard.error(rule: rule, why: why)
+                await finish(status: .error, error: err, httpStatus: err.code.status, upstream: true)
+                return .failure(err)
             }
             if chunk.isUsageOnly && !clientWantsUsage { continue }
-            var raw = chunk.raw
-            if restorer != nil, let restored = restore(chunk.json) { raw = restored }
-            var frame = Array("data: ".utf8)
-            frame.reserveCapacity(raw.count + 8)
-            frame.append(contentsOf: raw)
-            frame.append(contentsOf: [0x0A, 0x0A])
-            return frame
+            return .chunk(out)
         }
+    }
+
+    /// Notes what `chunk` says (model, usage, text, finish reason) and returns it as the
+    /// client gets it, with the text it adds for the client.
+    private func absorb(_ chunk: StreamChunk) -> (StreamChunk, String) {
+        if let m = chunk.json["model"]?.stringValue { record.answeredModel = m }
+        if let u = chunk.usage { usage = u }
+        let delta = ChatText.chunkDelta(chunk.json) ?? ""
+        text += delta
+        if let choice = chunk.json["choices"]?.arrayValue?.first {
+            if let f = choice["finish_reason"]?.stringValue { finishReason = f }
+            if choice["delta"]?["tool_calls"] != nil { sawToolCalls = true }
+        }
+        guard restorer != nil, let restored = restore(chunk.json) else {
+            shown += delta
+            return (chunk, delta)
+        }
+        var out = chunk
+        out.json = restored.json
+        out.raw = restored.raw
+        shown += restored.text
+        return (out, restored.text)
     }
 
     /// The chunk with placeholders swapped back in its content (held back while one may be cut
     /// in two; released with the finish reason); `nil` when it carries no text.
-    private func restore(_ json: JSONObject) -> [UInt8]? {
+    private func restore(_ json: JSONObject) -> (json: JSONObject, raw: [UInt8], text: String)? {
         guard var choices = json["choices"]?.arrayValue, var choice = choices.first?.objectValue else { return nil }
         var delta = choice["delta"]?.objectValue ?? [:]
         var text = delta["content"]?.stringValue.map { restorer!.feed($0) }
@@ -160,22 +188,49 @@ public final class StreamRelay: @unchecked Sendable {
         choices[0] = .object(choice)
         var out = json
         out["choices"] = .array(choices)
-        return JSON.object(out).serialized()
+        return (out, JSON.object(out).serialized(), text)
+    }
+
+    /// The upstream ended cleanly: the whole-answer guard check, review, then the record.
+    private func end() async -> RelayEvent {
+        if !outputRules.isEmpty {
+            do {
+                record.guardFlags += try StreamGuard(rules: outputRules).finish(shown)
+            } catch {
+                await finish(status: .error, error: error, httpStatus: error.code.status, upstream: true)
+                return .failure(error)
+            }
+        }
+        let id = await review?(record, shown)
+        await finish(status: .ok, error: nil, httpStatus: 200, upstream: true)
+        cleanRecord = record
+        for f in onCleanEnd { f(record) }
+        onCleanEnd = []
+        return .end(reviewID: id)
+    }
+
+    /// Calls `f` with the final record once the stream has ended cleanly (at once if it
+    /// already has, as a held stream may). Set before the surface reads the stream.
+    func whenCleanEnd(_ f: @escaping @Sendable (CallRecord) -> Void) {
+        if let cleanRecord { f(cleanRecord) } else { onCleanEnd.append(f) }
     }
 
     /// Records a client that went away before the stream ended.
     public func clientDisconnected() async {
         guard !finished else { return }
-        await finish(status: .error, error: "client disconnected before the stream ended", httpStatus: 499)
+        await finish(
+            status: .error, error: SluiceError(.clientClosed, "client disconnected before the stream ended"), httpStatus: 499, upstream: nil)
     }
 
-    private func finish(status: CallRecord.Status, error: String?, httpStatus: Int) async {
+    /// Records the end once. `upstream` is what the target's breaker hears: it completed
+    /// (`true`, a guard's verdict included), it broke (`false`), or neither (`nil`, the client left).
+    private func finish(status: CallRecord.Status, error: SluiceError?, httpStatus: Int, upstream: Bool?) async {
         guard !finished else { return }
         finished = true
         endedCleanly = status == .ok
-        onEnd?(status == .ok ? true : status == .streamInterrupted ? false : nil)
+        onEnd?(upstream)
         record.status = status
-        record.error = error
+        record.error = error?.message
         record.httpStatus = httpStatus
         let total = (ContinuousClock.now - start).milliseconds
         record.latencyMs = total
@@ -198,7 +253,9 @@ public final class StreamRelay: @unchecked Sendable {
             ]
             onCompletion(completion.serialized(), record)
         }
-        await recorder.finish(record, output: text, finishReasons: finishReason.map { [$0] } ?? [])
+        await recorder.finish(
+            record, output: error?.code == .outputBlocked ? nil : text, finishReasons: finishReason.map { [$0] } ?? [],
+            errorCode: error?.code.name)
     }
 
     deinit {

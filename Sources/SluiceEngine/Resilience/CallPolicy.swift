@@ -25,6 +25,8 @@ public struct CallPolicy: Sendable {
     public var guards: Guards
     /// Which outputs are queued for review.
     public var review: SluiceConfig.ReviewWhen
+    /// How output guards meet streams; `nil` for the default (``StreamGuardMode/effective(configured:guards:)``).
+    public var streamGuard: StreamGuardMode?
 
     /// The policy of `purpose` under `config`: the purpose's own settings over the global `retry:`.
     public init(config: SluiceConfig, purpose: String) {
@@ -40,6 +42,7 @@ public struct CallPolicy: Sendable {
         pii = p?.pii ?? .off
         guards = p?.guards ?? Guards()
         review = p?.review ?? .never
+        streamGuard = p?.streamGuard
     }
 }
 

@@ -12,13 +12,15 @@ public struct TaskService: Sendable {
     let clock: any WallClock
     let webhooks: TaskWebhooks
     let wake: @Sendable () -> Void
+    /// Checks the request as a synchronous call would be before the row is written; `nil` skips it.
+    var preflight: TaskPreflight? = nil
 
     static let fields: Set<String> = ["purpose", "variables", "request", "idempotency_key", "webhook_url", "user", "run_id", "metadata"]
 
     /// Validates a create body and writes the task; returns it and whether it was new
     /// (an idempotent repeat returns the existing task; another body under the same key is a 409).
     public func create(body: [UInt8], identity: Identity) async throws -> (TaskRecord, created: Bool) {
-        guard let obj = (try? JSON.parse(body))?.objectValue else {
+        guard var obj = (try? JSON.parse(body))?.objectValue else {
             throw SluiceError.invalidRequest(#"The body must be a JSON object such as {"purpose": "triage", "variables": {…}}."#)
         }
         for key in obj.keys where !Self.fields.contains(key) {
@@ -31,6 +33,10 @@ public struct TaskService: Sendable {
             throw SluiceError(.forbidden, "Key '\(identity.keyName ?? "")' may not use purpose '\(purpose)'.", param: "purpose")
         }
         let purposes = live.config.purposes
+        if !purposes.isEmpty, purpose != "default", purposes[purpose] == nil {
+            throw SluiceError.invalidRequest(
+                "Unknown purpose '\(purpose)'; configured purposes: \(purposes.keys.sorted().joined(separator: ", ")).", param: "purpose")
+        }
         let hasVariables = obj["variables"] != nil
         let hasRequest = obj["request"] != nil
         guard hasVariables != hasRequest else {
@@ -41,20 +47,22 @@ public struct TaskService: Sendable {
             guard purposes[purpose]?.prompt != nil else {
                 throw SluiceError.invalidRequest("Purpose '\(purpose)' has no prompt to run with variables; send a chat 'request' instead.", param: "purpose")
             }
+            try preflight?.check(
+                variables: obj["variables"]?.objectValue ?? [:], purpose: purpose,
+                attribution: Attribution(purpose: purpose, user: obj["user"]?.stringValue))
         } else {
-            guard let request = obj["request"], request.objectValue != nil else {
+            guard var request = obj["request"]?.objectValue else {
                 throw SluiceError.invalidRequest("'request' must be a chat completion request object.", param: "request")
             }
-            let chat = try ChatRequest(body: request)
+            // A purpose with a model lets the request omit `model`; the stored request names it.
+            if let preflight { request = try preflight.check(request: request, purpose: purpose) }
+            obj["request"] = .object(request)
+            let chat = try ChatRequest(body: .object(request))
             if let p = config.purposes[purpose], p.mode == .batch, let model = p.model, chat.model != model {
                 throw SluiceError.invalidRequest(
                     "Purpose '\(purpose)' runs its tasks in batch mode on model '\(model)'; the request names '\(chat.model)'. "
                         + "Name '\(model)', or send the request as a sync call.", param: "request.model")
             }
-        }
-        if !purposes.isEmpty, purpose != "default", purposes[purpose] == nil {
-            throw SluiceError.invalidRequest(
-                "Unknown purpose '\(purpose)'; configured purposes: \(purposes.keys.sorted().joined(separator: ", ")).", param: "purpose")
         }
         var key: String?
         if let k = obj["idempotency_key"], !k.isNull {

@@ -38,7 +38,7 @@ struct DashboardRoutes {
     // MARK: JSON
 
     func json(_ request: Request, _ context: SluiceRequestContext) async throws -> Response {
-        _ = try gateway.keyRing.authenticateAdmin(key: HTTPEdge.presentedKey(request.headers), fromLoopback: context.isLoopback)
+        _ = try context.caller()
         let page = try context.parameters.require("page")
         guard DashboardData.pages.contains(page) else {
             throw SluiceError(.notFound, "No dashboard page '\(page)'; pages: \(DashboardData.pages.joined(separator: ", ")).", param: "page")

@@ -15,7 +15,7 @@ struct AdminCacheRoutes {
     }
 
     func admin(_ request: Request, _ context: SluiceRequestContext) throws {
-        _ = try gateway.keyRing.authenticateAdmin(key: HTTPEdge.presentedKey(request.headers), fromLoopback: context.isLoopback)
+        _ = try context.caller()
     }
 
     /// Hit rate and savings per purpose over `since` (default 24h), with the entries held.

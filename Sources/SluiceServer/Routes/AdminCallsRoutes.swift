@@ -14,7 +14,7 @@ struct AdminCallsRoutes {
     }
 
     func list(_ request: Request, _ context: SluiceRequestContext) async throws -> Response {
-        _ = try gateway.keyRing.authenticateAdmin(key: HTTPEdge.presentedKey(request.headers), fromLoopback: context.isLoopback)
+        _ = try context.caller()
         let q = request.uri.queryParameters
         var filter = CallFilter()
         filter.purpose = q["purpose"].map(String.init)
@@ -46,10 +46,12 @@ struct AdminCallsRoutes {
     }
 
     func get(_ request: Request, _ context: SluiceRequestContext) async throws -> Response {
-        _ = try gateway.keyRing.authenticateAdmin(key: HTTPEdge.presentedKey(request.headers), fromLoopback: context.isLoopback)
+        _ = try context.caller()
         let id = try context.parameters.require("id")
+        // A call whose response has been sent is found at once, even before its batch is written.
+        if let pending = gateway.callLog.pendingRecord(id) { return HTTPEdge.json(200, pending.json) }
         guard let record = try await gateway.store.get(id) else {
-            throw SluiceError(.notFound, "No call with id '\(id)'. Calls are written within a moment of finishing; check the id.")
+            throw SluiceError(.notFound, "No call with id '\(id)'; check the id.")
         }
         return HTTPEdge.json(200, record.json)
     }

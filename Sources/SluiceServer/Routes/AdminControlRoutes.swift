@@ -19,7 +19,7 @@ struct AdminControlRoutes {
     }
 
     func admin(_ request: Request, _ context: SluiceRequestContext) throws -> String {
-        _ = try gateway.keyRing.authenticateAdmin(key: HTTPEdge.presentedKey(request.headers), fromLoopback: context.isLoopback)
+        _ = try context.caller()
         guard let actor = request.headers[HTTPEdge.actor]?.trimmingCharacters(in: .whitespaces), !actor.isEmpty else {
             return "admin"
         }

@@ -13,7 +13,7 @@ struct AdminCostRoutes {
     }
 
     func summary(_ request: Request, _ context: SluiceRequestContext) async throws -> Response {
-        _ = try gateway.keyRing.authenticateAdmin(key: HTTPEdge.presentedKey(request.headers), fromLoopback: context.isLoopback)
+        _ = try context.caller()
         let q = request.uri.queryParameters
         var by: LedgerDimension?
         if let text = q.get("by") {

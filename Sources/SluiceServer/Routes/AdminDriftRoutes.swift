@@ -12,7 +12,7 @@ struct AdminDriftRoutes {
     }
 
     func report(_ request: Request, _ context: SluiceRequestContext) async throws -> Response {
-        _ = try gateway.keyRing.authenticateAdmin(key: HTTPEdge.presentedKey(request.headers), fromLoopback: context.isLoopback)
+        _ = try context.caller()
         let purpose = context.parameters.get("purpose") ?? ""
         guard CallContext.isValidPurpose(purpose) else { throw SluiceError.invalidRequest("'\(purpose)' is not a purpose name.", param: "purpose") }
         let q = request.uri.queryParameters

@@ -15,7 +15,7 @@ struct AdminReviewRoutes {
     }
 
     func admin(_ request: Request, _ context: SluiceRequestContext) throws -> String {
-        _ = try gateway.keyRing.authenticateAdmin(key: HTTPEdge.presentedKey(request.headers), fromLoopback: context.isLoopback)
+        _ = try context.caller()
         let actor = request.headers[HTTPEdge.actor]?.trimmingCharacters(in: .whitespaces) ?? ""
         return actor.isEmpty ? "admin" : String(actor.prefix(100))
     }

@@ -12,7 +12,7 @@ struct AdminShadowRoutes {
     }
 
     func report(_ request: Request, _ context: SluiceRequestContext) async throws -> Response {
-        _ = try gateway.keyRing.authenticateAdmin(key: HTTPEdge.presentedKey(request.headers), fromLoopback: context.isLoopback)
+        _ = try context.caller()
         let purpose = try context.parameters.require("purpose")
         let config = gateway.live.config
         guard config.purposes[purpose] != nil else {

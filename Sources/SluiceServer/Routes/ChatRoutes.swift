@@ -16,7 +16,7 @@ struct ChatRoutes {
 
     /// The caller and the body, within `server.max_body_bytes`.
     func admit(_ request: Request, _ context: SluiceRequestContext) async throws -> (Identity, [UInt8]) {
-        let identity = try authenticate(request.headers, fromLoopback: context.isLoopback)
+        let identity = try context.caller()
         let limit = gateway.config.server.maxBodyBytes
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             throw SluiceError(.payloadTooLarge, "The request body is \(length) bytes; this gateway accepts at most \(limit) (server.max_body_bytes).")
@@ -60,7 +60,6 @@ struct ChatRoutes {
     ) async -> (Response, @Sendable () -> Bool) {
         let attribution = HTTPEdge.attribution(headers)
         let reply = await gateway.chat.handle(body: body, attribution: attribution, identity: identity, start: start, eventLoop: eventLoop)
-        gateway.shadows.afterChat(body: body, attribution: attribution, reply: reply)
         return (respond(reply), Self.completion(of: reply))
     }
 
@@ -91,21 +90,24 @@ struct ChatRoutes {
             return Response(
                 status: .ok, headers: headers,
                 body: ResponseBody { writer in
-                    while let frame = await relay.nextFrame() {
+                    var reviewID: String?
+                    while let event = await relay.nextEvent() {
+                        if case .end(let id) = event { reviewID = id }
                         do {
-                            try await writer.write(ByteBuffer(bytes: frame))
+                            try await writer.write(ByteBuffer(bytes: StreamRelay.chatFrame(event)))
                         } catch {
                             await relay.clientDisconnected()
                             throw error
                         }
                     }
-                    try await writer.finish(nil)
+                    // Headers are gone: a review id queued at the end goes out as a trailer.
+                    try await writer.finish(reviewID.map { [HTTPEdge.reviewID: $0] })
                 })
         }
     }
 
     func models(_ request: Request, _ context: SluiceRequestContext) throws -> Response {
-        _ = try gateway.keyRing.authenticateData(key: HTTPEdge.presentedKey(request.headers), fromLoopback: context.isLoopback)
+        _ = try context.caller()
         let data = gateway.catalog.names.map { name -> JSON in
             ["id": .string(name), "object": "model", "created": 0, "owned_by": "sluice"]
         }

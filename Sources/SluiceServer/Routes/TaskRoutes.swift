@@ -17,10 +17,9 @@ struct TaskRoutes {
         router.post("/v1/tasks/:id/cancel") { request, context in try await self.cancel(request, context) }
     }
 
+    /// The caller: the admin key sees every task, a data key its own (``IdentityMiddleware``).
     func identity(_ request: Request, _ context: SluiceRequestContext) throws -> Identity {
-        let key = HTTPEdge.presentedKey(request.headers)
-        if let admin = try? gateway.keyRing.authenticateAdmin(key: key, fromLoopback: context.isLoopback), admin.isAdmin { return admin }
-        return try gateway.keyRing.authenticateData(key: key, fromLoopback: context.isLoopback)
+        try context.caller()
     }
 
     /// 202 and the new task; 200 and the existing task for a repeated idempotency key.

@@ -1,0 +1,40 @@
+import Hummingbird
+import SluiceCore
+import SluiceEngine
+
+/// Authenticates every API request once and puts the outcome in the request
+/// context, so that routes never authenticate for themselves:
+///
+/// - `/admin/*` needs the admin key;
+/// - `/v1/tasks*` takes the admin key (every task) or a data key (its own);
+/// - every other `/v1/*` route takes a data key.
+///
+/// A failure is kept, not thrown, so that each surface answers it in its own shape
+/// (Anthropic's errors on `/v1/messages`): ``SluiceRequestContext/caller()`` throws it.
+/// Health, metrics and the dashboard pages (their own session cookie) are left alone.
+struct IdentityMiddleware: RouterMiddleware {
+    typealias Context = SluiceRequestContext
+    let keyRing: KeyRing
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        context.identity = Self.identify(path: request.uri.path, key: HTTPEdge.presentedKey(request.headers), loopback: context.isLoopback, keyRing: keyRing)
+        return try await next(request, context)
+    }
+
+    /// Who presents `key` on `path`, or why they may not call it; `nil` for paths without API auth.
+    static func identify(path: String, key: String?, loopback: Bool, keyRing: KeyRing) -> Result<Identity, SluiceError>? {
+        do throws(SluiceError) {
+            if path.hasPrefix("/admin/") { return .success(try keyRing.authenticateAdmin(key: key, fromLoopback: loopback)) }
+            guard path.hasPrefix("/v1/") else { return nil }
+            if path == "/v1/tasks" || path.hasPrefix("/v1/tasks/"),
+                let admin = try? keyRing.authenticateAdmin(key: key, fromLoopback: loopback), admin.isAdmin
+            {
+                return .success(admin)
+            }
+            return .success(try keyRing.authenticateData(key: key, fromLoopback: loopback))
+        } catch {
+            return .failure(error)
+        }
+    }
+}
