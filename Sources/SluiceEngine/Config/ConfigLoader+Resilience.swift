@@ -57,7 +57,7 @@ extension ConfigLoader {
             for (k, v) in try p.mapping(
                 allowed: [
                     "timeout_ms", "ttft_timeout_ms", "retry", "fallback_response", "prompt", "prompt_version", "model",
-                    "params", "cache", "output_schema", "repair_attempts", "pii", "guards", "review",
+                    "params", "cache", "output_schema", "repair_attempts", "pii", "guards", "review", "stream_guard",
                     "daily_budget_usd", "variants", "mode", "shadow",
                 ], later: laterPurposeKeys)
             {
@@ -93,6 +93,12 @@ extension ConfigLoader {
                     purpose.pii = mode
                 case "guards": purpose.guards = try parseGuards(v)
                 case "review": purpose.review = try parseReview(v)
+                case "stream_guard":
+                    let text = try v.string()
+                    guard let mode = StreamGuardMode(rawValue: text) else {
+                        throw v.error("stream_guard must be buffer or incremental; got '\(text)'")
+                    }
+                    purpose.streamGuard = mode
                 case "shadow": purpose.shadow = try parseShadow(v)
                 case "variants":
                     let arms = try v.json()

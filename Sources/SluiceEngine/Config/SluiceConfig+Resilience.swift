@@ -59,6 +59,8 @@ extension SluiceConfig {
         public var guards = Guards()
         /// Which outputs go to the human review queue.
         public var review: ReviewWhen = .never
+        /// `stream_guard: buffer | incremental`: how output guards meet streamed answers; `nil` for the default.
+        public var streamGuard: StreamGuardMode?
         /// The purpose's spending cap per UTC day.
         public var dailyBudgetUSD: Double?
         /// `mode:`: how its tasks run; `sync` by default.
