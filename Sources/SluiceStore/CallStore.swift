@@ -74,7 +74,7 @@ public protocol KeyStore: Sendable {
 }
 
 /// Everything a backend provides: SQLite for one node, PostgreSQL for several.
-public protocol SluiceStore: CallStore, KeyStore, QuotaStore, WorkQueueStore, ControlStore, CacheStore, ReviewStore, LedgerStore,
+public protocol SluiceStore: CallStore, KeyStore, QuotaStore, ControlStore, CacheStore, ReviewStore, LedgerStore,
     TaskStore, BatchStore, IdempotencyStore, FlagStore, DriftStore, EvalScoreStore, FeedbackStore, ShadowStore, RollupStore
 {
     /// `sqlite` or `postgres`.

@@ -31,22 +31,6 @@ extension ForwardingStore {
         try await base.quotaUsage(scope: scope, window: window)
     }
     public func pruneQuotaWindows(before: Date) async throws -> Int { try await base.pruneQuotaWindows(before: before) }
-    public func enqueue(queue: String, id: String, payload: String, availableAt: Date) async throws -> Bool {
-        try await base.enqueue(queue: queue, id: id, payload: payload, availableAt: availableAt)
-    }
-    public func claim(queue: String, worker: String, limit: Int, now: Date) async throws -> [QueueItem] {
-        try await base.claim(queue: queue, worker: worker, limit: limit, now: now)
-    }
-    public func heartbeat(id: String, worker: String, attempt: Int, now: Date) async throws -> Bool {
-        try await base.heartbeat(id: id, worker: worker, attempt: attempt, now: now)
-    }
-    public func finish(id: String, worker: String, attempt: Int, outcome: QueueOutcome, now: Date) async throws -> Bool {
-        try await base.finish(id: id, worker: worker, attempt: attempt, outcome: outcome, now: now)
-    }
-    public func requeueStale(queue: String, heartbeatBefore: Date) async throws -> Int {
-        try await base.requeueStale(queue: queue, heartbeatBefore: heartbeatBefore)
-    }
-    public func queueCounts(queue: String) async throws -> [String: Int] { try await base.queueCounts(queue: queue) }
     public func setKill(_ kill: KillSwitch, audit: AuditEntry) async throws -> KillSwitch? {
         try await base.setKill(kill, audit: audit)
     }

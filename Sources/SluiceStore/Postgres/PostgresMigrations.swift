@@ -254,6 +254,8 @@ enum PostgresMigrations {
                 RollupColumns.backfillSQL(bound: RollupColumns.postgresBound),
             ]
         ),
+        // The generic work queue was never used (tasks have their own table).
+        ("014_drop_work_queue", ["DROP TABLE IF EXISTS work_queue"]),
     ]
 
     /// Applies the pending migrations. When none is pending nothing is locked or created, so a

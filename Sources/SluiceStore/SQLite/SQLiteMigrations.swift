@@ -210,6 +210,10 @@ enum SQLiteMigrations {
             // An upgraded database starts with the rollups of the calls already logged.
             try SQLiteStore.backfillRollups(db)
         }
+        // The generic work queue was never used (tasks have their own table).
+        m.registerMigration("014_drop_work_queue") { db in
+            try db.execute(sql: "DROP TABLE IF EXISTS work_queue")
+        }
         return m
     }
 }
