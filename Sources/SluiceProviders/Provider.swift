@@ -1,10 +1,54 @@
 import NIOCore
 import SluiceCore
 
-/// The wire family a provider speaks; a request in the same family is forwarded
-/// with its unknown fields untouched.
-public enum APIFamily: String, Sendable {
-    case openAI = "openai"
+/// A provider API a client may speak natively. A request that arrived in a format
+/// its target's provider takes goes upstream as the client sent it (the "same
+/// family, native" rule); translation happens only across formats.
+public enum NativeFormat: String, Sendable, Hashable {
+    /// Anthropic's Messages API (`POST /v1/messages`).
+    case anthropicMessages = "anthropic_messages"
+
+    /// The name people know the format by, for messages.
+    public var displayName: String {
+        switch self {
+        case .anthropicMessages: "Anthropic Messages API"
+        }
+    }
+}
+
+/// The client's own request, carried beside its OpenAI-shaped (neutral) form for
+/// the providers that take it as it is.
+public struct NativeRequest: Sendable {
+    /// The API the body is in.
+    public var format: NativeFormat
+    /// The body as the client sent it (Sluice's own `metadata` keys removed).
+    public var body: JSONObject
+    /// Client headers passed upstream as they are (`anthropic-beta`), lowercased names.
+    public var headers: [(String, String)]
+    /// What the request uses that no other format can express (`thinking`, `top_k`,
+    /// `messages[0].content[1] (document)`…), in order: when not empty, only targets
+    /// whose provider takes `format` can serve it.
+    public var nativeOnly: [String]
+
+    /// A native request; see the properties.
+    public init(format: NativeFormat, body: JSONObject, headers: [(String, String)] = [], nativeOnly: [String] = []) {
+        self.format = format
+        self.body = body
+        self.headers = headers
+        self.nativeOnly = nativeOnly
+    }
+
+    /// The body addressed to the upstream `model`, streamed or not.
+    public func addressed(to model: String, stream: Bool) -> NativeRequest {
+        var out = self
+        out.body["model"] = .string(model)
+        if stream {
+            out.body["stream"] = true
+        } else if out.body["stream"] != nil {
+            out.body["stream"] = false
+        }
+        return out
+    }
 }
 
 /// One request to one upstream target, in OpenAI chat shape.
@@ -18,13 +62,19 @@ public struct UpstreamRequest: Sendable {
     /// The event loop of the client's connection; a provider that talks to its
     /// upstream from the same loop saves thread hand-offs.
     public var eventLoop: (any EventLoop)?
+    /// The client's own request, for a provider that takes its format (``Provider/nativeFormats``):
+    /// it is sent instead of translating `body`, and the answer keeps the upstream's bytes.
+    public var native: NativeRequest?
 
     /// A request sending `body` for the upstream `model`, streamed or not.
-    public init(body: JSONObject, model: String, stream: Bool, eventLoop: (any EventLoop)? = nil) {
+    public init(
+        body: JSONObject, model: String, stream: Bool, eventLoop: (any EventLoop)? = nil, native: NativeRequest? = nil
+    ) {
         self.body = body
         self.model = model
         self.stream = stream
         self.eventLoop = eventLoop
+        self.native = native
     }
 }
 
@@ -38,13 +88,17 @@ public struct UpstreamResponse: Sendable {
     public var status: Int
     /// Usage as the provider reported it natively, when its OpenAI form loses detail (cache writes).
     public var reportedUsage: Usage?
+    /// The upstream's own bytes when the request went natively (``UpstreamRequest/native``):
+    /// what a client of that format gets, while `json` serves the gateway's policies.
+    public var native: [UInt8]?
 
     /// An answer from its raw bytes, parsed body and status (200 by default).
-    public init(body: [UInt8], json: JSONObject, status: Int = 200, reportedUsage: Usage? = nil) {
+    public init(body: [UInt8], json: JSONObject, status: Int = 200, reportedUsage: Usage? = nil, native: [UInt8]? = nil) {
         self.body = body
         self.json = json
         self.status = status
         self.reportedUsage = reportedUsage
+        self.native = native
     }
 
     /// The pinned model that answered.
@@ -63,6 +117,12 @@ public struct StreamChunk: Sendable {
     public var json: JSONObject
     /// Usage as the provider reported it natively, when its OpenAI form loses detail (cache writes).
     public var reportedUsage: Usage?
+    /// On a native stream (``UpstreamRequest/native``): the SSE bytes of the upstream
+    /// event(s) that produced this chunk (`event: …\ndata: …\n\n`), written as they are to a
+    /// client of that format; empty when the event's bytes went with an earlier chunk.
+    /// A chunk of a native stream may carry no OpenAI content at all (`json` empty: a
+    /// ping, a thinking delta).
+    public var native: [UInt8]?
 
     /// A chunk from its original text and parsed form.
     public init(raw: [UInt8], json: JSONObject) {
@@ -96,8 +156,9 @@ public protocol ChunkStream: Sendable {
 public protocol Provider: Sendable {
     /// The configured provider name (`openai`, `local`, `sim`…).
     var name: String { get }
-    /// The wire family.
-    var family: APIFamily { get }
+    /// The client formats it takes natively (``UpstreamRequest/native``); empty for a
+    /// provider that only takes the OpenAI-shaped body.
+    var nativeFormats: Set<NativeFormat> { get }
     /// Sends a non-streamed request.
     func complete(_ request: UpstreamRequest) async throws(ProviderError) -> UpstreamResponse
     /// Opens a stream; throws before the first chunk if the upstream refuses.
@@ -107,6 +168,9 @@ public protocol Provider: Sendable {
 }
 
 extension Provider {
+    /// Only the OpenAI-shaped body, by default.
+    public var nativeFormats: Set<NativeFormat> { [] }
+
     /// Providers without embeddings refuse with a 400, which ends the call without fallback.
     public func embed(_ request: UpstreamRequest) async throws(ProviderError) -> UpstreamResponse {
         throw ProviderError(.http, status: 400, message: "provider '\(name)' does not serve embeddings")

@@ -1,11 +1,19 @@
 import SluiceCore
 
 /// Builds Anthropic Messages answers and stream events for ``FakeUpstream`` (`POST …/messages`).
-struct FakeAnthropicAnswer {
+/// A request with `thinking: {type: enabled}` is answered with a signed `thinking` block
+/// first (streamed as `thinking_delta`s and a `signature_delta`); usage reports the
+/// reply's cache reads and writes as `cache_read_input_tokens` / `cache_creation_input_tokens`.
+public struct FakeAnthropicAnswer {
     let text: String
     let model: String
     let usage: Usage
     let tools: [FakeUpstream.ToolUse]
+    /// The reasoning a request with `thinking: {type: enabled}` gets first, as a signed `thinking` block.
+    let thinking: String?
+
+    /// The signature of the fake's `thinking` blocks.
+    public static let signature = "EqQBCkYIBRgCKkDfakeSignatureOfTheThinkingBlock=="
 
     init(request: JSONObject, reply: FakeUpstream.Reply) {
         let messages = request["messages"]?.arrayValue ?? []
@@ -16,6 +24,7 @@ struct FakeAnthropicAnswer {
         let text = reply.text ?? "fake answer to: " + said
         model = reply.answeredModel ?? request["model"]?.stringValue ?? "claude-fake"
         usage = reply.usage
+        thinking = request["thinking"]?["type"]?.stringValue == "enabled" ? "The user said \"\(said)\"; answer briefly." : nil
         if reply.toolUses.isEmpty, request["tool_choice"]?["type"]?.stringValue == "tool",
             let forced = request["tool_choice"]?["name"]?.stringValue
         {
@@ -38,7 +47,9 @@ struct FakeAnthropicAnswer {
     }
 
     func message() -> [UInt8] {
-        var content: [JSON] = text.isEmpty ? [] : [["type": "text", "text": .string(text)]]
+        var content: [JSON] = []
+        if let thinking { content.append(["type": "thinking", "thinking": .string(thinking), "signature": .string(Self.signature)]) }
+        if !text.isEmpty { content.append(["type": "text", "text": .string(text)]) }
         for t in tools { content.append(["type": "tool_use", "id": .string(t.id), "name": .string(t.name), "input": t.input]) }
         return JSON.object([
             "id": "msg_fake", "type": "message", "role": "assistant", "model": .string(model), "content": .array(content),
@@ -62,19 +73,39 @@ struct FakeAnthropicAnswer {
                         "stop_reason": nil, "usage": .object(start)],
         ]))
         var index = 0
+        if let thinking {
+            out.append(event("content_block_start", [
+                "type": "content_block_start", "index": 0, "content_block": ["type": "thinking", "thinking": "", "signature": ""],
+            ]))
+            var rest = Substring(thinking)
+            while !rest.isEmpty {
+                let piece = rest.prefix(12)
+                rest = rest.dropFirst(12)
+                out.append(event("content_block_delta", [
+                    "type": "content_block_delta", "index": 0, "delta": ["type": "thinking_delta", "thinking": .string(String(piece))],
+                ]))
+            }
+            out.append(event("content_block_delta", [
+                "type": "content_block_delta", "index": 0, "delta": ["type": "signature_delta", "signature": .string(Self.signature)],
+            ]))
+            out.append(event("content_block_stop", ["type": "content_block_stop", "index": 0]))
+            index = 1
+        }
         if !text.isEmpty {
-            out.append(event("content_block_start", ["type": "content_block_start", "index": 0, "content_block": ["type": "text", "text": ""]]))
+            out.append(event("content_block_start", [
+                "type": "content_block_start", "index": .int(index), "content_block": ["type": "text", "text": ""],
+            ]))
             out.append(event("ping", ["type": "ping"]))
             var rest = Substring(text)
             while !rest.isEmpty {
                 let piece = rest.prefix(5)
                 rest = rest.dropFirst(5)
                 out.append(event("content_block_delta", [
-                    "type": "content_block_delta", "index": 0, "delta": ["type": "text_delta", "text": .string(String(piece))],
+                    "type": "content_block_delta", "index": .int(index), "delta": ["type": "text_delta", "text": .string(String(piece))],
                 ]))
             }
-            out.append(event("content_block_stop", ["type": "content_block_stop", "index": 0]))
-            index = 1
+            out.append(event("content_block_stop", ["type": "content_block_stop", "index": .int(index)]))
+            index += 1
         }
         for t in tools {
             out.append(event("content_block_start", [

@@ -194,7 +194,6 @@ import Testing
 @Suite struct RoutePlanTests {
     struct Named: Provider {
         let name: String
-        var family: APIFamily { .openAI }
         func complete(_ request: UpstreamRequest) async throws(ProviderError) -> UpstreamResponse {
             throw ProviderError(.connection, message: "unused")
         }

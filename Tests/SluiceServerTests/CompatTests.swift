@@ -29,7 +29,8 @@ let runningInCI = ProcessInfo.processInfo.environment["CI"] != nil
 
     /// Besides the simulated models: `claude-fake` (an Anthropic upstream, text),
     /// `claude-tools` (an Anthropic upstream that calls a tool) and `gpt-tools`
-    /// (an OpenAI-compatible upstream that calls a tool), so the SDKs cross the translators;
+    /// (an OpenAI-compatible upstream that calls a tool), so the SDKs cross the translators
+    /// (and the anthropic SDK's `thinking` calls reach `claude-fake` natively);
     /// `cut-stream` (an upstream that drops its streams after three events).
     func runSuite(root: URL) async throws {
         let text = try await FakeUpstream.start()
@@ -59,6 +60,7 @@ let runningInCI = ProcessInfo.processInfo.environment["CI"] != nil
               cut-stream: { targets: [ { provider: cut, model: gpt-4o-mini } ] }
             \(noRetry)
             """
+        let claude = text
         try await Harness.with(config) { h in
             var env = ProcessInfo.processInfo.environment
             env["SLUICE_BASE_URL"] = h.base
@@ -74,6 +76,15 @@ let runningInCI = ProcessInfo.processInfo.environment["CI"] != nil
             print(text)
             #expect(status == 0, "pytest failed:\n\(text)")
             #expect(text.contains("passed"))
+            // test_anthropic_sdk's native calls reached the Anthropic upstream as the SDK sent them.
+            let native = claude.received.filter { $0.json?["thinking"] != nil }
+            #expect(native.count >= 2)
+            for r in native {
+                #expect(r.headers["anthropic-beta"] == "interleaved-thinking-2025-05-14")
+                #expect(r.json?["top_k"] == 5)
+                #expect(r.json?["system"]?.arrayValue?.first?["cache_control"] == ["type": "ephemeral", "ttl": "1h"])
+                #expect(r.json?["messages"]?.arrayValue?.first?["content"]?.arrayValue?.first?["type"] == "document")
+            }
         }
     }
 }

@@ -15,7 +15,8 @@ enum AttemptOutcome<T: Sendable>: Sendable {
 /// Runs one call's upstream attempts: targets in route order, skipping the
 /// killed and the ones whose breaker is open, retrying retryable failures
 /// with backoff, all inside the purpose's deadline. Every attempt is appended
-/// to the call record.
+/// to the call record, and so is every target that `skip` rules out (with its
+/// reason and no status: a request it cannot take, such as a native-only feature).
 struct AttemptRunner: Sendable {
     let breakers: BreakerBoard
     let kills: KillBoard
@@ -24,7 +25,7 @@ struct AttemptRunner: Sendable {
 
     func run<T: Sendable>(
         targets: [ResolvedTarget], policy: CallPolicy, deadline: ContinuousClock.Instant?, purpose: String,
-        stream: Bool, record: inout CallRecord,
+        stream: Bool, record: inout CallRecord, skip: (@Sendable (ResolvedTarget) -> String?)? = nil,
         attempt: @escaping @Sendable (ResolvedTarget) async throws(ProviderError) -> T
     ) async -> AttemptOutcome<T> {
         let attempt = traces?.traced(attempt, callID: record.callID) ?? attempt
@@ -36,6 +37,12 @@ struct AttemptRunner: Sendable {
         var firstStart: ContinuousClock.Instant?
         let maxTries = policy.retry.settings.maxAttempts
         targetLoop: for (index, target) in plan.enumerated() {
+            if let why = skip?(target) {
+                // A target that cannot take this request (a native-only feature): an attempt that sent nothing.
+                record.attempts.append(Attempt(provider: target.provider.name, model: target.model, status: nil, latencyMs: 0, error: why))
+                skipped.append("\(target.breakerKey) (\(why))")
+                continue
+            }
             if let k = killed(target) {
                 firstKill = firstKill ?? k
                 skipped.append("\(target.breakerKey) (kill switch: \(k.reason))")
@@ -95,29 +102,22 @@ struct AttemptRunner: Sendable {
                     }
                     let kind = FailureClass(error)
                     breakers.record(ticket, success: !kind.countsAgainstTarget)
-                    if pastDeadline { return .failure(timeoutError(policy, purpose: purpose, record: record, last: last)) }
-                    switch kind {
-                    case .fatal: return .failure(Self.rejected(error, target: target, attempts: record.attempts))
+                    // The decision is a value (RetryStep); this loop only carries it out.
+                    let step = RetryStep(
+                        kind: kind, tryNumber: n, maxTries: maxTries, ttftTimedOut: ttftLimited && error.kind == .timeout,
+                        retryAfterSeconds: error.retryAfterSeconds, deadline: deadline,
+                        laterTargetUsable: hasUsableTarget(in: plan[(index + 1)...]))
+                    switch step.next(now: ContinuousClock.now, policy: policy.retry) {
+                    case .timedOut: return .failure(timeoutError(policy, purpose: purpose, record: record, last: last))
+                    case .reject: return .failure(Self.rejected(error, target: target, attempts: record.attempts))
                     case .nextTarget: continue targetLoop
-                    case .retryable: break
+                    case .timeout(let at, let waitMs):
+                        try? await Task.sleep(until: at, clock: .continuous)
+                        if Task.isCancelled { return .failure(Self.cancelled(record)) }
+                        return .failure(timeoutError(policy, purpose: purpose, record: record, last: last, waitMs: waitMs))
+                    case .retry(let wait):
+                        if wait > .zero { try? await Task.sleep(for: wait) }
                     }
-                    // A stream too slow to start goes to the next target rather than waiting again.
-                    if ttftLimited, error.kind == .timeout { continue targetLoop }
-                    guard n < maxTries else { continue targetLoop }
-                    let waitMs = policy.retry.delayMs(afterTry: n, retryAfterSeconds: error.retryAfterSeconds)
-                    if let deadline {
-                        if ContinuousClock.now + .milliseconds(Int64(waitMs)) >= deadline {
-                            // The wait would pass the deadline: try the next target now, or fail at the deadline.
-                            if hasUsableTarget(in: plan[(index + 1)...]) { continue targetLoop }
-                            try? await Task.sleep(until: deadline, clock: .continuous)
-                            if Task.isCancelled { return .failure(Self.cancelled(record)) }
-                            return .failure(timeoutError(policy, purpose: purpose, record: record, last: last, waitMs: waitMs))
-                        }
-                    } else if waitMs > Double(policy.retry.settings.maxMs) {
-                        // No deadline caps this upstream's Retry-After: do not hold the call for it.
-                        continue targetLoop
-                    }
-                    if waitMs > 0 { try? await Task.sleep(for: .milliseconds(Int64(waitMs))) }
                 }
             }
         }

@@ -40,13 +40,15 @@ public struct ChatService: Sendable {
     /// Refusal phrases and signals.
     let refusals: RefusalDetector
     var kills: KillBoard { runner.kills }
+    /// What runs after a call has its answer (shadows); set once when the gateway starts.
+    let hooks = CallHooks()
 
-    /// Handles a `/v1/chat/completions` body from an authenticated caller.
-    /// `start` is when the request reached Sluice, so that latency and overhead
-    /// include reading the body.
-    public func handle(
+    /// The pipeline behind ``handle(body:attribution:identity:start:eventLoop:prompt:)``,
+    /// without the after-call hooks.
+    func process(
         body: [UInt8], attribution headerAttribution: Attribution, identity: Identity,
-        start: ContinuousClock.Instant = .now, eventLoop: (any EventLoop)? = nil, prompt: PromptRef? = nil
+        start: ContinuousClock.Instant = .now, eventLoop: (any EventLoop)? = nil, prompt: PromptRef? = nil,
+        native: NativeRequest? = nil
     ) async -> ChatReply {
         var (request, ctx): (ChatRequest, CallContext)
         switch await decode(ChatRequest.self, body: body, attribution: headerAttribution, identity: identity, start: start) {
@@ -69,11 +71,18 @@ public struct ChatService: Sendable {
         case .answer(let reply): return reply
         case .next(let checked): input = checked
         }
+        // The client's own request, for the targets that take its format (ChatService+Native).
+        let passthrough: NativeRequest?
+        switch await nativePlan(native, request: request, targets: targets, input: input, record: &record, ctx: ctx) {
+        case .answer(let reply): return reply
+        case .next(let n): passthrough = n
+        }
         let limits = budget.flatMap { $0.applies(ctx) ? $0 : nil }
         if let limits {
             do { try await limits.admit(ctx) } catch { return await fail(&record, error, ctx: ctx) }
         }
-        var plan = cachePlan(request, body: input.body, ctx: ctx, prompt: prompt)
+        // A request with native-only features is not cached: its key would not see them.
+        var plan = passthrough?.nativeOnly.isEmpty == false ? nil : cachePlan(request, body: input.body, ctx: ctx, prompt: prompt)
         if plan != nil {
             record.cache = "miss"
             if let hit = await lookUp(&plan!, request: request, redaction: input.redaction, record: &record, ctx: ctx) {
@@ -105,11 +114,14 @@ public struct ChatService: Sendable {
         let deadline = policy.timeout.map { start + $0 }
         let stream = request.stream
         let outcome = await runner.run(
-            targets: targets, policy: policy, deadline: deadline, purpose: ctx.purpose, stream: stream, record: &record
+            targets: targets, policy: policy, deadline: deadline, purpose: ctx.purpose, stream: stream, record: &record,
+            skip: Self.nativeSkip(passthrough)
         ) { target async throws(ProviderError) -> Answer in
             var body = prepared
             body["model"] = .string(target.model)
-            let upstream = UpstreamRequest(body: body, model: target.model, stream: stream, eventLoop: eventLoop)
+            let upstream = UpstreamRequest(
+                body: body, model: target.model, stream: stream, eventLoop: eventLoop,
+                native: Self.native(passthrough, for: target, stream: stream))
             if stream {
                 let chunks = try await target.provider.stream(upstream)
                 // Wait for the first chunk before answering 200: a stream that fails
@@ -125,13 +137,14 @@ public struct ChatService: Sendable {
             }
             return await fail(&record, error, ctx: ctx)
         case .success(.stream(let chunks, let first), let target, let firstStart, let ticket):
-            return openStream(
+            return await openStream(
                 chunks, first: first, target: target, firstStart: firstStart, ticket: ticket, request: request, ctx: ctx,
                 record: record, cache: plan, input: input)
         case .success(.complete(let response), let target, let firstStart, _):
-            return await finishComplete(
+            let reply = await finishComplete(
                 response, target: target, firstStart: firstStart, request: request, input: input, plan: plan, targets: targets,
                 record: &record, ctx: ctx, eventLoop: eventLoop)
+            return Self.passNative(reply, response)
         }
     }
 

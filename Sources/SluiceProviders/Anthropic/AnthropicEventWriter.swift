@@ -41,11 +41,10 @@ public struct AnthropicEventWriter: Sendable {
         var out: [UInt8] = []
         if !started {
             started = true
-            let id = (chunk["id"]?.stringValue ?? "").replacingOccurrences(of: "chatcmpl-", with: "")
             out += Self.event("message_start", [
                 "type": "message_start",
                 "message": [
-                    "id": .string("msg_" + id), "type": "message", "role": "assistant", "model": chunk["model"] ?? "",
+                    "id": .string(AnthropicInbound.messageID(chunk["id"]?.stringValue)), "type": "message", "role": "assistant", "model": chunk["model"] ?? "",
                     "content": [], "stop_reason": nil, "stop_sequence": nil,
                     "usage": ["input_tokens": 0, "output_tokens": 0],
                 ],
@@ -93,9 +92,9 @@ public struct AnthropicEventWriter: Sendable {
         return out
     }
 
-    /// An `error` event: the stream broke after it started; it never looks complete.
-    public static func errorFrame(_ error: JSON) -> [UInt8] {
-        let message = error["error"]?["message"]?.stringValue ?? "upstream stream failed"
-        return event("error", ["type": "error", "error": ["type": "api_error", "message": .string(message)]])
+    /// An `error` event for `error` (Anthropic's shape: `{"type":"error","error":{"type","message"}}`):
+    /// the stream failed, or a guard stopped it, after the head went out; it never looks complete.
+    public static func errorEvent(_ error: SluiceError) -> [UInt8] {
+        event("error", AnthropicInbound.error(error))
     }
 }

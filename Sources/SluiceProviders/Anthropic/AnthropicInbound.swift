@@ -2,26 +2,70 @@ import Foundation
 import SluiceCore
 
 /// Translates Anthropic Messages requests (the `/v1/messages` route) into the
-/// OpenAI chat shape Sluice routes, and OpenAI answers back into Anthropic
-/// messages. What cannot be translated is a 400 naming the field.
+/// OpenAI chat shape Sluice's policies read and OpenAI-family targets take, and
+/// OpenAI answers back into Anthropic messages.
+///
+/// The translation is lenient: what only the Messages API can express (`thinking`,
+/// `top_k`, `document` blocks, server tools, unknown fields…) is left out of the
+/// OpenAI shape and listed in ``NativeRequest/nativeOnly``; the request itself goes
+/// to Anthropic targets as the client sent it. What crosses to other families
+/// without changing the answer is left out of the OpenAI shape (`cache_control` on
+/// `system` and tools, `thinking` blocks of earlier assistant turns, `citations`,
+/// `service_tier`, the `anthropic-beta` header) or kept for the providers to strip
+/// (`cache_control` on text blocks).
 public enum AnthropicInbound {
     static let known: Set<String> = [
         "model", "messages", "system", "max_tokens", "temperature", "top_p", "stop_sequences", "stream", "tools",
         "tool_choice", "metadata",
     ]
+    /// Top-level fields that other families do without (dropped from the OpenAI shape, kept natively).
+    static let crossing: Set<String> = ["service_tier"]
+    /// Client headers passed to Anthropic upstreams as they are.
+    public static let passThroughHeaders = ["anthropic-beta"]
 
-    static func refuse(_ field: String, _ why: String) -> SluiceError {
-        .invalidRequest("'\(field)' cannot be translated: \(why)", param: field)
+    /// A request as both Sluice's OpenAI shape and the client's own.
+    public struct Translation: Sendable {
+        /// The OpenAI chat body: what the policies read and OpenAI-family targets get.
+        public var openAI: JSONObject
+        /// The body as sent (Sluice's `metadata` keys removed), what the OpenAI shape
+        /// lost that changes the answer (`nativeOnly`) and the pass-through headers.
+        public var native: NativeRequest
     }
 
-    /// The OpenAI chat body for an Anthropic Messages body. Sluice keys in
-    /// `metadata` (`x-sluice-*`) are kept; `metadata.user_id` becomes `user`.
-    public static func toOpenAI(_ json: JSON) throws(SluiceError) -> JSONObject {
+    /// Collects what only the Messages API can express, each name once, in order.
+    struct NativeOnly {
+        var names: [String] = []
+        mutating func add(_ name: String) { if !names.contains(name) { names.append(name) } }
+    }
+
+    /// The OpenAI chat body for an Anthropic Messages body, and the native request.
+    /// Sluice keys in `metadata` (`x-sluice-*`) are kept in the OpenAI shape and removed
+    /// from the native body; `metadata.user_id` becomes `user`. `headers` are the client's
+    /// (name, value) pairs; those in ``passThroughHeaders`` go with the native request.
+    public static func translate(_ json: JSON, headers: [(String, String)] = []) throws(SluiceError) -> Translation {
+        var nativeOnly = NativeOnly()
+        let openAI = try toOpenAI(json, nativeOnly: &nativeOnly)
+        var body = json.objectValue ?? [:]
+        if var meta = body["metadata"]?.objectValue {
+            let sluiceKeys = meta.keys.filter { $0.lowercased().hasPrefix("x-sluice-") }
+            if !sluiceKeys.isEmpty {
+                for k in sluiceKeys { meta.removeValue(forKey: k) }
+                if meta.count == 0 { body.removeValue(forKey: "metadata") } else { body["metadata"] = .object(meta) }
+            }
+        }
+        let passed = headers.filter { passThroughHeaders.contains($0.0.lowercased()) }.map { ($0.0.lowercased(), $0.1) }
+        return Translation(
+            openAI: openAI, native: NativeRequest(format: .anthropicMessages, body: body, headers: passed, nativeOnly: nativeOnly.names))
+    }
+
+    /// The OpenAI chat body; what it leaves out that changes the answer is added to `nativeOnly`.
+    static func toOpenAI(_ json: JSON, nativeOnly: inout NativeOnly) throws(SluiceError) -> JSONObject {
         guard let body = json.objectValue else {
             throw .invalidRequest("The request body must be a JSON object, got \(json.typeName).")
         }
-        for key in body.keys where !known.contains(key) && body[key]?.isNull == false {
-            throw refuse(key, "Sluice routes Messages requests to any provider through the OpenAI chat shape, which has no '\(key)'")
+        for key in body.keys where !known.contains(key) && !crossing.contains(key) && body[key]?.isNull == false {
+            if key == "thinking", body["thinking"]?["type"]?.stringValue == "disabled" { continue }
+            nativeOnly.add(key)
         }
         guard let model = body["model"]?.stringValue, !model.isEmpty else {
             throw .invalidRequest("'model' must be a non-empty string.", param: "model")
@@ -35,10 +79,11 @@ public enum AnthropicInbound {
         var out: JSONObject = ["model": .string(model), "max_tokens": .int(maxTokens)]
         var chat: [JSON] = []
         if let system = body["system"], !system.isNull {
+            // `cache_control` on system blocks stays in the native body only.
             let text = system.stringValue ?? (system.arrayValue ?? []).compactMap { $0["text"]?.stringValue }.joined(separator: "\n")
             chat.append(["role": "system", "content": .string(text)])
         }
-        for (i, m) in messages.enumerated() { chat += try message(m, at: "messages[\(i)]") }
+        for (i, m) in messages.enumerated() { chat += try message(m, at: "messages[\(i)]", nativeOnly: &nativeOnly) }
         out["messages"] = .array(chat)
         for key in ["temperature", "top_p"] where body[key] != nil { out[key] = body[key] }
         if let stops = body["stop_sequences"], !stops.isNull { out["stop"] = stops }
@@ -47,13 +92,21 @@ public enum AnthropicInbound {
             out["stream_options"] = ["include_usage": true]
         }
         if let tools = body["tools"]?.arrayValue {
-            out["tools"] = .array(
-                try tools.enumerated().map { i, t throws(SluiceError) -> JSON in
-                    guard let name = t["name"]?.stringValue else { throw refuse("tools[\(i)]", "only custom tools with a name translate") }
-                    var f: JSONObject = ["name": .string(name), "parameters": t["input_schema"] ?? ["type": "object"]]
-                    if let d = t["description"] { f["description"] = d }
-                    return ["type": "function", "function": .object(f)]
-                })
+            var functions: [JSON] = []
+            for (i, t) in tools.enumerated() {
+                let type = t["type"]?.stringValue ?? "custom"
+                guard type == "custom" else {
+                    nativeOnly.add("\(type) tool")
+                    continue
+                }
+                guard let name = t["name"]?.stringValue else {
+                    throw .invalidRequest("'tools[\(i)].name' is required for a custom tool.", param: "tools[\(i)].name")
+                }
+                var f: JSONObject = ["name": .string(name), "parameters": t["input_schema"] ?? ["type": "object"]]
+                if let d = t["description"] { f["description"] = d }
+                functions.append(["type": "function", "function": .object(f)])
+            }
+            if !functions.isEmpty { out["tools"] = .array(functions) }
         }
         if let choice = body["tool_choice"]?.objectValue {
             switch choice["type"]?.stringValue {
@@ -61,7 +114,7 @@ public enum AnthropicInbound {
             case "any": out["tool_choice"] = "required"
             case "none": out["tool_choice"] = "none"
             case "tool": out["tool_choice"] = ["type": "function", "function": ["name": choice["name"] ?? ""]]
-            default: throw refuse("tool_choice.type", "expected auto, any, tool or none")
+            default: throw .invalidRequest("'tool_choice.type' must be auto, any, tool or none.", param: "tool_choice.type")
             }
             if choice["disable_parallel_tool_use"]?.boolValue == true { out["parallel_tool_calls"] = false }
         }
@@ -73,7 +126,7 @@ public enum AnthropicInbound {
     }
 
     /// One Anthropic message as one or more OpenAI messages (tool results become `tool` messages).
-    static func message(_ m: JSON, at path: String) throws(SluiceError) -> [JSON] {
+    static func message(_ m: JSON, at path: String, nativeOnly: inout NativeOnly) throws(SluiceError) -> [JSON] {
         guard let role = m["role"]?.stringValue, role == "user" || role == "assistant" else {
             throw .invalidRequest("'\(path).role' must be user or assistant.", param: "\(path).role")
         }
@@ -84,22 +137,32 @@ public enum AnthropicInbound {
         var parts: [JSON] = []
         var calls: [JSON] = []
         var results: [JSON] = []
-        for (k, b) in blocks.enumerated() {
-            let at = "\(path).content[\(k)]"
-            switch b["type"]?.stringValue {
+        for b in blocks {
+            let type = b["type"]?.stringValue ?? "?"
+            switch type {
             case "text":
+                // `citations` of earlier answers stay in the native body only.
                 var part: JSONObject = ["type": "text", "text": b["text"] ?? ""]
                 if let cache = b["cache_control"] { part["cache_control"] = cache }
                 parts.append(.object(part))
             case "image":
                 let source = b["source"]
-                let url: String
                 switch source?["type"]?.stringValue {
-                case "base64": url = "data:\(source?["media_type"]?.stringValue ?? "image/png");base64,\(source?["data"]?.stringValue ?? "")"
-                case "url": url = source?["url"]?.stringValue ?? ""
-                default: throw refuse("\(at).source.type", "only base64 and url images translate")
+                case "base64":
+                    let url = "data:\(source?["media_type"]?.stringValue ?? "image/png");base64,\(source?["data"]?.stringValue ?? "")"
+                    parts.append(["type": "image_url", "image_url": ["url": .string(url)]])
+                case "url":
+                    parts.append(["type": "image_url", "image_url": ["url": source?["url"] ?? ""]])
+                default:
+                    nativeOnly.add("image source '\(source?["type"]?.stringValue ?? "?")'")
                 }
-                parts.append(["type": "image_url", "image_url": ["url": .string(url)]])
+            case "document":
+                // Only Anthropic reads documents; the policies (guards, the token estimate) see their plain text.
+                nativeOnly.add("document")
+                if let text = documentText(b) { parts.append(["type": "text", "text": .string(text)]) }
+            case "thinking" where role == "assistant", "redacted_thinking" where role == "assistant":
+                // An earlier turn's reasoning: Anthropic checks its signature, other families do without it.
+                continue
             case "tool_use" where role == "assistant":
                 calls.append([
                     "id": b["id"] ?? "", "type": "function",
@@ -110,7 +173,7 @@ public enum AnthropicInbound {
                 let text = content?.stringValue ?? (content?.arrayValue ?? []).compactMap { $0["text"]?.stringValue }.joined()
                 results.append(["role": "tool", "tool_call_id": b["tool_use_id"] ?? "", "content": .string(text)])
             default:
-                throw refuse(at, "block type '\(b["type"]?.stringValue ?? "?")' does not translate for a \(role) message")
+                nativeOnly.add(type)
             }
         }
         var out = results
@@ -124,6 +187,22 @@ public enum AnthropicInbound {
             out.append(["role": "user", "content": onlyText ? .string(parts.compactMap { $0["text"]?.stringValue }.joined()) : .array(parts)])
         }
         return out
+    }
+
+    /// A document block's plain text (its title and text source or text content blocks), if it has any.
+    static func documentText(_ block: JSON) -> String? {
+        let source = block["source"]
+        var text: String?
+        switch source?["type"]?.stringValue {
+        case "text": text = source?["data"]?.stringValue
+        case "content":
+            text = source?["content"]?.stringValue
+                ?? (source?["content"]?.arrayValue ?? []).compactMap { $0["text"]?.stringValue }.joined(separator: "\n")
+        default: break
+        }
+        let title = block["title"]?.stringValue
+        let joined = [title, text].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "\n")
+        return joined.isEmpty ? nil : joined
     }
 
     /// OpenAI `finish_reason` → Anthropic `stop_reason`.
@@ -146,6 +225,14 @@ public enum AnthropicInbound {
         ]
     }
 
+    /// An Anthropic message id for an OpenAI completion id: `chatcmpl-` becomes `msg_`,
+    /// once (an answer that came from Anthropic already has its `msg_…` id).
+    static func messageID(_ openAIID: String?) -> String {
+        var id = Substring(openAIID ?? "")
+        if id.hasPrefix("chatcmpl-") { id = id.dropFirst("chatcmpl-".count) }
+        return id.hasPrefix("msg_") ? String(id) : "msg_" + id
+    }
+
     /// An Anthropic message for an OpenAI chat completion.
     public static func message(fromOpenAI c: JSONObject) -> JSONObject {
         let choice = c["choices"]?.arrayValue?.first
@@ -158,9 +245,8 @@ public enum AnthropicInbound {
                 "input": (try? JSON.parse(args)) ?? .object([:]),
             ])
         }
-        let id = (c["id"]?.stringValue ?? "").replacingOccurrences(of: "chatcmpl-", with: "")
         return [
-            "id": .string("msg_" + id), "type": "message", "role": "assistant", "model": c["model"] ?? "",
+            "id": .string(messageID(c["id"]?.stringValue)), "type": "message", "role": "assistant", "model": c["model"] ?? "",
             "content": .array(content), "stop_reason": .string(stopReason(choice?["finish_reason"]?.stringValue)),
             "stop_sequence": nil, "usage": usage(c["usage"]),
         ]

@@ -3,8 +3,10 @@ import Foundation
 import NIOCore
 import SluiceCore
 
-/// Anthropic's Messages API behind the OpenAI chat shape: requests are
-/// translated on the way out, answers and stream events on the way back.
+/// Anthropic's Messages API. OpenAI-shaped requests are translated on the way out,
+/// answers and stream events on the way back; a request from an Anthropic client
+/// (``UpstreamRequest/native``) goes as the client sent it, and its answer keeps the
+/// upstream's bytes beside the OpenAI shape the gateway's policies read.
 public struct AnthropicProvider: Provider {
     /// How to reach Anthropic.
     public struct Settings: Sendable {
@@ -36,8 +38,8 @@ public struct AnthropicProvider: Provider {
 
     /// The configured provider name.
     public let name: String
-    /// Requests arrive in OpenAI shape and are translated.
-    public var family: APIFamily { .openAI }
+    /// Messages requests from Anthropic clients go upstream as they are; everything else is translated.
+    public var nativeFormats: Set<NativeFormat> { [.anthropicMessages] }
     let settings: Settings
     let clients: HTTPClients
 
@@ -48,20 +50,39 @@ public struct AnthropicProvider: Provider {
         self.clients = clients
     }
 
+    /// The Messages body for `request`: the client's own when it came natively (only
+    /// `model` and `stream` set), else the OpenAI body translated.
+    static func body(for request: UpstreamRequest) throws(ProviderError) -> JSONObject {
+        if let native = request.native, native.format == .anthropicMessages {
+            return native.addressed(to: request.model, stream: request.stream).body
+        }
+        return try AnthropicRequest.translate(request.body, model: request.model)
+    }
+
     func send(_ request: UpstreamRequest) async throws(ProviderError) -> HTTPClientResponse {
-        let body = try AnthropicRequest.translate(request.body, model: request.model)
+        let body = try Self.body(for: request)
         var req = UpstreamCall(url: settings.baseURL + "/messages")
         req.headers.add(name: "content-type", value: "application/json")
         req.headers.add(name: "anthropic-version", value: settings.version)
         if let key = settings.apiKey { req.headers.add(name: "x-api-key", value: key) }
         if request.stream { req.headers.add(name: "accept", value: "text/event-stream") }
         for (k, v) in settings.headers { req.headers.add(name: k, value: v) }
+        if let native = request.native, native.format == .anthropicMessages {
+            // The client's betas join the configured ones (one comma-separated header).
+            for (k, v) in native.headers {
+                if let configured = req.headers.first(name: k), !configured.isEmpty {
+                    req.headers.replaceOrAdd(name: k, value: configured + "," + v)
+                } else {
+                    req.headers.replaceOrAdd(name: k, value: v)
+                }
+            }
+        }
         req.body = ByteBuffer(bytes: JSON.object(body).serialized())
         return try await UpstreamHTTP.send(
             req, clients: clients, loop: request.eventLoop, whole: !request.stream, timeout: settings.timeout, secret: settings.apiKey)
     }
 
-    /// A Messages call answered as a `chat.completion`.
+    /// A Messages call answered as a `chat.completion`; a native request's answer keeps the upstream's bytes too.
     public func complete(_ request: UpstreamRequest) async throws(ProviderError) -> UpstreamResponse {
         let response = try await send(request)
         let bytes = try await UpstreamHTTP.body(of: response)
@@ -69,26 +90,35 @@ public struct AnthropicProvider: Provider {
             throw ProviderError(.invalidResponse, status: Int(response.status.code), message: "upstream answered with a body that is not an Anthropic message")
         }
         let (completion, usage) = AnthropicResponse.completion(message, created: Int(Date().timeIntervalSince1970))
-        return UpstreamResponse(body: JSON.object(completion).serialized(), json: completion, reportedUsage: usage)
+        return UpstreamResponse(
+            body: JSON.object(completion).serialized(), json: completion, reportedUsage: usage,
+            native: request.native?.format == .anthropicMessages ? bytes : nil)
     }
 
-    /// A streamed Messages call as OpenAI chunks.
+    /// A streamed Messages call as OpenAI chunks; on a native request each upstream event
+    /// is one chunk carrying the event's bytes.
     public func stream(_ request: UpstreamRequest) async throws(ProviderError) -> any ChunkStream {
-        AnthropicChunkStream(body: try await send(request).body, created: Int(Date().timeIntervalSince1970))
+        AnthropicChunkStream(
+            body: try await send(request).body, created: Int(Date().timeIntervalSince1970),
+            native: request.native?.format == .anthropicMessages)
     }
 }
 
 /// Reads an Anthropic SSE body and yields OpenAI chunks; a body that ends before `message_stop` is an error.
+/// Natively, every event becomes one chunk (an empty one for events with no OpenAI
+/// content: pings, thinking and signature deltas) holding the event's SSE bytes.
 final class AnthropicChunkStream: ChunkStream, @unchecked Sendable {
     // One relay task calls `next()` serially.
     private var reader: SSEBodyReader
     private var translator: AnthropicStreamTranslator
+    private let native: Bool
     private var pending: [StreamChunk] = []
     private var done = false
 
-    init(body: HTTPClientResponse.Body, created: Int) {
+    init(body: HTTPClientResponse.Body, created: Int, native: Bool = false) {
         reader = SSEBodyReader(body: body)
         translator = AnthropicStreamTranslator(created: created)
+        self.native = native
     }
 
     func next() async throws(ProviderError) -> StreamChunk? {
@@ -103,8 +133,28 @@ final class AnthropicChunkStream: ChunkStream, @unchecked Sendable {
             }
             let (chunks, end) = try translator.translate(obj)
             let usage = translator.usage
-            pending += chunks.map { StreamChunk(json: $0, reportedUsage: $0["usage"] == nil ? nil : usage) }
+            var out = chunks.map { StreamChunk(json: $0, reportedUsage: $0["usage"] == nil ? nil : usage) }
+            if native {
+                if out.isEmpty { out = [StreamChunk(raw: Array("{}".utf8), json: [:])] }
+                out[0].native = Self.frame(event)
+                for i in out.indices.dropFirst() { out[i].native = [] }
+            }
+            pending += out
             done = end
         }
+    }
+
+    /// The SSE bytes of `event` as the upstream framed it: `event: NAME` and one `data:` line per line of data.
+    static func frame(_ event: SSEDecoder.Event) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(event.data.count + 32)
+        if let name = event.event { out += Array("event: \(name)\n".utf8) }
+        for line in event.data.split(separator: 0x0A, omittingEmptySubsequences: false) {
+            out += Array("data: ".utf8)
+            out += line
+            out.append(0x0A)
+        }
+        out.append(0x0A)
+        return out
     }
 }

@@ -130,7 +130,19 @@ struct AnthropicStreamTranslator: Sendable {
                 return ([], false)
             }
         case "message_delta":
-            if let out = event["usage"]?["output_tokens"]?.intValue { usage.outputTokens = out }
+            // Counts on message_delta are cumulative; the optional ones keep message_start's when absent.
+            let u = event["usage"]
+            if let out = u?["output_tokens"]?.intValue { usage.outputTokens = out }
+            if u?["input_tokens"]?.intValue != nil || u?["cache_read_input_tokens"]?.intValue != nil
+                || u?["cache_creation_input_tokens"]?.intValue != nil
+            {
+                let read = u?["cache_read_input_tokens"]?.intValue ?? usage.cachedTokens
+                let write = u?["cache_creation_input_tokens"]?.intValue ?? usage.cacheWriteTokens
+                let fresh = u?["input_tokens"]?.intValue ?? (usage.inputTokens - usage.cachedTokens - usage.cacheWriteTokens)
+                usage.inputTokens = fresh + read + write
+                usage.cachedTokens = read
+                usage.cacheWriteTokens = write
+            }
             let stop = event["delta"]?["stop_reason"]?.stringValue
             finished = true
             return ([chunk([:], finish: AnthropicResponse.finishReason(stop, forcedJSON: forcedJSON))], false)

@@ -7,8 +7,6 @@ import SluiceCore
 public struct GeminiProvider: Provider {
     /// The configured provider name.
     public let name: String
-    /// Requests arrive in OpenAI shape and are translated.
-    public var family: APIFamily { .openAI }
     let baseURL: String
     let apiKey: String?
     let headers: [(String, String)]

@@ -47,8 +47,6 @@ public struct OpenAIProvider: Provider {
 
     /// The configured provider name.
     public let name: String
-    /// Always ``APIFamily/openAI``.
-    public var family: APIFamily { .openAI }
     let settings: Settings
     let clients: HTTPClients
     let chatURL: String

@@ -26,8 +26,6 @@ public struct SimulatedProvider: Provider {
 
     /// The configured provider name.
     public let name: String
-    /// Always ``APIFamily/openAI``.
-    public var family: APIFamily { .openAI }
     let settings: Settings
 
     /// A simulated provider named `name`, with no delays by default.

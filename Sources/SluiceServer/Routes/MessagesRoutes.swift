@@ -6,10 +6,13 @@ import SluiceCore
 import SluiceEngine
 import SluiceProviders
 
-/// `POST /v1/messages`: Anthropic-compatible, routed to any provider. The
-/// request is translated to the OpenAI chat shape, runs through the same
-/// pipeline as `/v1/chat/completions`, and the answer (or stream, or error)
-/// is translated back into Anthropic's shapes.
+/// `POST /v1/messages`: Anthropic-compatible, routed to any provider: the surface
+/// codec of Anthropic clients. The request runs through the same pipeline as
+/// `/v1/chat/completions`, whose policies read its OpenAI shape; targets on an
+/// Anthropic provider get the request as the client sent it (every field, the
+/// `anthropic-beta` header) and their answer (whole or streamed) comes back as they
+/// gave it. Other targets get the OpenAI shape, and their answer (or stream, or
+/// error) is translated into Anthropic's shapes.
 struct MessagesRoutes {
     let chat: ChatRoutes
 
@@ -21,9 +24,9 @@ struct MessagesRoutes {
         let start = ContinuousClock.now
         do {
             let (identity, body) = try await chat.admit(request, context)
-            let openAI = try Self.translate(body)
+            let translation = try Self.translate(body, headers: request.headers)
             return try await chat.idempotent.run(request, path: "/v1/messages", body: body, identity: identity) {
-                await answer(openAI, headers: request.headers, identity: identity, start: start, eventLoop: context.eventLoop)
+                await answer(translation, headers: request.headers, identity: identity, start: start, eventLoop: context.eventLoop)
             }
         } catch {
             return Self.error(HTTPEdge.sluiceError(from: error))
@@ -36,28 +39,38 @@ struct MessagesRoutes {
         -> Response
     {
         do {
-            let openAI = try Self.translate(body)
-            return await answer(openAI, headers: headers, identity: identity, start: start, eventLoop: eventLoop).0
+            let translation = try Self.translate(body, headers: headers)
+            return await answer(translation, headers: headers, identity: identity, start: start, eventLoop: eventLoop).0
         } catch {
             return Self.error(HTTPEdge.sluiceError(from: error))
         }
     }
 
-    /// The request as an OpenAI chat body.
-    static func translate(_ body: [UInt8]) throws -> JSONObject {
+    /// The request as an OpenAI chat body, and as the native request Anthropic targets get.
+    static func translate(_ body: [UInt8], headers: HTTPFields) throws -> AnthropicInbound.Translation {
         let json: JSON
         do { json = try JSON.parse(body) } catch {
             throw SluiceError.invalidRequest("The request body is not valid JSON: \(error).")
         }
-        return try AnthropicInbound.toOpenAI(json)
+        return try AnthropicInbound.translate(json, headers: passThrough(headers))
+    }
+
+    /// The client headers that go to Anthropic upstreams as they are (repeated ones joined with commas).
+    static func passThrough(_ headers: HTTPFields) -> [(String, String)] {
+        AnthropicInbound.passThroughHeaders.compactMap { name in
+            guard let field = HTTPField.Name(name) else { return nil }
+            let values = headers[values: field]
+            return values.isEmpty ? nil : (name, values.joined(separator: ","))
+        }
     }
 
     private func answer(
-        _ openAI: JSONObject, headers: HTTPFields, identity: Identity, start: ContinuousClock.Instant, eventLoop: any EventLoop
+        _ translation: AnthropicInbound.Translation, headers: HTTPFields, identity: Identity, start: ContinuousClock.Instant,
+        eventLoop: any EventLoop
     ) async -> (Response, @Sendable () -> Bool) {
         let reply = await chat.gateway.chat.handle(
-            body: JSON.object(openAI).serialized(), attribution: HTTPEdge.attribution(headers), identity: identity,
-            start: start, eventLoop: eventLoop)
+            body: JSON.object(translation.openAI).serialized(), attribution: HTTPEdge.attribution(headers), identity: identity,
+            start: start, eventLoop: eventLoop, native: translation.native)
         return (respond(reply), ChatRoutes.completion(of: reply))
     }
 
@@ -70,8 +83,10 @@ struct MessagesRoutes {
     func respond(_ reply: ChatReply) -> Response {
         switch reply {
         case .json(let status, let body, let meta):
-            let completion = (try? JSON.parse(body))?.objectValue ?? [:]
-            return HTTPEdge.json(status, .object(AnthropicInbound.message(fromOpenAI: completion)), headers: HTTPEdge.headers(meta))
+            let parsed = (try? JSON.parse(body))?.objectValue ?? [:]
+            // An Anthropic upstream's own message (the request went natively) goes out as its bytes.
+            if parsed["type"]?.stringValue == "message" { return HTTPEdge.json(status, body, headers: HTTPEdge.headers(meta)) }
+            return HTTPEdge.json(status, .object(AnthropicInbound.message(fromOpenAI: parsed)), headers: HTTPEdge.headers(meta))
         case .failure(let error, let meta):
             return Self.error(error, headers: HTTPEdge.headers(meta))
         case .events(let body, let meta):
@@ -87,14 +102,26 @@ struct MessagesRoutes {
                 status: .ok, headers: Self.sse(meta),
                 body: ResponseBody { writer in
                     var events = AnthropicEventWriter()
-                    while let frame = await relay.nextFrame() {
-                        var out: [UInt8] = []
-                        for payload in Self.dataPayloads(frame) {
-                            if payload.elementsEqual("[DONE]".utf8) {
-                                out += events.finish()
-                            } else if let obj = (try? JSON.parse(payload))?.objectValue {
-                                out += obj["error"] != nil ? AnthropicEventWriter.errorFrame(.object(obj)) : events.frames(for: obj)
+                    var native = false
+                    var reviewID: String?
+                    while let event = await relay.nextEvent() {
+                        let out: [UInt8]
+                        switch event {
+                        case .chunk(let chunk):
+                            if let bytes = chunk.native {
+                                // The upstream spoke Messages: its events pass as they are (thinking, signatures, citations…).
+                                native = true
+                                out = bytes
+                            } else {
+                                out = events.frames(for: chunk.json)
                             }
+                        case .failure(let error):
+                            out = AnthropicEventWriter.errorEvent(error)
+                        case .end(let id):
+                            reviewID = id
+                            // An SSE comment (clients skip it), as on the chat surface; the trailer says it too.
+                            let note = id.map { Array(": x-sluice-review-id \($0)\n\n".utf8) } ?? []
+                            out = note + (native ? [] : events.finish())
                         }
                         guard !out.isEmpty else { continue }
                         do {
@@ -104,7 +131,7 @@ struct MessagesRoutes {
                             throw error
                         }
                     }
-                    try await writer.finish(nil)
+                    try await writer.finish(reviewID.map { [HTTPEdge.reviewID: $0] })
                 })
         }
     }
