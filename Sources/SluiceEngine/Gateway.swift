@@ -24,7 +24,7 @@ public final class Gateway: Sendable {
     public let callLog: CallLogWriter
     /// The chat pipeline.
     public let chat: ChatService
-    /// The HTTP clients of upstream providers, one set per distinct connect/read timeout; closed by ``shutdown()``.
+    /// The HTTP clients of upstream providers, one set per distinct connect/read timeout and `ca_file`; closed by ``shutdown()``.
     let httpClients: [HTTPClients]
     /// The gateway's logger.
     public let logger: Logger
@@ -95,8 +95,8 @@ public final class Gateway: Sendable {
         self.store = store
         self.logger = logger
         var clientSets: [String: HTTPClients] = [:]
-        func clients(connectMs: Int, readMs: Int?) -> HTTPClients {
-            Self.clients(connectMs: connectMs, readMs: readMs, into: &clientSets)
+        func clients(_ p: SluiceConfig.Provider) -> HTTPClients {
+            Self.clients(connectMs: p.connectTimeoutMs, readMs: p.readTimeoutMs, caFile: p.caFile, into: &clientSets)
         }
         var providers: [String: any Provider] = [:]
         for p in config.providers {
@@ -111,18 +111,18 @@ public final class Gateway: Sendable {
                     baseURL: p.baseURL ?? "https://api.openai.com/v1", apiKey: p.apiKey, headers: p.headers,
                     timeout: .milliseconds(Int64(p.timeoutMs)), dialect: dialect)
                 providers[p.name] = OpenAIProvider(
-                    name: p.name, settings: settings, clients: clients(connectMs: p.connectTimeoutMs, readMs: p.readTimeoutMs))
+                    name: p.name, settings: settings, clients: clients(p))
             case .anthropic:
                 let settings = AnthropicProvider.Settings(
                     baseURL: p.baseURL ?? "https://api.anthropic.com/v1", apiKey: p.apiKey, headers: p.headers,
                     timeout: .milliseconds(Int64(p.timeoutMs)))
                 providers[p.name] = AnthropicProvider(
-                    name: p.name, settings: settings, clients: clients(connectMs: p.connectTimeoutMs, readMs: p.readTimeoutMs))
+                    name: p.name, settings: settings, clients: clients(p))
             case .gemini:
                 providers[p.name] = GeminiProvider(
                     name: p.name, baseURL: p.baseURL ?? "https://generativelanguage.googleapis.com/v1beta", apiKey: p.apiKey,
                     headers: p.headers, timeout: .milliseconds(Int64(p.timeoutMs)),
-                    clients: clients(connectMs: p.connectTimeoutMs, readMs: p.readTimeoutMs))
+                    clients: clients(p))
             }
         }
         catalog = ModelCatalog(config: config, providers: providers)
@@ -151,6 +151,7 @@ public final class Gateway: Sendable {
             runner: AttemptRunner(breakers: breakers, kills: kills, traces: traces), cache: cache, reviews: store, budget: budget,
             refusals: RefusalDetector(phrases: config.refusalPhrases ?? RefusalDetector.defaultPhrases))
         shadows = ShadowRunner(chat: chat, ledger: store, clock: clock, logger: logger) { [live] in live.config.purposes[$0]?.shadow }
+        chat.hooks.shadows = shadows
         purposes = PurposeRunner(chat: chat, prompts: prompts, live: live, shadows: shadows)
         feedback = FeedbackService(store: store, callLog: callLog, clock: clock)
         let webhooks = TaskWebhooks(store: store, secret: config.tasks.webhookSecret ?? config.auth.adminKey, clock: clock, logger: logger)
@@ -159,7 +160,9 @@ public final class Gateway: Sendable {
             store: store, config: config, chat: chat, purposes: purposes, webhooks: webhooks, node: node, clock: clock, logger: logger)
         taskWorkers = workers
         idempotency = IdempotencyGate(store: store, clock: clock)
-        tasks = TaskService(store: store, config: config, live: live, clock: clock, webhooks: webhooks) { workers.wake() }
+        var tasks = TaskService(store: store, config: config, live: live, clock: clock, webhooks: webhooks) { workers.wake() }
+        tasks.preflight = TaskPreflight(chat: chat, purposes: purposes)
+        self.tasks = tasks
         taskSweeper = TaskSweeper(store: store, config: config.tasks, webhooks: webhooks, clock: clock, logger: logger) { workers.wake() }
         taskBatcher = TaskBatcher(
             store: store, config: config, chat: chat, purposes: purposes, webhooks: webhooks, clock: clock, logger: logger)
@@ -172,9 +175,9 @@ public final class Gateway: Sendable {
         changes.on(FlagService.topic) { _ in await flags.reloadLogged() }
     }
 
-    /// Upstream clients with these timeouts, shared by providers that use the same ones.
-    static func clients(connectMs: Int, readMs: Int?, into sets: inout [String: HTTPClients]) -> HTTPClients {
-        let key = "\(connectMs)/\(readMs ?? 0)"
+    /// Upstream clients with these timeouts and trusted CA file (`ca_file`), shared by providers that use the same ones.
+    static func clients(connectMs: Int, readMs: Int?, caFile: String? = nil, into sets: inout [String: HTTPClients]) -> HTTPClients {
+        let key = "\(connectMs)/\(readMs ?? 0)/\(caFile ?? "")"
         if let c = sets[key] { return c }
         var config = HTTPClient.Configuration()
         config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 512)
@@ -182,6 +185,7 @@ public final class Gateway: Sendable {
         config.connectionPool.retryConnectionEstablishment = false
         config.decompression = .disabled
         config.timeout = .init(connect: .milliseconds(Int64(connectMs)), read: readMs.map { .milliseconds(Int64($0)) })
+        if let caFile { config.tlsConfiguration = HTTPClients.tlsConfiguration(trustingCAFile: caFile) }
         let c = HTTPClients(configuration: config)
         sets[key] = c
         return c

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// One `HTTPClient` (and one ``LeanHTTPClient`` for plain-HTTP whole answers) per
@@ -71,5 +72,45 @@ public final class HTTPClients: Sendable {
     public func shutdown() async throws {
         for l in lean { await l.shutdown() }
         for c in all { try await c.shutdown() }
+    }
+}
+
+// MARK: Private certificate authorities (`ca_file`)
+
+extension HTTPClients {
+    /// Why a provider's `ca_file` cannot be used.
+    public struct CAFileError: Error, Sendable, CustomStringConvertible {
+        /// What is wrong with the file.
+        public var description: String
+    }
+
+    /// The CA certificates in the PEM file at `path`; throws when it cannot be read,
+    /// is not PEM, or holds no certificate.
+    public static func loadCAFile(_ path: String) throws(CAFileError) -> [NIOSSLCertificate] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CAFileError(description: "cannot read '\(path)'")
+        }
+        let certificates: [NIOSSLCertificate]
+        do {
+            certificates = try NIOSSLCertificate.fromPEMBytes(Array(data))
+        } catch {
+            throw CAFileError(description: "'\(path)' is not a PEM file of certificates (\(error))")
+        }
+        guard !certificates.isEmpty else { throw CAFileError(description: "'\(path)' holds no PEM certificate") }
+        return certificates
+    }
+
+    /// A client TLS configuration that trusts the CA certificates of the PEM file at
+    /// `path` in addition to the system's trust roots. The file is read now; should it
+    /// have become unreadable since the config was checked, it is named to NIOSSL instead,
+    /// so that every connection fails with the reason rather than silently trusting less.
+    public static func tlsConfiguration(trustingCAFile path: String) -> TLSConfiguration {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let certificates = try? loadCAFile(path) {
+            tls.additionalTrustRoots = [.certificates(certificates)]
+        } else {
+            tls.additionalTrustRoots = [.file(path)]
+        }
+        return tls
     }
 }

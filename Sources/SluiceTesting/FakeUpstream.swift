@@ -1,13 +1,17 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
 import ServiceLifecycle
 import SluiceCore
 import Synchronization
 
-/// A scriptable OpenAI-speaking server on `127.0.0.1:0` for end-to-end tests.
+/// A scriptable OpenAI-speaking server on `127.0.0.1:0` for end-to-end tests, over plain
+/// HTTP or, with `start(tls: true)`, HTTPS with a certificate of a test CA (``TestCertificates``;
+/// a provider trusts it through `ca_file: upstream.caFile`).
 ///
 /// It records every request it receives, and answers each with the next
 /// scripted ``Reply`` (or a default chat completion when none is queued).
@@ -143,20 +147,31 @@ public final class FakeUpstream: Sendable {
     public let batches = FakeBatchAPI()
     /// The bound port.
     public let port: Int
+    /// The certificates it serves TLS with; `nil` for plain HTTP.
+    public let certificates: TestCertificates?
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
-    /// `http://127.0.0.1:PORT/v1`.
-    public var baseURL: String { "http://127.0.0.1:\(port)/v1" }
+    /// `http://127.0.0.1:PORT`, or `https://…` when it serves TLS.
+    public var origin: String { "\(certificates == nil ? "http" : "https")://127.0.0.1:\(port)" }
 
-    private init(port: Int, group: ServiceGroup, task: Task<Void, any Error>) {
+    /// `http://127.0.0.1:PORT/v1`, or `https://127.0.0.1:PORT/v1` when it serves TLS.
+    public var baseURL: String { origin + "/v1" }
+
+    /// The PEM file of the CA that signed its certificate (for a provider's `ca_file`); `nil` for plain HTTP.
+    public var caFile: String? { certificates?.caFile }
+
+    private init(port: Int, certificates: TestCertificates?, group: ServiceGroup, task: Task<Void, any Error>) {
         self.port = port
+        self.certificates = certificates
         self.group = group
         self.task = task
     }
 
-    /// Starts a server on a free loopback port.
-    public static func start() async throws -> FakeUpstream {
+    /// Starts a server on a free loopback port: plain HTTP, or with `tls` HTTPS presenting
+    /// `certificates`' leaf (default ``TestCertificates/shared``), valid for `127.0.0.1` and `localhost`.
+    public static func start(tls: Bool = false, certificates: TestCertificates? = nil) async throws -> FakeUpstream {
+        let certificates = tls ? (certificates ?? .shared) : nil
         let box = Mutex<FakeUpstream?>(nil)
         let router = Router(context: FakeContext.self)
         router.post("**") { request, context in
@@ -171,15 +186,16 @@ public final class FakeUpstream: Sendable {
         var logger = Logger(label: "fake-upstream")
         logger.logLevel = .error
         let (portStream, portCont) = AsyncStream<Int>.makeStream()
+        let server: HTTPServerBuilder = try certificates.map { try .tls(.http1(), tlsConfiguration: $0.serverConfiguration()) } ?? .http1()
         let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            router: router, server: server, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in portCont.yield(channel.localAddress?.port ?? 0); portCont.finish() },
             logger: logger)
         let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
         let task = Task { try await group.run() }
         var port = 0
         for await p in portStream { port = p }
-        let upstream = FakeUpstream(port: port, group: group, task: task)
+        let upstream = FakeUpstream(port: port, certificates: certificates, group: group, task: task)
         box.withLock { $0 = upstream }
         return upstream
     }

@@ -14,6 +14,17 @@ enum Scenario: String, CaseIterable, Sendable, CustomTestStringConvertible {
     var testDescription: String { rawValue }
 }
 
+/// How the gateway reaches the fake upstream.
+enum Transport: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    /// Plain `http://`: whole answers take Sluice's lean client, streams AsyncHTTPClient.
+    case http
+    /// `https://` with a test CA as the provider's `ca_file`: everything takes AsyncHTTPClient over TLS,
+    /// the path of every real provider.
+    case https
+
+    var testDescription: String { rawValue }
+}
+
 /// Serialized: sixty gateways at once would starve the tests that time deadlines.
 @Suite(.serialized) struct ProviderScenarioTests {
     static let weatherTools = #"""
@@ -28,8 +39,20 @@ enum Scenario: String, CaseIterable, Sendable, CustomTestStringConvertible {
 
     @Test(arguments: ScenarioProvider.allCases, Scenario.allCases)
     func scenario(_ provider: ScenarioProvider, _ scenario: Scenario) async throws {
-        let upstream = try await FakeUpstream.start()
+        try await run(scenario, provider, over: .http)
+    }
+
+    /// The same list over TLS: a FakeUpstream serving HTTPS with a certificate of a CA made at
+    /// test time, trusted through the provider's `ca_file`.
+    @Test(arguments: ScenarioProvider.allCases, Scenario.allCases)
+    func scenarioOverTLS(_ provider: ScenarioProvider, _ scenario: Scenario) async throws {
+        try await run(scenario, provider, over: .https)
+    }
+
+    func run(_ scenario: Scenario, _ provider: ScenarioProvider, over transport: Transport) async throws {
+        let upstream = try await FakeUpstream.start(tls: transport == .https)
         defer { Task { await upstream.stop() } }
+        #expect(upstream.baseURL.hasPrefix(transport.rawValue + "://"))
         try await Harness.with(provider.config(upstream)) { h in
             try await run(scenario, provider, upstream, h)
         }

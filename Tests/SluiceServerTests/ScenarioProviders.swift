@@ -14,16 +14,19 @@ enum ScenarioProvider: String, CaseIterable, Sendable, CustomTestStringConvertib
 
     var testDescription: String { rawValue }
 
-    /// A gateway whose model `m` goes to this provider type at `upstream`.
-    func config(_ upstream: FakeUpstream) -> String {
-        let url = "http://127.0.0.1:\(upstream.port)"
+    /// A gateway whose model `m` goes to this provider type at `upstream`: `http://`, or
+    /// `https://` with the upstream's CA as the provider's `ca_file` when it serves TLS
+    /// (`trustCA: false` leaves `ca_file` out, so that verification fails).
+    func config(_ upstream: FakeUpstream, trustCA: Bool = true, extra: String = "") -> String {
+        let url = upstream.origin
+        let ca = trustCA ? upstream.caFile.map { #", ca_file: "\#($0)""# } ?? "" : ""
         let provider: String
         switch self {
-        case .openai: provider = #"{ type: openai, base_url: "\#(url)/v1", api_key: "sk-scenario-secret-1" }"#
-        case .openaiCompatible: provider = #"{ type: openai_compatible, base_url: "\#(url)/v1" }"#
-        case .anthropic: provider = #"{ type: anthropic, base_url: "\#(url)/v1", api_key: "sk-ant-scenario-1" }"#
-        case .gemini: provider = #"{ type: gemini, base_url: "\#(url)/v1beta", api_key: "gem-scenario-1" }"#
-        case .azureOpenAI: provider = #"{ type: azure_openai, base_url: "\#(url)", api_key: "azure-scenario-1" }"#
+        case .openai: provider = #"{ type: openai, base_url: "\#(url)/v1", api_key: "sk-scenario-secret-1"\#(ca) }"#
+        case .openaiCompatible: provider = #"{ type: openai_compatible, base_url: "\#(url)/v1"\#(ca) }"#
+        case .anthropic: provider = #"{ type: anthropic, base_url: "\#(url)/v1", api_key: "sk-ant-scenario-1"\#(ca) }"#
+        case .gemini: provider = #"{ type: gemini, base_url: "\#(url)/v1beta", api_key: "gem-scenario-1"\#(ca) }"#
+        case .azureOpenAI: provider = #"{ type: azure_openai, base_url: "\#(url)", api_key: "azure-scenario-1"\#(ca) }"#
         }
         return """
             providers:
@@ -33,6 +36,7 @@ enum ScenarioProvider: String, CaseIterable, Sendable, CustomTestStringConvertib
             pricing:
               llama-3.1-8b: { input: 0.05, output: 0.08, cached_input: 0.01 }
             \(noRetry)
+            \(extra)
             """
     }
 

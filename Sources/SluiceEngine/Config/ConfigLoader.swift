@@ -81,7 +81,7 @@ public enum ConfigLoader {
             case "auth": c.auth = try parseAuth(value)
             case "providers":
                 sawProviders = true
-                c.providers = try value.mapping().map { try parseProvider(name: $0, $1) }
+                c.providers = try value.mapping().map { try parseProvider(name: $0, $1, directory: directory) }
             case "models": c.models = try parseModels(value)
             case "pricing": c.pricing = try parsePricing(value)
             case "retry": c.retry = try parseRetry(value)
@@ -196,11 +196,12 @@ public enum ConfigLoader {
         return a
     }
 
-    static func parseProvider(name: String, _ n: ConfigNode) throws -> SluiceConfig.Provider {
+    /// One entry of `providers:`; a relative `ca_file` is resolved against `directory` (the config file's).
+    static func parseProvider(name: String, _ n: ConfigNode, directory: String? = nil) throws -> SluiceConfig.Provider {
         let members = try n.mapping(
             allowed: [
                 "type", "api_key", "base_url", "headers", "timeout_ms", "connect_timeout_ms", "read_timeout_ms", "latency_ms", "chunk_ms",
-                "api_version",
+                "api_version", "ca_file",
             ])
         guard let typeNode = members.first(where: { $0.0 == "type" })?.1 else {
             throw n.error("provider '\(name)' needs a 'type' (\(SluiceConfig.ProviderType.allCases.map(\.rawValue).joined(separator: ", ")))")
@@ -237,6 +238,9 @@ public enum ConfigLoader {
                     throw v.error("api_version must look like 2024-10-21 or 2025-01-01-preview")
                 }
                 p.apiVersion = version
+            case "ca_file":
+                guard type != .simulated else { throw v.error("'ca_file' applies only to providers that call an upstream over HTTPS") }
+                p.caFile = try caFile(try v.string(), provider: name, directory: directory, node: v)
             case "latency_ms", "chunk_ms":
                 guard type == .simulated else { throw v.error("'\(k)' applies only to simulated providers") }
                 let ms = try v.int()
@@ -256,6 +260,19 @@ public enum ConfigLoader {
             guard p.apiKey != nil else { throw n.error("provider '\(name)' of type azure_openai needs an api_key") }
         }
         return p
+    }
+
+    /// `ca_file` resolved against `directory`, once its certificates load; a config error naming the provider and path otherwise.
+    static func caFile(_ written: String, provider: String, directory: String?, node: ConfigNode) throws -> String {
+        guard !written.isEmpty else { throw node.error("provider '\(provider)': ca_file must not be empty") }
+        let base = directory.flatMap { $0.isEmpty ? nil : $0 } ?? FileManager.default.currentDirectoryPath
+        let path = written.hasPrefix("/") ? written : (base as NSString).appendingPathComponent(written)
+        do {
+            _ = try HTTPClients.loadCAFile(path)
+        } catch {
+            throw node.error("provider '\(provider)': unusable ca_file: \(error)")
+        }
+        return path
     }
 
     static func parseModels(_ n: ConfigNode) throws -> [(name: String, targets: [SluiceConfig.Target])] {

@@ -99,6 +99,10 @@ public struct SluiceConfig: Sendable {
         public var connectTimeoutMs = 5_000
         /// The longest silence while reading an answer (between stream chunks, say); `nil` (the default) for none.
         public var readTimeoutMs: Int?
+        /// `ca_file`: a PEM file of CA certificates trusted for this provider's HTTPS connections in
+        /// addition to the system's roots (a private endpoint's CA), resolved against the config file's
+        /// directory; `nil` (the default) trusts the system's roots only.
+        public var caFile: String?
         /// Azure OpenAI only: the `api-version` query parameter; default ``SluiceConfig/Provider/defaultAzureAPIVersion``.
         public var apiVersion: String?
         /// The Azure OpenAI data-plane API version used when `api_version` is not set.

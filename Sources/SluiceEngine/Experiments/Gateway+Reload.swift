@@ -69,7 +69,7 @@ extension Gateway {
         if old.auth.adminKey != new.auth.adminKey || keys(old) != keys(new) { out.append("auth") }
         func providers(_ c: SluiceConfig) -> [String] {
             c.providers.map {
-                "\($0.name)|\($0.type)|\($0.baseURL ?? "")|\($0.apiKey ?? "")|\($0.headers.map { "\($0.0)=\($0.1)" })|\($0.timeoutMs)|\($0.connectTimeoutMs)|\(String(describing: $0.readTimeoutMs))|\($0.apiVersion ?? "")|\($0.latencyMs)|\($0.chunkMs)"
+                "\($0.name)|\($0.type)|\($0.baseURL ?? "")|\($0.apiKey ?? "")|\($0.headers.map { "\($0.0)=\($0.1)" })|\($0.timeoutMs)|\($0.connectTimeoutMs)|\(String(describing: $0.readTimeoutMs))|\($0.apiVersion ?? "")|\($0.latencyMs)|\($0.chunkMs)|\($0.caFile ?? "")"
             }
         }
         if providers(old) != providers(new) { out.append("providers") }
