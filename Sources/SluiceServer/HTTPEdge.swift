@@ -121,12 +121,14 @@ enum HTTPEdge {
     }
 }
 
-/// Turns anything a route throws into an OpenAI-shaped error, never a bare 500.
+/// Turns anything a route or middleware throws into an error in the surface's shape
+/// (Anthropic's on `/v1/messages`, OpenAI's elsewhere), never a bare 500.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch {
+            if request.uri.path == "/v1/messages" { return MessagesRoutes.error(HTTPEdge.sluiceError(from: error)) }
             return HTTPEdge.errorResponse(for: error, logger: context.logger)
         }
     }

@@ -15,6 +15,8 @@ public struct SluiceRequestContext: RequestContext, RemoteAddressRequestContext 
     public let eventLoop: any EventLoop
     /// The caller of an API route, or why it may not call it; `nil` off the API paths.
     var identity: Result<Identity, SluiceError>?
+    /// Set by ``IdempotencyMiddleware``: where a route says whether its response went out whole.
+    var completion: CompletionSlot?
 
     /// The context for a new request, with the channel's peer address and loop.
     public init(source: ApplicationRequestContextSource) {

@@ -49,9 +49,10 @@ struct ChatRoutes {
     func chat(_ request: Request, _ context: SluiceRequestContext) async throws -> Response {
         let start = ContinuousClock.now
         let (identity, body) = try await admit(request, context)
-        return try await idempotent.run(request, path: "/v1/chat/completions", body: body, identity: identity) {
-            await answerChat(headers: request.headers, body: body, identity: identity, start: start, eventLoop: context.eventLoop)
-        }
+        let (response, completed) = await answerChat(
+            headers: request.headers, body: body, identity: identity, start: start, eventLoop: context.eventLoop)
+        context.completion?.set(completed)
+        return response
     }
 
     /// A chat completion for an admitted caller (also what the ``FastLane`` answers).
@@ -62,9 +63,6 @@ struct ChatRoutes {
         let reply = await gateway.chat.handle(body: body, attribution: attribution, identity: identity, start: start, eventLoop: eventLoop)
         return (respond(reply), Self.completion(of: reply))
     }
-
-    /// The `Idempotency-Key` handling of the chat endpoints.
-    var idempotent: IdempotentResponder { IdempotentResponder(gate: gateway.idempotency) }
 
     /// Whether a reply was sent in full, asked once its body is written (a stream may have broken).
     static func completion(of reply: ChatReply) -> @Sendable () -> Bool {

@@ -19,9 +19,9 @@ struct IdempotentResponder {
     /// tells, once the body is written, whether it ended as a full answer (a stream may break).
     func run(
         _ request: Request, path: String, body: [UInt8], identity: Identity,
-        _ respond: () async -> (Response, completed: @Sendable () -> Bool)
+        _ respond: () async throws -> (Response, completed: @Sendable () -> Bool)
     ) async throws -> Response {
-        guard let key = request.headers[Self.header] else { return await respond().0 }
+        guard let key = request.headers[Self.header] else { return try await respond().0 }
         switch try await gate.begin(key: key, path: path, body: body, identity: identity) {
         case .replay(let status, let headers, let stored):
             var fields = HTTPFields()
@@ -29,7 +29,13 @@ struct IdempotentResponder {
             fields[Self.replayed] = "true"
             return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: stored)))
         case .proceed(let ticket):
-            let (response, completed) = await respond()
+            let response: Response, completed: @Sendable () -> Bool
+            do {
+                (response, completed) = try await respond()
+            } catch {
+                await gate.release(ticket)
+                throw error
+            }
             guard (200..<300).contains(Int(response.status.code)) else {
                 await gate.release(ticket)
                 return response

@@ -25,9 +25,10 @@ struct MessagesRoutes {
         do {
             let (identity, body) = try await chat.admit(request, context)
             let translation = try Self.translate(body, headers: request.headers)
-            return try await chat.idempotent.run(request, path: "/v1/messages", body: body, identity: identity) {
-                await answer(translation, headers: request.headers, identity: identity, start: start, eventLoop: context.eventLoop)
-            }
+            let (response, completed) = await answer(
+                translation, headers: request.headers, identity: identity, start: start, eventLoop: context.eventLoop)
+            context.completion?.set(completed)
+            return response
         } catch {
             return Self.error(HTTPEdge.sluiceError(from: error))
         }

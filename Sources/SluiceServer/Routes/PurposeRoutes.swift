@@ -14,11 +14,10 @@ struct PurposeRoutes {
         let start = ContinuousClock.now
         let (identity, body) = try await chat.admit(request, context)
         let purpose = context.parameters.get("purpose") ?? ""
-        return try await chat.idempotent.run(request, path: "/v1/purposes/\(purpose)/run", body: body, identity: identity) {
-            let reply = await chat.gateway.purposes.run(
-                purpose: purpose, body: body, attribution: HTTPEdge.attribution(request.headers), identity: identity, start: start,
-                eventLoop: context.eventLoop)
-            return (chat.respond(reply), ChatRoutes.completion(of: reply))
-        }
+        let reply = await chat.gateway.purposes.run(
+            purpose: purpose, body: body, attribution: HTTPEdge.attribution(request.headers), identity: identity, start: start,
+            eventLoop: context.eventLoop)
+        context.completion?.set(ChatRoutes.completion(of: reply))
+        return chat.respond(reply)
     }
 }
