@@ -14,7 +14,8 @@ import Testing
         #expect(r.status == 502, "\(r.text)", sourceLocation: sourceLocation)
         #expect(r.json["error"]?["code"] == "upstream_error", "\(r.text)", sourceLocation: sourceLocation)
         let message = r.json["error"]?["message"]?.stringValue ?? ""
-        #expect(message.contains("CERTIFICATE_VERIFY_FAILED"), "\(r.text)", sourceLocation: sourceLocation)
+        #expect(message.contains("certificate verification failed") && message.contains("ca_file"), "\(r.text)", sourceLocation: sourceLocation)
+        #expect(!message.contains(".build/") && !message.contains(".cc:"), "no build-machine paths: \(r.text)", sourceLocation: sourceLocation)
     }
 
     @Test func withoutCAFileTheCertificateFailsVerification() async throws {
@@ -28,7 +29,7 @@ import Testing
             #expect(upstream.requestCount == 0)
             let rec = try await h.record(r.header("X-Sluice-Call-Id"))
             #expect(rec.status == .error)
-            #expect(rec.error?.contains("CERTIFICATE_VERIFY_FAILED") == true, "\(rec.error ?? "")")
+            #expect(rec.error?.contains("certificate verification failed") == true, "\(rec.error ?? "")")
         }
     }
 

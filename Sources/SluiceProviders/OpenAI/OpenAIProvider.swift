@@ -156,7 +156,28 @@ public struct OpenAIProvider: Provider {
             }
         }
         if error is CancellationError { return ProviderError(.timeout, message: "request cancelled") }
-        return ProviderError(.connection, message: "upstream connection failed (\(error))")
+        let text = "\(error)"
+        if text.contains("CERTIFICATE_VERIFY_FAILED") {
+            return ProviderError(
+                .connection,
+                message: "upstream TLS certificate verification failed: the server's certificate is not trusted for this host "
+                    + "(a private CA needs the provider's ca_file)")
+        }
+        if text.contains("handshakeFailed") || text.contains("NIOSSL") {
+            return ProviderError(.connection, message: "upstream TLS handshake failed (\(Self.withoutSourcePaths(text)))")
+        }
+        return ProviderError(.connection, message: "upstream connection failed (\(Self.withoutSourcePaths(text)))")
+    }
+
+    /// `text` without the build-machine source paths some library errors carry (` at /path/file.cc:123`).
+    static func withoutSourcePaths(_ text: String) -> String {
+        var out = ""
+        var rest = Substring(text)
+        while let r = rest.range(of: " at /") {
+            out += rest[..<r.lowerBound]
+            rest = rest[r.upperBound...].drop { !" ,)]\"".contains($0) }
+        }
+        return out + rest
     }
 
     /// The upstream's error, with the provider key (and anything like one) scrubbed from its message.
