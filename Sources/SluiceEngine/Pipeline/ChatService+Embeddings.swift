@@ -5,8 +5,8 @@ import SluiceProviders
 import SluiceStore
 
 extension ChatService {
-    /// Handles a `/v1/embeddings` body: the same attribution, kill switches,
-    /// route plan, retries, breakers, deadline, pricing and call record as a chat call.
+    /// Handles a `/v1/embeddings` body: the same attribution, kill switches, input guards,
+    /// personal data, route plan, retries, breakers, deadline, pricing and call record as a chat call.
     public func handleEmbeddings(
         body: [UInt8], attribution headerAttribution: Attribution, identity: Identity,
         start: ContinuousClock.Instant = .now, eventLoop: (any EventLoop)? = nil
@@ -25,6 +25,14 @@ extension ChatService {
         var prepared = request.body
         prepared.removeValue(forKey: "metadata")
         let policy = policies[ctx.purpose]
+        if !policy.guards.input.isEmpty, let texts = Self.texts(prepared["input"]) {
+            // The purpose's input guards read what would be embedded, as they read a chat call's messages.
+            do {
+                record.guardFlags += try Guards.check(policy.guards.input, texts.joined(separator: "\n"), side: "input", code: .guardBlocked)
+            } catch {
+                return await fail(&record, error, ctx: ctx)
+            }
+        }
         if policy.pii != .off, let texts = Self.texts(prepared["input"]) {
             // Embeddings follow the purpose's pii too: refused, or embedded with placeholders.
             var redaction = PIIRedaction()
