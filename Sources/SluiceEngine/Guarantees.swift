@@ -1,4 +1,4 @@
-/// The inbound APIs of the data plane. Each is only a codec in front of the Engine
+/// The inbound APIs of the data plane, named as a call record's `surface` names them. Each is only a codec in front of the Engine
 /// (``ChatService``), so every ``Policy`` holds on each of them, whole and streamed,
 /// or `docs/guarantees.md` says why not; `GuaranteesMatrixTests` fails when a case
 /// here has no cells there.
@@ -8,9 +8,9 @@ public enum Surface: String, CaseIterable, Sendable {
     /// `POST /v1/messages`: Anthropic's Messages shape, whole or streamed.
     case messages
     /// `POST /v1/purposes/{purpose}/run`: a purpose's prompt rendered with variables, answered whole.
-    case purposeRun = "purpose_run"
+    case run
     /// `POST /v1/tasks`: durable work that ``TaskWorkers`` run later, answered whole.
-    case tasks
+    case task
     /// `POST /v1/embeddings`: OpenAI's embeddings shape, answered whole.
     case embeddings
 }
