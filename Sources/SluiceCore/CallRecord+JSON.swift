@@ -20,7 +20,7 @@ extension CallRecord {
             "overhead_ms": d(overheadMs), "schema_valid": b(schemaValid), "refusal": b(refusal),
             "repairs": .int(repairs), "guard_flags": .array(guardFlags.map(JSON.string)),
             "params": .object(params), "input_hash": .string(inputHash), "request": body ?? s(requestBody), "output": s(output),
-            "batch_id": s(batchID), "shadow_of": s(shadowOf),
+            "batch_id": s(batchID), "shadow_of": s(shadowOf), "surface": .string(surface),
         ])
     }
 

@@ -122,6 +122,8 @@ public struct CallRecord: Sendable, Equatable {
     public var batchID: String?
     /// For a shadow run (purpose `PURPOSE:shadow`): the id of the live call it shadowed; `nil` otherwise.
     public var shadowOf: String?
+    /// The inbound API the call came in on: `chat`, `messages`, `responses`, `run`, `task` or `embeddings`.
+    public var surface: String = "chat"
 
     /// A new record: no attempts, zero usage, cache `bypass`, the optional fields `nil`.
     public init(

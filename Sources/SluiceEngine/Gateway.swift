@@ -82,6 +82,10 @@ public final class Gateway: Sendable {
     public let shadows: ShadowRunner
     /// `POST /v1/feedback`.
     public let feedback: FeedbackService
+    /// `/v1/responses`: the Responses API with the state Sluice keeps.
+    public let responses: ResponsesService
+    /// Deletes stored Responses API responses past their retention (`responses.retention_days`).
+    public let responseSweeper: ResponseSweeper
 
     /// Builds the gateway. The store must be migrated already.
     public init(
@@ -109,7 +113,8 @@ public final class Gateway: Sendable {
                     ? .azure(apiVersion: p.apiVersion ?? SluiceConfig.Provider.defaultAzureAPIVersion) : .openAI
                 let settings = OpenAIProvider.Settings(
                     baseURL: p.baseURL ?? "https://api.openai.com/v1", apiKey: p.apiKey, headers: p.headers,
-                    timeout: .milliseconds(Int64(p.timeoutMs)), dialect: dialect)
+                    timeout: .milliseconds(Int64(p.timeoutMs)), dialect: dialect,
+                    nativeResponses: p.type == .openai || p.type == .azureOpenAI)
                 providers[p.name] = OpenAIProvider(
                     name: p.name, settings: settings, clients: clients(p))
             case .anthropic:
@@ -156,9 +161,15 @@ public final class Gateway: Sendable {
         feedback = FeedbackService(store: store, callLog: callLog, clock: clock)
         let webhooks = TaskWebhooks(store: store, secret: config.tasks.webhookSecret ?? config.auth.adminKey, clock: clock, logger: logger)
         taskWebhooks = webhooks
+        var responsesService = ResponsesService(
+            chat: chat, store: store, clock: clock, retention: config.responses.retentionDays * 86_400, logger: logger)
         let workers = TaskWorkers(
-            store: store, config: config, chat: chat, purposes: purposes, webhooks: webhooks, node: node, clock: clock, logger: logger)
+            store: store, config: config, chat: chat, purposes: purposes, webhooks: webhooks, node: node, clock: clock, logger: logger,
+            responses: responsesService)
         taskWorkers = workers
+        responsesService.background = ResponsesBackground(
+            tasks: store, responses: store, maxAttempts: config.tasks.maxAttempts, clock: clock) { workers.wake() }
+        responses = responsesService
         idempotency = IdempotencyGate(store: store, clock: clock)
         var tasks = TaskService(store: store, config: config, live: live, clock: clock, webhooks: webhooks) { workers.wake() }
         tasks.preflight = TaskPreflight(chat: chat, purposes: purposes)
@@ -167,6 +178,7 @@ public final class Gateway: Sendable {
         taskBatcher = TaskBatcher(
             store: store, config: config, chat: chat, purposes: purposes, webhooks: webhooks, clock: clock, logger: logger)
         maintenance = StoreMaintenance(store: store, clock: clock, logger: logger)
+        responseSweeper = ResponseSweeper(store: store, config: config.responses, clock: clock, logger: logger)
         changes = ChangeWatcher(feed: store.changes, logger: logger)
         httpClients = Array(clientSets.values)
         let kills = self.kills
@@ -204,8 +216,8 @@ public final class Gateway: Sendable {
 
     /// The long-running parts, in start order (they stop in reverse): the span
     /// exporter (when tracing), the call log, the cache writer, store upkeep, quota leases, the change watcher,
-    /// alerts, tasks, the rollout guard, shadows and the eval scheduler (`evals:`).
-    public var services: [any Service] { (traces.map { [$0.service] } ?? []) + [callLog, cache.writer, maintenance, quotas, changes, alerts, taskWebhooks, taskSweeper, taskWorkers, taskBatcher, rolloutGuard, shadows, evalScheduler] }
+    /// alerts, tasks, the rollout guard, shadows, the eval scheduler (`evals:`) and the response sweeper.
+    public var services: [any Service] { (traces.map { [$0.service] } ?? []) + [callLog, cache.writer, maintenance, quotas, changes, alerts, taskWebhooks, taskSweeper, taskWorkers, taskBatcher, rolloutGuard, shadows, evalScheduler, responseSweeper] }
 
     /// Reads the prompt files of `config` and checks every purpose's prompt; throws the first problem.
     public static func loadPrompts(_ config: SluiceConfig) throws -> PromptLibrary {

@@ -13,6 +13,8 @@ public enum Surface: String, CaseIterable, Sendable {
     case task
     /// `POST /v1/embeddings`: OpenAI's embeddings shape, answered whole.
     case embeddings
+    /// `POST /v1/responses`: OpenAI's Responses API, whole, streamed or in the background, with state Sluice keeps.
+    case responses
 }
 
 /// What the Engine guarantees for every call, whichever ``Surface`` it came in on.

@@ -7,11 +7,14 @@ import SluiceCore
 public enum NativeFormat: String, Sendable, Hashable {
     /// Anthropic's Messages API (`POST /v1/messages`).
     case anthropicMessages = "anthropic_messages"
+    /// OpenAI's Responses API (`POST /v1/responses`).
+    case openAIResponses = "openai_responses"
 
     /// The name people know the format by, for messages.
     public var displayName: String {
         switch self {
         case .anthropicMessages: "Anthropic Messages API"
+        case .openAIResponses: "OpenAI Responses API"
         }
     }
 }

@@ -20,6 +20,7 @@ public enum SluiceApp {
         let chat = ChatRoutes(gateway: gateway)
         chat.register(on: router)
         MessagesRoutes(chat: chat).register(on: router)
+        ResponsesRoutes(chat: chat).register(on: router)
         HealthRoutes(gateway: gateway).register(on: router)
         AdminCallsRoutes(gateway: gateway).register(on: router)
         AdminControlRoutes(gateway: gateway).register(on: router)

@@ -9,7 +9,7 @@ enum CallColumns {
         "stream", "input_tokens", "output_tokens", "cached_tokens", "cache_write_tokens", "cost_usd", "saved_usd",
         "latency_ms", "ttft_ms", "overhead_ms", "schema_valid", "refusal", "params", "input_hash",
         "request_body", "output", "cache_similarity", "repairs", "guard_flags", "batch_id",
-        "shadow_of",
+        "shadow_of", "surface",
     ]
 
     /// How each column is stored, in ``names`` order.
@@ -51,7 +51,7 @@ extension CallRecord {
             d(overheadMs), b(schemaValid), b(refusal), .text(JSON.object(params).jsonString), .text(inputHash),
             t(BodyCipher.seal(requestBody, with: cipher)), t(BodyCipher.seal(output, with: cipher)), d(cacheSimilarity), .int(Int64(repairs)),
             guardFlags.isEmpty ? .null : .text(JSON.array(guardFlags.map(JSON.string)).jsonString), t(batchID),
-            t(shadowOf),
+            t(shadowOf), .text(surface),
         ]
     }
 
@@ -98,5 +98,6 @@ extension CallRecord {
         guardFlags = s(35).flatMap { try? JSON.parse($0) }?.arrayValue?.compactMap(\.stringValue) ?? []
         batchID = c.count > 36 ? s(36) : nil
         shadowOf = c.count > 37 ? s(37) : nil
+        surface = c.count > 38 ? s(38) ?? "chat" : "chat"
     }
 }

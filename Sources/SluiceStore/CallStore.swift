@@ -75,7 +75,8 @@ public protocol KeyStore: Sendable {
 
 /// Everything a backend provides: SQLite for one node, PostgreSQL for several.
 public protocol SluiceStore: CallStore, KeyStore, QuotaStore, ControlStore, CacheStore, ReviewStore, LedgerStore,
-    TaskStore, BatchStore, IdempotencyStore, FlagStore, DriftStore, EvalScoreStore, FeedbackStore, ShadowStore, RollupStore
+    TaskStore, BatchStore, IdempotencyStore, FlagStore, DriftStore, EvalScoreStore, FeedbackStore, ShadowStore, RollupStore,
+    ResponseStore
 {
     /// `sqlite` or `postgres`.
     var backend: String { get }

@@ -146,6 +146,18 @@ extension ForwardingStore {
     public func rollups(from: Date, to: Date, purpose: String?) async throws -> [CallRollup] {
         try await base.rollups(from: from, to: to, purpose: purpose)
     }
+    public func saveResponse(_ r: StoredResponse) async throws { try await base.saveResponse(r) }
+    public func response(_ id: String) async throws -> StoredResponse? { try await base.response(id) }
+    public func deleteResponse(_ id: String) async throws -> Bool { try await base.deleteResponse(id) }
+    public func responseChain(_ id: String, limit: Int) async throws -> [StoredResponse] {
+        try await base.responseChain(id, limit: limit)
+    }
+    public func updateResponseStatus(
+        _ id: String, status: StoredResponse.Status, error: String?, now: Date, onlyFrom: [StoredResponse.Status]
+    ) async throws -> StoredResponse? {
+        try await base.updateResponseStatus(id, status: status, error: error, now: now, onlyFrom: onlyFrom)
+    }
+    public func deleteExpiredResponses(before: Date) async throws -> Int { try await base.deleteExpiredResponses(before: before) }
 }
 
 /// A sample call record for store tests: `i` sets its tokens and cost, ids sort by `i`.

@@ -187,7 +187,7 @@ import Testing
                     scope: "app", key: key, claimedAt: t.addingTimeInterval(1), status: 200, headers: "[]", body: Self.answer,
                     now: t.addingTimeInterval(2))
             }
-            let stored = StoredResponse(
+            let stored = IdempotentResponse(
                 scope: "app", key: "k-sealed", requestHash: "h1", createdAt: t.addingTimeInterval(1), completedAt: t.addingTimeInterval(2),
                 status: 200, headers: "[]", body: Self.answer)
             var old = stored

@@ -39,7 +39,7 @@ import Testing
             }
             try await store.completeIdempotency(
                 scope: "app", key: "k1", claimedAt: t, status: 201, headers: #"[["x-a","1"]]"#, body: "{\"ok\":true} ✓", now: t.addingTimeInterval(3))
-            let expected = StoredResponse(
+            let expected = IdempotentResponse(
                 scope: "app", key: "k1", requestHash: "h1", createdAt: t, completedAt: t.addingTimeInterval(3), status: 201,
                 headers: #"[["x-a","1"]]"#, body: "{\"ok\":true} ✓")
             #expect(try await claim(store, at: t.addingTimeInterval(4)) == .replay(expected))

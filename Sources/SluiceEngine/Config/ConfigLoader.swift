@@ -71,7 +71,7 @@ public enum ConfigLoader {
         for (key, value) in try root.mapping(
             allowed: [
                 "server", "storage", "auth", "providers", "models", "pricing", "retry", "breaker", "purposes", "prompts_dir",
-                "cache", "refusal_phrases", "alerts", "tasks", "evals", "tracing",
+                "cache", "refusal_phrases", "alerts", "tasks", "evals", "tracing", "responses",
             ],
             later: later)
         {
@@ -94,6 +94,7 @@ public enum ConfigLoader {
             case "tasks": c.tasks = try parseTasks(value)
             case "evals": c.evals = try parseEvals(value, directory: directory)
             case "tracing": c.tracing = try parseTracing(value)
+            case "responses": c.responses = try parseResponses(value)
             default: break
             }
         }
@@ -122,6 +123,20 @@ public enum ConfigLoader {
             }
         }
         return s
+    }
+
+    /// `responses: { retention_days }`.
+    static func parseResponses(_ n: ConfigNode) throws -> SluiceConfig.Responses {
+        var r = SluiceConfig.Responses()
+        for (k, v) in try n.mapping(allowed: ["retention_days"]) where k == "retention_days" {
+            r.retentionDays = try v.double()
+            guard r.retentionDays > 0 else {
+                throw v.error(
+                    "retention_days must be a positive number of days, got '\(try v.string())'; stored responses are deleted that long after they were created (default 30)")
+            }
+            guard r.retentionDays <= 36_500 else { throw v.error("retention_days must be at most 36500 (100 years)") }
+        }
+        return r
     }
 
     static func parseStorage(_ n: ConfigNode) throws -> SluiceConfig.Storage {

@@ -171,6 +171,8 @@ public struct SluiceConfig: Sendable {
     public var refusalPhrases: [String]?
     /// `tracing:`: OpenTelemetry traces; `nil` (the default) traces nothing.
     public var tracing: Tracing?
+    /// `responses:`: the state Sluice keeps for the Responses API (`/v1/responses`).
+    public var responses = Responses()
 
     /// Where prompt files live: `prompts_dir` (default `prompts`), relative to the config file's directory.
     public var resolvedPromptsDir: String {
@@ -202,6 +204,18 @@ public struct SluiceConfig: Sendable {
         /// Batch mode: the most tasks in one upstream batch.
         public var batchMax = 1000
         /// The defaults: 8 workers, 300 s, 3 attempts.
+        public init() {}
+    }
+}
+
+extension SluiceConfig {
+    /// The `responses:` section.
+    public struct Responses: Sendable, Equatable {
+        /// Stored responses (`store: true`) are deleted this many days after they were created (positive; fractions allowed).
+        public var retentionDays = 30.0
+        /// ``retentionDays`` in seconds.
+        public var retention: TimeInterval { retentionDays * 86_400 }
+        /// The default: 30 days.
         public init() {}
     }
 }

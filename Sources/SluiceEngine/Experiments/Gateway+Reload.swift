@@ -79,6 +79,7 @@ extension Gateway {
         if old.cache != new.cache { out.append("cache") }
         if old.breaker != new.breaker { out.append("breaker") }
         if old.tracing != new.tracing { out.append("tracing") }
+        if old.responses != new.responses { out.append("responses") }
         return out
     }
 }

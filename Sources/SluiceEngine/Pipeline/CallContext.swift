@@ -19,6 +19,8 @@ public struct Attribution: Sendable, Equatable {
     public var variant: String?
     /// For a shadow run: the live call it shadows (set by the shadow runner, never from headers).
     public var shadowOf: String?
+    /// The inbound API (``Surface``'s raw value), set by the surface, never from headers; `nil` is `chat`.
+    public var surface: String?
 
     /// Attribution from explicit values; `nil` means not sent.
     public init(purpose: String? = nil, runID: String? = nil, user: String? = nil, cacheMode: String? = nil) {
@@ -46,6 +48,7 @@ public struct Attribution: Sendable, Equatable {
         a.runMaxCalls = runMaxCalls ?? other.runMaxCalls
         a.variant = variant ?? other.variant
         a.shadowOf = shadowOf ?? other.shadowOf
+        a.surface = surface ?? other.surface
         return a
     }
 }
@@ -76,6 +79,8 @@ public struct CallContext: Sendable {
     public var runBudgetUSD: Double?
     /// `X-Sluice-Run-Max-Calls`: how many calls the run may make.
     public var runMaxCalls: Int?
+    /// The inbound API (``Surface``'s raw value).
+    public var surface = "chat"
 
     /// Whether `name` can be a purpose: 1–128 letters, digits, `_`, `-`, `.` or `:`.
     public static func isValidPurpose(_ name: String) -> Bool { validName(name) }
@@ -121,6 +126,7 @@ public struct CallContext: Sendable {
             callID: IDs.callID(at: now), createdAt: now, start: start, identity: identity, purpose: purpose,
             runID: a.runID, user: a.user ?? bodyUser, cacheMode: cache)
         ctx.cacheRequested = a.cacheMode != nil
+        ctx.surface = a.surface ?? Surface.chat.rawValue
         if let text = a.runBudget {
             guard let v = Double(text), v > 0, v.isFinite else {
                 throw .invalidRequest("X-Sluice-Run-Budget-Usd must be a positive number of dollars; got '\(text)'.", param: "X-Sluice-Run-Budget-Usd")

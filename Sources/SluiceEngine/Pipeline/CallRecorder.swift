@@ -43,6 +43,7 @@ public final class CallRecorder: Sendable {
         r.runID = ctx.runID
         r.user = ctx.user
         r.keyName = ctx.identity.keyName
+        r.surface = ctx.surface
         if let request {
             r.stream = request.stream
             r.params = request.params

@@ -79,6 +79,7 @@ extension NativeFormat {
     var family: String {
         switch self {
         case .anthropicMessages: "Anthropic"
+        case .openAIResponses: "OpenAI"
         }
     }
 
@@ -86,6 +87,7 @@ extension NativeFormat {
     var providerType: String {
         switch self {
         case .anthropicMessages: "anthropic"
+        case .openAIResponses: "openai or azure_openai"
         }
     }
 }

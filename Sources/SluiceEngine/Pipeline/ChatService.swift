@@ -187,10 +187,11 @@ public struct ChatService: Sendable {
         body: [UInt8], error: any Error, attribution: Attribution, identity: Identity, start: ContinuousClock.Instant
     ) async -> ChatReply {
         let err = error as? SluiceError ?? SluiceError(.internalError, "\(error)")
-        let ctx = CallContext(
+        var ctx = CallContext(
             callID: IDs.callID(at: clock.now()), createdAt: clock.now(), start: start, identity: identity,
             purpose: attribution.purpose.flatMap { CallContext.validName($0) ? $0 : nil } ?? "default",
             runID: attribution.runID, user: attribution.user, cacheMode: "default")
+        ctx.surface = attribution.surface ?? Surface.chat.rawValue
         let model = (try? JSON.parse(body))?["model"]?.stringValue ?? ""
         var record = recorder.start(ctx, request: nil, model: model)
         record.shadowOf = attribution.shadowOf

@@ -22,6 +22,7 @@ public struct PurposeRunner: Sendable {
     ) async -> ChatReply {
         var attribution = headers
         attribution.purpose = name
+        if attribution.surface == nil { attribution.surface = Surface.run.rawValue }
         do {
             let (chatBody, prompt, merged) = try prepare(purpose: name, body: body, attribution: attribution)
             let reply = await chat.handle(

@@ -15,6 +15,8 @@ public final class TaskWorkers: Service, Sendable {
     let config: SluiceConfig
     let chat: ChatService
     let purposes: PurposeRunner
+    /// Runs background responses (`/v1/responses` with `background: true`); `nil` refuses them.
+    let responses: ResponsesService?
     let webhooks: TaskWebhooks
     let node: String
     let clock: any WallClock
@@ -24,12 +26,13 @@ public final class TaskWorkers: Service, Sendable {
 
     init(
         store: any SluiceStore, config: SluiceConfig, chat: ChatService, purposes: PurposeRunner, webhooks: TaskWebhooks,
-        node: String, clock: any WallClock, logger: Logger
+        node: String, clock: any WallClock, logger: Logger, responses: ResponsesService? = nil
     ) {
         self.store = store
         self.config = config
         self.chat = chat
         self.purposes = purposes
+        self.responses = responses
         self.webhooks = webhooks
         self.node = node
         self.clock = clock
@@ -139,6 +142,12 @@ public final class TaskWorkers: Service, Sendable {
         var attribution = Attribution(purpose: task.purpose, runID: req["run_id"]?.stringValue, user: req["user"]?.stringValue)
         attribution.cacheMode = nil
         let identity = identityFor(task.keyName)
+        if let payload = req["responses"]?.objectValue {
+            guard let responses else { return (.failed, nil, "this node does not run background responses", nil) }
+            let (status, result, error, callID) = await responses.runBackground(payload, identity: identity)
+            return (status, result, error, callID)
+        }
+        attribution.surface = Surface.task.rawValue
         let reply: ChatReply
         if let variables = req["variables"] {
             var body: JSONObject = ["variables": variables]

@@ -29,11 +29,14 @@ public struct OpenAIProvider: Provider {
         public var timeout: TimeAmount
         /// URL layout and authentication.
         public var dialect: Dialect
+        /// Whether the upstream serves OpenAI's Responses API (`/responses`): requests from
+        /// `/v1/responses` clients then go to it as they were sent (``NativeFormat/openAIResponses``).
+        public var nativeResponses: Bool
 
         /// Settings with trailing slashes stripped from `baseURL`; the timeout defaults to 600 s.
         public init(
             baseURL: String, apiKey: String?, headers: [(String, String)] = [], timeout: TimeAmount = .seconds(600),
-            dialect: Dialect = .openAI
+            dialect: Dialect = .openAI, nativeResponses: Bool = false
         ) {
             var url = baseURL
             while url.hasSuffix("/") { url.removeLast() }
@@ -42,11 +45,14 @@ public struct OpenAIProvider: Provider {
             self.headers = headers
             self.timeout = timeout
             self.dialect = dialect
+            self.nativeResponses = nativeResponses
         }
     }
 
     /// The configured provider name.
     public let name: String
+    /// The Responses API when the settings say the upstream serves it; else only the chat shape.
+    public var nativeFormats: Set<NativeFormat> { settings.nativeResponses ? [.openAIResponses] : [] }
     let settings: Settings
     let clients: HTTPClients
     let chatURL: String
@@ -74,10 +80,17 @@ public struct OpenAIProvider: Provider {
     }
 
     func makeRequest(_ request: UpstreamRequest, operation: String = "chat/completions") -> UpstreamCall {
-        var req = UpstreamCall(url: url(for: request.model, operation: operation))
+        var req = call(to: url(for: request.model, operation: operation), stream: request.stream)
+        req.body = ByteBuffer(bytes: JSON.object(Self.withoutCacheControl(request.body)).serialized())
+        return req
+    }
+
+    /// A POST to `url` with the JSON content type, authentication and the configured headers; no body yet.
+    func call(to url: String, stream: Bool) -> UpstreamCall {
+        var req = UpstreamCall(url: url)
         req.headers.reserveCapacity(4 + settings.headers.count)
         req.headers.add(name: "content-type", value: "application/json")
-        if request.stream { req.headers.add(name: "accept", value: "text/event-stream") }
+        if stream { req.headers.add(name: "accept", value: "text/event-stream") }
         if let key = settings.apiKey {
             switch settings.dialect {
             case .openAI: req.headers.add(name: "authorization", value: "Bearer \(key)")
@@ -85,7 +98,6 @@ public struct OpenAIProvider: Provider {
             }
         }
         for (k, v) in settings.headers { req.headers.add(name: k, value: v) }
-        req.body = ByteBuffer(bytes: JSON.object(Self.withoutCacheControl(request.body)).serialized())
         return req
     }
 
@@ -111,8 +123,10 @@ public struct OpenAIProvider: Provider {
     }
 
     /// Posts to `{baseURL}/chat/completions`; throws on transport failure, a non-2xx status or a non-completion body.
+    /// A native Responses request (``NativeFormat/openAIResponses``, when the settings allow it) posts to `/responses`.
     public func complete(_ request: UpstreamRequest) async throws(ProviderError) -> UpstreamResponse {
-        try await post(request, operation: "chat/completions", expecting: "choices", what: "a chat completion")
+        if let native = responsesRequest(request) { return try await completeResponses(request, native) }
+        return try await post(request, operation: "chat/completions", expecting: "choices", what: "a chat completion")
     }
 
     /// Posts to `{baseURL}/embeddings` (Azure: the deployment's); throws on transport failure, a non-2xx status or a body without `data`.
@@ -136,7 +150,9 @@ public struct OpenAIProvider: Provider {
     }
 
     /// Posts a streaming request and returns its SSE chunks; throws on transport failure or a non-2xx status.
+    /// A native Responses request (``NativeFormat/openAIResponses``, when the settings allow it) streams from `/responses`.
     public func stream(_ request: UpstreamRequest) async throws(ProviderError) -> any ChunkStream {
+        if let native = responsesRequest(request) { return try await streamResponses(request, native) }
         let response = try await UpstreamHTTP.send(
             makeRequest(request), clients: clients, loop: request.eventLoop, whole: false, timeout: settings.timeout,
             secret: settings.apiKey)

@@ -3,8 +3,9 @@ import Foundation
 
 /// Encrypts stored request and response bodies with AES-256-GCM: the call log's `request_body`
 /// and `output`, cache entries' `body` and `embedding`, idempotent responses' `body`, tasks'
-/// `request`, `result` and `error_message`, batch items' `body`, and reviews' `output`,
-/// `edited_output` and `note`.
+/// `request`, `result` and `error_message`, batch items' `body`, reviews' `output`,
+/// `edited_output` and `note`, and stored Responses API responses' `request`, `input_items`,
+/// `output_items` and `response`.
 ///
 /// A sealed text value is the text `enc:v1:` followed by the base64 of nonce, ciphertext and tag;
 /// a sealed binary value (cache `body` and `embedding`) is the bytes of `enc:v1:` followed by

@@ -15,7 +15,7 @@ enum IdempotencySQL {
 
     /// Binds scope, key.
     static func select(_ p: (Int) -> String) -> String {
-        "SELECT \(StoredResponse.list) FROM idempotent_responses WHERE scope = \(p(1)) AND key = \(p(2))"
+        "SELECT \(IdempotentResponse.list) FROM idempotent_responses WHERE scope = \(p(1)) AND key = \(p(2))"
     }
 
     /// Binds now, status, headers, body, scope, key, claimed-at.

@@ -2,7 +2,7 @@ import Foundation
 
 /// A response stored under a client's `Idempotency-Key`, or the claim on it
 /// while the first request is still running.
-public struct StoredResponse: Sendable, Equatable {
+public struct IdempotentResponse: Sendable, Equatable {
     /// Whose key it is: the virtual key's name, `""` when the caller had none.
     public var scope: String
     /// The client's idempotency key.
@@ -42,14 +42,14 @@ public enum IdempotencyClaim: Sendable, Equatable {
     /// The key is this request's now (new, or the old row had expired or was abandoned).
     case claimed
     /// The same request already completed: send its stored response.
-    case replay(StoredResponse)
+    case replay(IdempotentResponse)
     /// The same request is still running elsewhere.
-    case inProgress(StoredResponse)
+    case inProgress(IdempotentResponse)
     /// The key was used with another request.
-    case conflict(StoredResponse)
+    case conflict(IdempotentResponse)
     /// The same request completed, but its stored response is sealed with a key this node does
     /// not hold (`storage.encryption_key` missing or different), so it cannot be replayed.
-    case unreadable(StoredResponse)
+    case unreadable(IdempotentResponse)
 }
 
 /// Responses stored under `Idempotency-Key` headers, shared by every node.
@@ -70,7 +70,7 @@ public protocol IdempotencyStore: Sendable {
     func pruneIdempotency(before: Date) async throws -> Int
 }
 
-extension StoredResponse {
+extension IdempotentResponse {
     /// The claim outcome for a request with `requestHash` that found this row.
     public func claim(for requestHash: String) -> IdempotencyClaim {
         if self.requestHash != requestHash { return .conflict(self) }

@@ -256,6 +256,8 @@ enum PostgresMigrations {
         ),
         // The generic work queue was never used (tasks have their own table).
         ("014_drop_work_queue", ["DROP TABLE IF EXISTS work_queue"]),
+        ("015_responses", ResponseColumns.createSQL(integer: "BIGINT", primaryKey: "PRIMARY KEY")),
+        ("016_call_surface", ["ALTER TABLE calls ADD COLUMN IF NOT EXISTS surface TEXT"]),
     ]
 
     /// Applies the pending migrations. When none is pending nothing is locked or created, so a

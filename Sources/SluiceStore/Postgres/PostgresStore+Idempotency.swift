@@ -14,7 +14,7 @@ extension PostgresStore {
                 [.text(scope), .text(key), .text(requestHash), .int(now.millis), .int(expiredBefore.millis), .int(abandonedBefore.millis)])
             if !claimed.isEmpty { return .claimed }
             let found = try await rows("read idempotency key", IdempotencySQL.select { "$\($0)" }, [.text(scope), .text(key)])
-            if let row = found.first, let stored = StoredResponse(cells: try Self.cells(row, kinds: StoredResponse.kinds), cipher: cipher) {
+            if let row = found.first, let stored = IdempotentResponse(cells: try Self.cells(row, kinds: IdempotentResponse.kinds), cipher: cipher) {
                 return stored.claim(for: requestHash)
             }
         }

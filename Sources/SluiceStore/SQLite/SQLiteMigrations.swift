@@ -214,6 +214,14 @@ enum SQLiteMigrations {
         m.registerMigration("014_drop_work_queue") { db in
             try db.execute(sql: "DROP TABLE IF EXISTS work_queue")
         }
+        m.registerMigration("015_responses") { db in
+            for statement in ResponseColumns.createSQL(integer: "INTEGER", primaryKey: "PRIMARY KEY NOT NULL") {
+                try db.execute(sql: statement)
+            }
+        }
+        m.registerMigration("016_call_surface") { db in
+            try db.execute(sql: "ALTER TABLE calls ADD COLUMN surface TEXT")
+        }
         return m
     }
 }

@@ -13,7 +13,7 @@ extension SQLiteStore {
                 arguments: [scope, key, requestHash, now.millis, expiredBefore.millis, abandonedBefore.millis])
             if claimed != nil { return .claimed }
             let row = try Row.fetchOne(db, sql: IdempotencySQL.select { _ in "?" }, arguments: [scope, key])
-            guard let found = row.flatMap({ StoredResponse(cells: Self.cells($0, count: StoredResponse.columns.count), cipher: cipher) }) else {
+            guard let found = row.flatMap({ IdempotentResponse(cells: Self.cells($0, count: IdempotentResponse.columns.count), cipher: cipher) }) else {
                 throw DatabaseError(resultCode: .SQLITE_CONSTRAINT, message: "idempotency key collides with no readable row")
             }
             return found.claim(for: requestHash)
