@@ -65,6 +65,9 @@ public final class FakeUpstream: Sendable {
         public var fault: Fault?
         /// Anthropic answers only: tool calls after the text.
         public var toolUses: [ToolUse] = []
+        /// Call the tools only until a tool result comes back; then answer `The tool said: RESULT`
+        /// (an agent loop's second turn).
+        public var toolsOnce = false
 
         /// Transport faults.
         public enum Fault: Sendable {
@@ -240,15 +243,15 @@ public final class FakeUpstream: Sendable {
             fields[.contentType] = received.path.hasSuffix("/content") || received.path.hasSuffix("/results") ? "application/jsonl" : "application/json"
             return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
-        let reply = state.withLock { s -> Reply in
+        let scripted = state.withLock { s -> Reply in
             s.received.append(received)
             s.inFlight += 1
             s.peakInFlight = max(s.peakInFlight, s.inFlight)
             return s.script.isEmpty ? s.defaultReply : s.script.removeFirst()
         }
         defer { state.withLock { $0.inFlight -= 1 } }
-        if reply.delayMs > 0 { try await Task.sleep(for: .milliseconds(reply.delayMs)) }
-        if case .reset = reply.fault {
+        if scripted.delayMs > 0 { try await Task.sleep(for: .milliseconds(scripted.delayMs)) }
+        if case .reset = scripted.fault {
             // SO_LINGER 0 turns the close into a reset.
             if let options = channel as? any SocketOptionProvider {
                 try? await options.setSoLinger(linger(l_onoff: 1, l_linger: 0)).get()
@@ -257,16 +260,35 @@ public final class FakeUpstream: Sendable {
             throw CancellationError()
         }
         var fields = HTTPFields()
-        for (k, v) in reply.headers { fields[HTTPField.Name(k)!] = v }
-        if let fixed = reply.body {
+        for (k, v) in scripted.headers { fields[HTTPField.Name(k)!] = v }
+        if let fixed = scripted.body {
             if fields[.contentType] == nil { fields[.contentType] = "application/json" }
-            return Response(status: .init(code: reply.status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: fixed)))
+            return Response(status: .init(code: scripted.status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: fixed)))
         }
         let json = received.json?.objectValue ?? JSONObject()
+        let reply = Self.answering(scripted, json)
         if received.path.hasSuffix("/embeddings") || received.path.hasSuffix(":batchEmbedContents") {
             fields[.contentType] = "application/json"
             let list = received.path.hasSuffix("/embeddings") ? Self.embeddings(for: json, reply: reply) : Self.geminiEmbeddings(for: json)
             return Response(status: .init(code: reply.status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: list)))
+        }
+        if received.path.hasSuffix("/responses") {
+            let answer = FakeResponsesAnswer(request: json, reply: reply)
+            if json["stream"]?.boolValue == true {
+                fields[.contentType] = "text/event-stream"
+                let events = answer.events()
+                let cutAfter = reply.cutAfterEvents, delay = reply.eventDelayMs
+                return Response(status: .init(code: reply.status), headers: fields, body: ResponseBody { writer in
+                    for (i, event) in events.enumerated() {
+                        if let cut = cutAfter, i >= cut { throw CancellationError() }
+                        if delay > 0, i > 0 { try await Task.sleep(for: .milliseconds(delay)) }
+                        try await writer.write(ByteBuffer(bytes: event))
+                    }
+                    try await writer.finish(nil)
+                })
+            }
+            fields[.contentType] = "application/json"
+            return Response(status: .init(code: reply.status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: answer.whole())))
         }
         let anthropic = received.path.hasSuffix("/messages")
         let gemini = received.path.hasSuffix(":generateContent") || received.path.hasSuffix(":streamGenerateContent")
@@ -310,6 +332,30 @@ public final class FakeUpstream: Sendable {
 }
 
 extension FakeUpstream {
+    /// `reply` for `request`: with `toolsOnce`, no tool calls once a tool result came back.
+    static func answering(_ reply: Reply, _ request: JSONObject) -> Reply {
+        guard reply.toolsOnce, let result = toolResult(in: request) else { return reply }
+        var r = reply
+        r.toolUses = []
+        r.text = "The tool said: " + result
+        return r
+    }
+
+    /// The last tool result a request carries: a chat `tool` message, an Anthropic `tool_result`
+    /// block or a Responses `function_call_output` item; `nil` when there is none.
+    static func toolResult(in request: JSONObject) -> String? {
+        for m in (request["messages"]?.arrayValue ?? []).reversed() {
+            if m["role"]?.stringValue == "tool" { return ChatText.content(m["content"]) }
+            for block in m["content"]?.arrayValue ?? [] where block["type"]?.stringValue == "tool_result" {
+                return block["content"]?.stringValue ?? ChatText.content(block["content"])
+            }
+        }
+        for item in (request["input"]?.arrayValue ?? []).reversed() where item["type"]?.stringValue == "function_call_output" {
+            return item["output"]?.stringValue ?? item["output"]?.jsonString ?? ""
+        }
+        return nil
+    }
+
     /// An OpenAI embedding list: one 3-number vector per input, usage from the reply.
     static func embeddings(for request: JSONObject, reply: Reply) -> [UInt8] {
         let input = request["input"] ?? .null

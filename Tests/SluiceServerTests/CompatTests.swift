@@ -37,7 +37,16 @@ let runningInCI = ProcessInfo.processInfo.environment["CI"] != nil
         let claudeTools = try await FakeUpstream.start()
         let gptTools = try await FakeUpstream.start()
         let cut = try await FakeUpstream.start()
-        defer { Task { for u in [text, claudeTools, gptTools, cut] { await u.stop() } } }
+        let gptOnce = try await FakeUpstream.start()
+        let oai = try await FakeUpstream.start()
+        let claudeBackup = try await FakeUpstream.start()
+        defer { Task { for u in [text, claudeTools, gptTools, cut, gptOnce, oai, claudeBackup] { await u.stop() } } }
+        var once = FakeUpstream.Reply.text("Let me check.")
+        once.toolUses = [FakeUpstream.ToolUse(id: "call_w1", name: "get_weather", input: ["city": "Paris", "unit": "c"])]
+        once.toolsOnce = true
+        gptOnce.setDefault(once)
+        // The three-turn conversation of test_responses: turn two fails on OpenAI and falls back to Anthropic.
+        oai.enqueue(FakeUpstream.Reply(), .status(500, message: "overloaded"), FakeUpstream.Reply())
         var cutReply = FakeUpstream.Reply.text("This answer will never be finished by the upstream.")
         cutReply.cutAfterEvents = 3
         cut.setDefault(cutReply)
@@ -53,7 +62,15 @@ let runningInCI = ProcessInfo.processInfo.environment["CI"] != nil
               claudetools: { type: anthropic, base_url: "\(claudeTools.baseURL)", api_key: "sk-ant-compat-2" }
               gpttools: { type: openai_compatible, base_url: "\(gptTools.baseURL)" }
               cut: { type: openai_compatible, base_url: "\(cut.baseURL)" }
+              gptonce: { type: openai_compatible, base_url: "\(gptOnce.baseURL)" }
+              oai: { type: openai, base_url: "\(oai.baseURL)", api_key: "sk-oai-compat" }
+              claudebackup: { type: anthropic, base_url: "\(claudeBackup.baseURL)", api_key: "sk-ant-compat-3" }
             models:
+              gpt-tools-once: { targets: [ { provider: gptonce, model: gpt-4o-mini-2024-07-18 } ] }
+              conv:
+                targets:
+                  - { provider: oai, model: gpt-4.1-mini, priority: 1 }
+                  - { provider: claudebackup, model: claude-sonnet-4-20250514, priority: 2 }
               claude-fake: { targets: [ { provider: claude, model: claude-sonnet-4-20250514 } ] }
               claude-tools: { targets: [ { provider: claudetools, model: claude-sonnet-4-20250514 } ] }
               gpt-tools: { targets: [ { provider: gpttools, model: gpt-4o-mini-2024-07-18 } ] }
@@ -76,6 +93,15 @@ let runningInCI = ProcessInfo.processInfo.environment["CI"] != nil
             print(text)
             #expect(status == 0, "pytest failed:\n\(text)")
             #expect(text.contains("passed"))
+            // test_responses' conversation: OpenAI served turns one and three natively (/responses), Anthropic
+            // turn two; turn three's request to OpenAI carried the whole conversation, turn one included.
+            let turns = oai.received.filter { $0.path.hasSuffix("/responses") }
+            #expect(turns.count == 3)
+            #expect(claudeBackup.received.count == 1)
+            let third = try #require(turns.last?.json)
+            let sent = third["input"]?.jsonString ?? ""
+            #expect(sent.contains("My name is Grace.") && sent.contains("fake answer to: What is my name?"), "\(sent)")
+            #expect(third["previous_response_id"] == nil && third["store"] == false)
             // test_anthropic_sdk's native calls reached the Anthropic upstream as the SDK sent them.
             let native = claude.received.filter { $0.json?["thinking"] != nil }
             #expect(native.count >= 2)
