@@ -4,23 +4,16 @@ import NIOCore
 /// The HTTP exchange every provider makes: send, turn transport failures and
 /// non-2xx answers into ``ProviderError``s, read a whole body.
 enum UpstreamHTTP {
-    /// Sends `call` from the clients of `loop`. A transport failure or a non-2xx answer
+    /// Sends `call` from the client of `loop`. A transport failure or a non-2xx answer
     /// throws; `secret` (the provider key) is scrubbed from the upstream's error message.
-    /// A `whole` answer (read at once, not streamed) to a plain `http://` URL goes through
-    /// the lean client; the rest through AsyncHTTPClient.
     static func send(
-        _ call: UpstreamCall, clients: HTTPClients, loop: (any EventLoop)?, whole: Bool, timeout: TimeAmount, secret: String?
+        _ call: UpstreamCall, clients: HTTPClients, loop: (any EventLoop)?, timeout: TimeAmount, secret: String?
     ) async throws(ProviderError) -> HTTPClientResponse {
         var call = call
         for (name, value) in UpstreamTraceHeaders.current { call.headers.replaceOrAdd(name: name, value: value) }
-        let (client, lean) = clients.pair(for: loop)
         let response: HTTPClientResponse
         do {
-            if whole, let target = clients.plainTarget(call.url) {
-                response = try await lean.execute(call, to: target, deadline: .now() + timeout)
-            } else {
-                response = try await client.execute(call.clientRequest, timeout: timeout)
-            }
+            response = try await clients.client(for: loop).execute(call.clientRequest, timeout: timeout)
         } catch {
             throw OpenAIProvider.mapTransportError(error)
         }

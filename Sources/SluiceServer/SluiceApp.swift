@@ -45,10 +45,9 @@ public enum SluiceApp {
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let server = gateway.config.server
-        let lane = FastLane.enabled ? FastLane(chat: ChatRoutes(gateway: gateway)) : nil
         return Application(
             router: router(gateway: gateway),
-            server: .http1(configuration: .init(additionalChannelHandlers: lane.map { [FastLaneHandler(lane: $0)] } ?? [])),
+            server: .http1(),
             configuration: .init(address: .hostname(server.host, port: port ?? server.port), serverName: nil),
             services: gateway.services,
             onServerRunning: onServerRunning,

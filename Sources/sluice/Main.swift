@@ -1,6 +1,8 @@
 import ArgumentParser
+import Foundation
 import NIOCore
 import NIOPosix
+import SluiceCore
 
 /// Entry point. `serve` first makes NIO's event loops Swift concurrency's
 /// executor (fewer thread hops per request; see ``EventLoopExecutor``), which must
@@ -12,8 +14,10 @@ enum Main {
         if CommandLine.arguments.dropFirst().first == "serve" {
             if getenv("SLUICE_NIO_TAKEOVER").map({ String(cString: $0) }) == "1" {
                 NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
-            } else {
-                EventLoopExecutor.install()
+            } else if !EventLoopExecutor.install() {
+                // A statically linked runtime must export the hook (scripts/release.sh links with it).
+                FileHandle.standardError.write(
+                    Data("sluice: swift_task_enqueueGlobal_hook not found or already set; Swift concurrency keeps its default executor\n".utf8))
             }
         }
         await SluiceCommand.main()
@@ -24,7 +28,8 @@ struct SluiceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sluice",
         abstract: "Sluice: a production LLM gateway.",
-        subcommands: [Serve.self, CheckConfig.self, Migrate.self, Calls.self, Kill.self, Unkill.self, PromptsCommand.self, Costs.self, Tasks.self, FlagsCommand.self, DriftCommand.self,
+        version: SluiceVersion.current,
+        subcommands: [Serve.self, CheckConfig.self, Migrate.self, Healthcheck.self, Calls.self, Kill.self, Unkill.self, PromptsCommand.self, Costs.self, Tasks.self, FlagsCommand.self, DriftCommand.self,
             ShadowCommand.self, EvalCommand.self, DevSeed.self])
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import SluiceCore
 import SluiceEngine
 import SluiceServer
 import SluiceStore
@@ -44,10 +45,13 @@ struct Serve: AsyncParsableCommand {
             logger.info(
                 "sluice ready",
                 metadata: [
+                    "version": "\(SluiceVersion.current)",
                     "port": "\(channel.localAddress?.port ?? -1)", "host": "\(config.server.host)",
                     "models": "\(gateway.catalog.names.joined(separator: ","))",
                     "startup_ms": "\((ContinuousClock.now - started) / .milliseconds(1))",
                 ])
+            // systemd's Type=notify (deploy/sluice.service): ready once the port is bound.
+            SystemdNotify.send("READY=1\nSTATUS=serving on port \(channel.localAddress?.port ?? -1)")
         }
         var failure: (any Error)?
         do {
@@ -56,6 +60,7 @@ struct Serve: AsyncParsableCommand {
             failure = error
             logger.error("server stopped with an error", metadata: ["error": "\(error)"])
         }
+        SystemdNotify.send("STOPPING=1\nSTATUS=draining the call log")
         logger.info("sluice stopped", metadata: ["call_log_pending": "\(gateway.callLog.pending)"])
         try? await gateway.shutdown()
         try? await store.close()

@@ -97,6 +97,12 @@ extension ResponsesCodecTests {
         #expect(response?["error"]?["message"] == "every target failed")
         #expect(response?["output"]?.arrayValue?.first?["status"] == "incomplete")
 
+        // After a native upstream's events, a failure continues their numbering and starts nothing.
+        var n = ResponsesEventWriter(responseID: "resp_n", createdAt: 1, request: r)
+        n.continueAfter(sequenceNumber: 6)
+        let nativeFailed = try Self.events(n.failed(SluiceError(.upstreamError, "cut")))
+        #expect(nativeFailed.map { $0.json["sequence_number"] } == [7] && nativeFailed.first?.name == "response.failed")
+
         // Nothing at all still makes one (empty) message.
         var e = ResponsesEventWriter(responseID: "resp_e", createdAt: 1, request: r)
         let empty = try Self.events(e.finish())
@@ -108,10 +114,10 @@ extension ResponsesCodecTests {
     /// What OpenAI streams for a text answer that ends in a function call (shortened ids).
     static let upstreamStream = """
         event: response.created
-        data: {"type":"response.created","sequence_number":0,"response":{"id":"resp_up","object":"response","created_at":1741290958,"status":"in_progress","model":"gpt-4.1-2025-04-14","output":[],"usage":null}}
+        data: {"type":"response.created","sequence_number":0,"response":{"id":"resp_up","object":"response","created_at":1741290958,"status":"in_progress","error":null,"incomplete_details":null,"instructions":null,"max_output_tokens":null,"model":"gpt-4.1-2025-04-14","output":[],"parallel_tool_calls":true,"previous_response_id":null,"reasoning":{"effort":null,"summary":null},"store":false,"temperature":1.0,"text":{"format":{"type":"text"}},"tool_choice":"auto","tools":[{"type":"function","name":"weather","parameters":{"type":"object"},"strict":true}],"top_p":1.0,"truncation":"disabled","usage":null,"user":null,"metadata":{}}}
 
         event: response.in_progress
-        data: {"type":"response.in_progress","sequence_number":1,"response":{"id":"resp_up","object":"response","created_at":1741290958,"status":"in_progress","model":"gpt-4.1-2025-04-14","output":[],"usage":null}}
+        data: {"type":"response.in_progress","sequence_number":1,"response":{"id":"resp_up","object":"response","created_at":1741290958,"status":"in_progress","error":null,"incomplete_details":null,"instructions":null,"max_output_tokens":null,"model":"gpt-4.1-2025-04-14","output":[],"parallel_tool_calls":true,"previous_response_id":null,"reasoning":{"effort":null,"summary":null},"store":false,"temperature":1.0,"text":{"format":{"type":"text"}},"tool_choice":"auto","tools":[{"type":"function","name":"weather","parameters":{"type":"object"},"strict":true}],"top_p":1.0,"truncation":"disabled","usage":null,"user":null,"metadata":{}}}
 
         event: response.output_item.added
         data: {"type":"response.output_item.added","sequence_number":2,"output_index":0,"item":{"id":"msg_up","type":"message","status":"in_progress","content":[],"role":"assistant"}}
@@ -150,7 +156,7 @@ extension ResponsesCodecTests {
         data: {"type":"response.output_item.done","sequence_number":13,"output_index":1,"item":{"id":"fc_up","type":"function_call","status":"completed","arguments":"{\\"city\\":\\"Paris\\"}","call_id":"call_up","name":"weather"}}
 
         event: response.completed
-        data: {"type":"response.completed","sequence_number":14,"response":{"id":"resp_up","object":"response","created_at":1741290958,"status":"completed","model":"gpt-4.1-2025-04-14","output":[{"id":"msg_up","type":"message","status":"completed","content":[{"type":"output_text","annotations":[],"text":"Let me check."}],"role":"assistant"},{"id":"fc_up","type":"function_call","status":"completed","arguments":"{\\"city\\":\\"Paris\\"}","call_id":"call_up","name":"weather"}],"usage":{"input_tokens":120,"input_tokens_details":{"cached_tokens":64},"output_tokens":25,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":145}}}
+        data: {"type":"response.completed","sequence_number":14,"response":{"id":"resp_up","object":"response","created_at":1741290958,"status":"completed","error":null,"incomplete_details":null,"instructions":null,"max_output_tokens":null,"model":"gpt-4.1-2025-04-14","parallel_tool_calls":true,"previous_response_id":null,"reasoning":{"effort":null,"summary":null},"store":false,"temperature":1.0,"text":{"format":{"type":"text"}},"tool_choice":"auto","tools":[{"type":"function","name":"weather","parameters":{"type":"object"},"strict":true}],"top_p":1.0,"truncation":"disabled","user":null,"metadata":{},"output":[{"id":"msg_up","type":"message","status":"completed","content":[{"type":"output_text","annotations":[],"text":"Let me check."}],"role":"assistant"},{"id":"fc_up","type":"function_call","status":"completed","arguments":"{\\"city\\":\\"Paris\\"}","call_id":"call_up","name":"weather"}],"usage":{"input_tokens":120,"input_tokens_details":{"cached_tokens":64,"cache_write_tokens":0},"output_tokens":25,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":145}}}
 
 
         """

@@ -31,6 +31,8 @@ import Testing
         #expect(chat["metadata"] == ["x-sluice-purpose": "support", "team": "a"])  // the Engine reads and strips them
         #expect(chat["stream"] == nil && chat["tools"] == nil)
         #expect(try ChatRequest(body: .object(chat)).sluiceMetadata == ["x-sluice-purpose": "support"])
+        let only = try request(#"{"model":"m","input":"x","metadata":{"x-sluice-run-id":"r1"}}"#)
+        #expect(only.body["metadata"] == nil && only.clientMetadata.count == 0)
     }
 
     @Test func errorsNameTheField() {
@@ -38,6 +40,7 @@ import Testing
             (#"{"input":"x"}"#, "model"),
             (#"{"model":"m"}"#, "input"),
             (#"{"model":"m","input":7}"#, "input"),
+            (#"{"model":"m","input":[]}"#, "input"),
             (#"{"model":"m","input":[{"role":"user","content":"a"},{"type":"function_call_output","call_id":"c","output":"o"},{"type":"telepathy"}]}"#, "input[2].type"),
             (#"{"model":"m","input":[{"content":"a"}]}"#, "input[0].type"),
             (#"{"model":"m","input":[{"role":"robot","content":"a"}]}"#, "input[0].role"),
@@ -209,7 +212,7 @@ import Testing
             ["id": "fc_1_0", "type": "function_call", "status": "completed", "arguments": #"{"city":"Paris"}"#, "call_id": "call_9", "name": "weather"],
         ])
         #expect(out["usage"] == [
-            "input_tokens": 30, "input_tokens_details": ["cached_tokens": 8], "output_tokens": 12,
+            "input_tokens": 30, "input_tokens_details": ["cached_tokens": 8, "cache_write_tokens": 0], "output_tokens": 12,
             "output_tokens_details": ["reasoning_tokens": 4], "total_tokens": 42,
         ])
         // And back: the chat shape the Engine reads from a native answer.
@@ -253,6 +256,7 @@ import Testing
         #expect(out["previous_response_id"] == nil && out["background"] == nil && out["stream"] == nil && out["stream_options"] == nil)
         let input = try #require(out["input"]?.arrayValue)
         #expect(input.map { $0["id"]?.stringValue } == [nil, "rs_2", nil, "ws_1"])
+        #expect(input.map { $0["type"]?.stringValue } == ["message", "reasoning", "function_call", "web_search_call"])
         #expect(ResponsesCodec.upstreamBody(body, model: "g", stream: true)["stream"] == true)
     }
 }

@@ -28,7 +28,13 @@ public final class GatewayMetrics: Sendable {
         self.calls = calls
         self.breakers = breakers
         self.targetKeys = targetKeys
+        registry.makeGauge(descriptor: Self.buildInfoName, labels: [("version", SluiceVersion.current)]).set(to: 1)
     }
+
+    /// `sluice_build_info{version}`: always 1; the label says which release this node runs.
+    static var buildInfoName: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "sluice", subsystem: "build", metricName: "info", unitName: "",
+        helpText: "Always 1; the version label is the Sluice release this node runs (as sluice --version and GET /healthz say).") }
 
     /// The metrics in Prometheus text format; breaker, queue and budget gauges are refreshed first.
     public func exposition(queues: QueueDepths? = nil) -> [UInt8] {

@@ -79,7 +79,7 @@ public struct AnthropicProvider: Provider {
         }
         req.body = ByteBuffer(bytes: JSON.object(body).serialized())
         return try await UpstreamHTTP.send(
-            req, clients: clients, loop: request.eventLoop, whole: !request.stream, timeout: settings.timeout, secret: settings.apiKey)
+            req, clients: clients, loop: request.eventLoop, timeout: settings.timeout, secret: settings.apiKey)
     }
 
     /// A Messages call answered as a `chat.completion`; a native request's answer keeps the upstream's bytes too.

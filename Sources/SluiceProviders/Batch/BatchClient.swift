@@ -65,7 +65,7 @@ enum BatchHTTP {
         req.method = method
         for (k, v) in headers { req.headers.add(name: k, value: v) }
         if let body { req.body = ByteBuffer(bytes: body) }
-        let response = try await UpstreamHTTP.send(req, clients: clients, loop: nil, whole: true, timeout: timeout, secret: secret)
+        let response = try await UpstreamHTTP.send(req, clients: clients, loop: nil, timeout: timeout, secret: secret)
         return try await UpstreamHTTP.body(of: response)
     }
 

@@ -43,7 +43,7 @@ public struct GeminiProvider: Provider {
         for (k, v) in headers { req.headers.add(name: k, value: v) }
         req.body = ByteBuffer(bytes: JSON.object(body).serialized())
         return try await UpstreamHTTP.send(
-            req, clients: clients, loop: request.eventLoop, whole: !request.stream, timeout: timeout, secret: apiKey)
+            req, clients: clients, loop: request.eventLoop, timeout: timeout, secret: apiKey)
     }
 
     /// A `generateContent` call answered as a `chat.completion`.

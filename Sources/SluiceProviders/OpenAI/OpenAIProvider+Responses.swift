@@ -28,7 +28,7 @@ extension OpenAIProvider {
         let body = ResponsesCodec.upstreamBody(native.body, model: request.model, stream: request.stream)
         call.body = ByteBuffer(bytes: JSON.object(body).serialized())
         return try await UpstreamHTTP.send(
-            call, clients: clients, loop: request.eventLoop, whole: !request.stream, timeout: settings.timeout,
+            call, clients: clients, loop: request.eventLoop, timeout: settings.timeout,
             secret: settings.apiKey)
     }
 

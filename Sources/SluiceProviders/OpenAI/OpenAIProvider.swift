@@ -139,7 +139,7 @@ public struct OpenAIProvider: Provider {
         -> UpstreamResponse
     {
         let response = try await UpstreamHTTP.send(
-            makeRequest(request, operation: operation), clients: clients, loop: request.eventLoop, whole: true,
+            makeRequest(request, operation: operation), clients: clients, loop: request.eventLoop,
             timeout: settings.timeout, secret: settings.apiKey)
         let body = try await UpstreamHTTP.body(of: response)
         let status = Int(response.status.code)
@@ -154,7 +154,7 @@ public struct OpenAIProvider: Provider {
     public func stream(_ request: UpstreamRequest) async throws(ProviderError) -> any ChunkStream {
         if let native = responsesRequest(request) { return try await streamResponses(request, native) }
         let response = try await UpstreamHTTP.send(
-            makeRequest(request), clients: clients, loop: request.eventLoop, whole: false, timeout: settings.timeout,
+            makeRequest(request), clients: clients, loop: request.eventLoop, timeout: settings.timeout,
             secret: settings.apiKey)
         return OpenAIChunkStream(body: response.body)
     }

@@ -98,7 +98,7 @@ extension ResponsesCodec {
             "store": .bool(request.store), "temperature": request.temperature ?? .null,
             "text": request.text.map(JSON.object) ?? ["format": ["type": "text"]],
             "tool_choice": request.toolChoice ?? "auto", "tools": .array(request.tools), "top_p": request.topP ?? .null,
-            "truncation": request.body["truncation"].flatMap { $0.isNull ? nil : $0 } ?? "disabled", "usage": usage,
+            "truncation": ResponsesRequest.value(request.body, "truncation") ?? "disabled", "usage": usage,
             "user": request.user.map(JSON.string) ?? .null, "metadata": .object(request.clientMetadata),
         ]
         if request.text?["format"] == nil, var text = request.text {
@@ -111,7 +111,8 @@ extension ResponsesCodec {
     /// The Responses `usage` object.
     public static func usageJSON(_ u: Usage, reasoningTokens: Int = 0) -> JSON {
         [
-            "input_tokens": .int(u.inputTokens), "input_tokens_details": ["cached_tokens": .int(u.cachedTokens)],
+            "input_tokens": .int(u.inputTokens),
+            "input_tokens_details": ["cached_tokens": .int(u.cachedTokens), "cache_write_tokens": .int(u.cacheWriteTokens)],
             "output_tokens": .int(u.outputTokens), "output_tokens_details": ["reasoning_tokens": .int(reasoningTokens)],
             "total_tokens": .int(u.inputTokens + u.outputTokens),
         ]
@@ -177,12 +178,13 @@ extension ResponsesCodec {
         return calls ? "tool_calls" : "stop"
     }
 
-    /// Usage from a Responses `usage` object (`input_tokens` includes the cached ones).
+    /// Usage from a Responses `usage` object (`input_tokens` includes the cached and cache-written ones).
     static func usage(_ u: JSON?) -> Usage? {
         guard let u = u?.objectValue else { return nil }
         return Usage(
             inputTokens: u["input_tokens"]?.intValue ?? 0, outputTokens: u["output_tokens"]?.intValue ?? 0,
-            cachedTokens: u["input_tokens_details"]?["cached_tokens"]?.intValue ?? 0)
+            cachedTokens: u["input_tokens_details"]?["cached_tokens"]?.intValue ?? 0,
+            cacheWriteTokens: u["input_tokens_details"]?["cache_write_tokens"]?.intValue ?? 0)
     }
 
     /// The chat `usage` object, with `completion_tokens_details.reasoning_tokens` when known.

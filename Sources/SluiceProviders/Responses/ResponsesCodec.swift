@@ -184,7 +184,7 @@ public enum ResponsesCodec {
     static func normalizedItem(_ item: JSON, id: String) -> JSON {
         guard var obj = item.objectValue else { return item }
         let type = ResponsesRequest.itemType(item) ?? "message"
-        var out: JSONObject = ["id": obj["id"].flatMap { $0.isNull ? nil : $0 } ?? .string(id), "type": .string(type)]
+        var out: JSONObject = ["id": ResponsesRequest.value(obj, "id") ?? .string(id), "type": .string(type)]
         obj.removeValue(forKey: "id")
         obj.removeValue(forKey: "type")
         if type == "message" {
@@ -241,7 +241,10 @@ public enum ResponsesCodec {
                 items.compactMap { item -> JSON? in
                     guard var obj = item.objectValue else { return item }
                     let type = ResponsesRequest.itemType(item)
-                    if type == "reasoning" { return ResponsesRequest.value(obj, "encrypted_content") == nil ? nil : item }
+                    if type == "reasoning" {
+                        // (`JSON` is nil-literal-expressible: say `Optional.none`, or `nil` becomes `null`.)
+                        return ResponsesRequest.value(obj, "encrypted_content") == nil ? Optional<JSON>.none : item
+                    }
                     guard ["message", "function_call", "function_call_output"].contains(type), obj.removeValue(forKey: "id") != nil
                     else { return item }
                     return .object(obj)

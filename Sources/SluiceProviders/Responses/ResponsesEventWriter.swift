@@ -76,6 +76,14 @@ public struct ResponsesEventWriter: Sendable {
         return out
     }
 
+    /// Marks the stream as begun elsewhere: a native upstream's events went to the client,
+    /// the last numbered `sequenceNumber`. ``start()`` then writes nothing and later events
+    /// (a ``failed(_:)`` after the upstream broke) continue the numbering.
+    public mutating func continueAfter(sequenceNumber: Int) {
+        started = true
+        sequence = max(sequence, sequenceNumber + 1)
+    }
+
     /// The events for one chat chunk (possibly none).
     public mutating func frames(for chunk: JSONObject) -> [UInt8] {
         var out = start()

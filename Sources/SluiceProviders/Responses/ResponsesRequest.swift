@@ -126,6 +126,9 @@ public struct ResponsesRequest: Sendable {
         case .string(let s)?:
             input = [["type": "message", "role": "user", "content": .string(s)]]
         case .array(let items)?:
+            if items.isEmpty, previousResponseID == nil, instructions == nil, Self.value(body, "prompt") == nil {
+                throw .invalidRequest("'input' must contain at least one item.", param: "input")
+            }
             for (i, item) in items.enumerated() { try Self.validateItem(item, at: "input[\(i)]", nativeOnly: &nativeOnly) }
             input = items
         case let other?:

@@ -33,11 +33,6 @@ struct ChatRoutes {
         SluiceError(.payloadTooLarge, "The request body is larger than \(limit) bytes (server.max_body_bytes).")
     }
 
-    /// The caller presenting `headers`' key.
-    func authenticate(_ headers: HTTPFields, fromLoopback: Bool) throws -> Identity {
-        try gateway.keyRing.authenticateData(key: HTTPEdge.presentedKey(headers), fromLoopback: fromLoopback)
-    }
-
     func embeddings(_ request: Request, _ context: SluiceRequestContext) async throws -> Response {
         let start = ContinuousClock.now
         let (identity, body) = try await admit(request, context)
@@ -55,7 +50,7 @@ struct ChatRoutes {
         return response
     }
 
-    /// A chat completion for an admitted caller (also what the ``FastLane`` answers).
+    /// A chat completion for an admitted caller, and whether it went out whole (asked once its body is written).
     func answerChat(
         headers: HTTPFields, body: [UInt8], identity: Identity, start: ContinuousClock.Instant, eventLoop: any EventLoop
     ) async -> (Response, @Sendable () -> Bool) {

@@ -3,13 +3,13 @@ import NIOCore
 import SluiceCore
 import SluiceEngine
 
-/// `GET /healthz` (the process answers), `GET /readyz` (the store answers and
+/// `GET /healthz` (the process answers, and which version it runs), `GET /readyz` (the store answers and
 /// the call log is keeping up) and `GET /metrics` (Prometheus text).
 struct HealthRoutes {
     let gateway: Gateway
 
     func register(on router: Router<SluiceRequestContext>) {
-        router.get("/healthz") { _, _ in HTTPEdge.json(200, ["status": "ok"]) }
+        router.get("/healthz") { _, _ in HTTPEdge.json(200, ["status": "ok", "version": .string(SluiceVersion.current)]) }
         router.get("/readyz") { _, _ in await self.ready() }
         router.get("/metrics") { _, _ in
             let depths = await self.gateway.queueDepths()

@@ -34,19 +34,6 @@ struct MessagesRoutes {
         }
     }
 
-    /// The answer to an admitted caller's Anthropic `body` (what the ``FastLane`` calls),
-    /// errors in Anthropic's shape.
-    func answer(headers: HTTPFields, body: [UInt8], identity: Identity, start: ContinuousClock.Instant, eventLoop: any EventLoop) async
-        -> Response
-    {
-        do {
-            let translation = try Self.translate(body, headers: headers)
-            return await answer(translation, headers: headers, identity: identity, start: start, eventLoop: eventLoop).0
-        } catch {
-            return Self.error(HTTPEdge.sluiceError(from: error))
-        }
-    }
-
     /// The request as an OpenAI chat body, and as the native request Anthropic targets get.
     static func translate(_ body: [UInt8], headers: HTTPFields) throws -> AnthropicInbound.Translation {
         let json: JSON
