@@ -108,10 +108,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The address of the runtime's global-enqueue hook, for sluice's event-loop executor.
+        .target(name: "CSluiceRuntime"),
         .executableTarget(
             name: "sluice",
             dependencies: [
-                "SluiceCore", "SluiceEngine", "SluiceStore", "SluiceServer",
+                "SluiceCore", "SluiceEngine", "SluiceStore", "SluiceServer", "CSluiceRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -1,0 +1,9 @@
+#ifndef CSLUICE_RUNTIME_H
+#define CSLUICE_RUNTIME_H
+
+/// The address of the Swift runtime's `swift_task_enqueueGlobal_hook` variable, resolved
+/// by the linker: it works with the runtime as a shared library and linked statically
+/// (--static-swift-stdlib hides the runtime's symbols from dlsym).
+void **csluice_enqueue_global_hook_slot(void);
+
+#endif
