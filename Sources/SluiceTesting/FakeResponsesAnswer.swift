@@ -46,7 +46,7 @@ public struct FakeResponsesAnswer {
             "store": false,
             "usage": withUsage
                 ? [
-                    "input_tokens": .int(usage.inputTokens), "input_tokens_details": ["cached_tokens": .int(usage.cachedTokens)],
+                    "input_tokens": .int(usage.inputTokens), "input_tokens_details": ["cached_tokens": .int(usage.cachedTokens), "cache_write_tokens": .int(usage.cacheWriteTokens)],
                     "output_tokens": .int(usage.outputTokens), "output_tokens_details": ["reasoning_tokens": 0],
                     "total_tokens": .int(usage.inputTokens + usage.outputTokens),
                 ] : nil,

@@ -107,6 +107,8 @@ public final class ResponsesStream: @unchecked Sendable {
                 out += bytes
                 continue
             }
+            // A failure after native events continues their numbering (no second `response.created`).
+            if let n = obj["sequence_number"]?.intValue { writer.continueAfter(sequenceNumber: n) }
             if let response = obj["response"]?.objectValue {
                 let mine = turn.own(response)
                 obj["response"] = .object(mine)
