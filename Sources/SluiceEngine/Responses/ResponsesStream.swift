@@ -38,6 +38,8 @@ public final class ResponsesStream: @unchecked Sendable {
 
     /// Whether the stream ended with `response.completed` (or `incomplete`).
     public private(set) var endedCleanly = false
+    /// The review item the answer was queued as, once the stream ended.
+    public private(set) var reviewID: String?
 
     /// The next SSE bytes to write, or `nil` when the stream is over.
     public func nextFrame() async -> [UInt8]? {
@@ -81,14 +83,17 @@ public final class ResponsesStream: @unchecked Sendable {
             let out = writer.failed(error)
             if let final = writer.final { await service.save(turn, response: final, callID: callID) }
             return out
-        case .end:
+        case .end(let review):
             done = true
             endedCleanly = true
+            reviewID = review
+            // Headers are gone: a review id comes as an SSE comment (clients skip it) and a trailer.
+            let comment = review.map { Array(": x-sluice-review-id \($0)\n\n".utf8) } ?? []
             if let nativeFinal {
                 await service.save(turn, response: nativeFinal, callID: callID)
-                return nil
+                return comment
             }
-            let out = writer.finish()
+            let out = comment + writer.finish()
             if let final = writer.final { await service.save(turn, response: final, callID: callID) }
             return out
         }

@@ -65,7 +65,7 @@ struct ResponsesRoutes {
                             throw error
                         }
                     }
-                    try await writer.finish(nil)
+                    try await writer.finish(stream.reviewID.map { [HTTPEdge.reviewID: $0] })
                 })
         }
     }
