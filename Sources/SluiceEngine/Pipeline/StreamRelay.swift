@@ -91,7 +91,8 @@ public final class StreamRelay: @unchecked Sendable {
     public var callID: String { record.callID }
     /// Whether the stream ended with the upstream's clean end (read after the last event).
     public private(set) var endedCleanly = false
-    /// The review item of a held stream that passed (known before the head goes out).
+    /// The review item the answer was queued as, once the stream ended (a held stream's is
+    /// known before the head goes out).
     public private(set) var reviewID: String?
 
     /// The next event to write, or `nil` when the stream is over.
@@ -202,6 +203,7 @@ public final class StreamRelay: @unchecked Sendable {
             }
         }
         let id = await review?(record, shown)
+        reviewID = id
         await finish(status: .ok, error: nil, httpStatus: 200, upstream: true)
         cleanRecord = record
         for f in onCleanEnd { f(record) }

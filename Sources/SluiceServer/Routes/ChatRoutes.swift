@@ -72,30 +72,11 @@ struct ChatRoutes {
         case .failure(let error, let meta):
             return HTTPEdge.error(error, headers: HTTPEdge.headers(meta))
         case .events(let body, let meta):
-            var headers = HTTPEdge.headers(meta)
-            headers[.contentType] = "text/event-stream"
-            headers[.cacheControl] = "no-cache"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+            return Response(status: .ok, headers: HTTPEdge.sseHeaders(meta), body: .init(byteBuffer: ByteBuffer(bytes: body)))
         case .stream(let relay, let meta):
-            var headers = HTTPEdge.headers(meta)
-            headers[.contentType] = "text/event-stream"
-            headers[.cacheControl] = "no-cache"
-            return Response(
-                status: .ok, headers: headers,
-                body: ResponseBody { writer in
-                    var reviewID: String?
-                    while let event = await relay.nextEvent() {
-                        if case .end(let id) = event { reviewID = id }
-                        do {
-                            try await writer.write(ByteBuffer(bytes: StreamRelay.chatFrame(event)))
-                        } catch {
-                            await relay.clientDisconnected()
-                            throw error
-                        }
-                    }
-                    // Headers are gone: a review id queued at the end goes out as a trailer.
-                    try await writer.finish(reviewID.map { [HTTPEdge.reviewID: $0] })
-                })
+            return HTTPEdge.eventStream(
+                meta, next: { await relay.nextFrame() }, disconnected: { await relay.clientDisconnected() },
+                reviewID: { relay.reviewID })
         }
     }
 

@@ -124,12 +124,7 @@ struct MessagesRoutes {
         }
     }
 
-    static func sse(_ meta: ResponseMeta) -> HTTPFields {
-        var headers = HTTPEdge.headers(meta)
-        headers[.contentType] = "text/event-stream"
-        headers[.cacheControl] = "no-cache"
-        return headers
-    }
+    static func sse(_ meta: ResponseMeta) -> HTTPFields { HTTPEdge.sseHeaders(meta) }
 
     /// The `data:` payloads of SSE frames.
     static func dataPayloads(_ bytes: [UInt8]) -> [ArraySlice<UInt8>] {

@@ -51,22 +51,9 @@ struct ResponsesRoutes {
             return HTTPEdge.error(error, headers: HTTPEdge.headers(meta))
         case .stream(let stream, let meta):
             context.completion?.set { stream.endedCleanly }
-            var headers = HTTPEdge.headers(meta)
-            headers[.contentType] = "text/event-stream"
-            headers[.cacheControl] = "no-cache"
-            return Response(
-                status: .ok, headers: headers,
-                body: ResponseBody { writer in
-                    while let frame = await stream.nextFrame() {
-                        do {
-                            try await writer.write(ByteBuffer(bytes: frame))
-                        } catch {
-                            await stream.clientDisconnected()
-                            throw error
-                        }
-                    }
-                    try await writer.finish(stream.reviewID.map { [HTTPEdge.reviewID: $0] })
-                })
+            return HTTPEdge.eventStream(
+                meta, next: { await stream.nextFrame() }, disconnected: { await stream.clientDisconnected() },
+                reviewID: { stream.reviewID })
         }
     }
 }
