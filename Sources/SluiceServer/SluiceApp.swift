@@ -24,6 +24,7 @@ public enum SluiceApp {
         HealthRoutes(gateway: gateway).register(on: router)
         AdminCallsRoutes(gateway: gateway).register(on: router)
         AdminControlRoutes(gateway: gateway).register(on: router)
+        AdminKeyRoutes(gateway: gateway).register(on: router)
         PurposeRoutes(chat: chat).register(on: router)
         TaskRoutes(chat: chat).register(on: router)
         AdminCacheRoutes(gateway: gateway).register(on: router)
@@ -48,7 +49,8 @@ public enum SluiceApp {
         return Application(
             router: router(gateway: gateway),
             server: .http1(),
-            configuration: .init(address: .hostname(server.host, port: port ?? server.port), serverName: nil),
+            // A listen queue of 256 (the default) dropped connections when 1,000 clients connected at once.
+            configuration: .init(address: .hostname(server.host, port: port ?? server.port), serverName: nil, backlog: 4096),
             services: gateway.services,
             onServerRunning: onServerRunning,
             logger: gateway.logger)
