@@ -14,8 +14,10 @@ import SluiceStore
 public final class Gateway: Sendable {
     /// The configuration it was built from.
     public let config: SluiceConfig
-    /// The hashed virtual keys and admin key.
+    /// The hashed virtual keys and admin key: the config's, and the runtime keys kept current by ``runtimeKeys``.
     public let keyRing: KeyRing
+    /// Virtual keys created at runtime (`/admin/keys`), shared by every node through the store.
+    public let runtimeKeys: KeyBoard
     /// Model names mapped to upstream targets.
     public let catalog: ModelCatalog
     /// The call and key store.
@@ -131,7 +133,8 @@ public final class Gateway: Sendable {
             }
         }
         catalog = ModelCatalog(config: config, providers: providers)
-        keyRing = KeyRing(keys: config.auth.keys, adminKey: config.auth.adminKey)
+        keyRing = KeyRing(keys: config.auth.keys, adminKey: config.auth.adminKey, clock: clock)
+        runtimeKeys = KeyBoard(ring: keyRing, store: store, feed: store.changes, clock: clock, logger: logger)
         callLog = CallLogWriter(store: store, logger: logger)
         node = Self.makeNodeID()
         quotas = QuotaLeaser(store: store, node: node, clock: clock, logger: logger)
@@ -165,7 +168,7 @@ public final class Gateway: Sendable {
             chat: chat, store: store, clock: clock, retention: config.responses.retentionDays * 86_400, logger: logger)
         let workers = TaskWorkers(
             store: store, config: config, chat: chat, purposes: purposes, webhooks: webhooks, node: node, clock: clock, logger: logger,
-            responses: responsesService)
+            responses: responsesService, keyRing: keyRing)
         taskWorkers = workers
         responsesService.background = ResponsesBackground(
             tasks: store, responses: store, maxAttempts: config.tasks.maxAttempts, clock: clock) { workers.wake() }
@@ -176,7 +179,8 @@ public final class Gateway: Sendable {
         self.tasks = tasks
         taskSweeper = TaskSweeper(store: store, config: config.tasks, webhooks: webhooks, clock: clock, logger: logger) { workers.wake() }
         taskBatcher = TaskBatcher(
-            store: store, config: config, chat: chat, purposes: purposes, webhooks: webhooks, clock: clock, logger: logger)
+            store: store, config: config, chat: chat, purposes: purposes, webhooks: webhooks, clock: clock, logger: logger,
+            keyRing: keyRing)
         maintenance = StoreMaintenance(store: store, clock: clock, logger: logger)
         responseSweeper = ResponseSweeper(store: store, config: config.responses, clock: clock, logger: logger)
         changes = ChangeWatcher(feed: store.changes, logger: logger)
@@ -185,6 +189,8 @@ public final class Gateway: Sendable {
         changes.on(KillBoard.topic) { _ in await kills.reloadLogged() }
         let flags = self.flags
         changes.on(FlagService.topic) { _ in await flags.reloadLogged() }
+        let runtimeKeys = self.runtimeKeys
+        changes.on(KeyBoard.topic) { _ in await runtimeKeys.reloadLogged() }
     }
 
     /// Upstream clients with these timeouts and trusted CA file (`ca_file`), shared by providers that use the same ones.
@@ -203,9 +209,10 @@ public final class Gateway: Sendable {
         return c
     }
 
-    /// Loads what the hot path reads from memory (kill switches); call before serving.
+    /// Loads what the hot path reads from memory (kill switches, flags, runtime keys); call before serving.
     public func start() async throws {
         try await kills.reload()
+        try await runtimeKeys.reload()
         try await flags.reload()
     }
 

@@ -21,6 +21,17 @@ extension ForwardingStore {
     public func count() async throws -> Int { try await base.count() }
     public func upsertKeys(_ keys: [StoredKey]) async throws { try await base.upsertKeys(keys) }
     public func listKeys() async throws -> [StoredKey] { try await base.listKeys() }
+    public func createRuntimeKey(_ key: RuntimeKey, audit: AuditEntry) async throws { try await base.createRuntimeKey(key, audit: audit) }
+    public func runtimeKeys() async throws -> [RuntimeKey] { try await base.runtimeKeys() }
+    public func runtimeKey(id: String) async throws -> RuntimeKey? { try await base.runtimeKey(id: id) }
+    public func revokeRuntimeKey(id: String, at: Date, audit: AuditEntry) async throws -> RuntimeKey? {
+        try await base.revokeRuntimeKey(id: id, at: at, audit: audit)
+    }
+    public func rotateRuntimeKey(id: String, keyHash: String, prefix: String, previousValidUntil: Date?, audit: AuditEntry) async throws
+        -> RuntimeKey?
+    {
+        try await base.rotateRuntimeKey(id: id, keyHash: keyHash, prefix: prefix, previousValidUntil: previousValidUntil, audit: audit)
+    }
     public func acquireLease(_ r: LeaseRequest) async throws -> Lease? { try await base.acquireLease(r) }
     public func reportLeaseUse(_ id: String, used: Int64) async throws { try await base.reportLeaseUse(id, used: used) }
     public func settleLease(_ id: String, used: Int64, now: Date) async throws -> Bool {

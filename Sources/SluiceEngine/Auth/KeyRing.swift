@@ -1,5 +1,7 @@
+import Foundation
 import SluiceCore
 import SluiceStore
+import Synchronization
 
 /// Who is calling.
 public struct Identity: Sendable, Equatable {
@@ -9,6 +11,12 @@ public struct Identity: Sendable, Equatable {
     public var purposes: [String]
     /// True for the admin key.
     public var isAdmin: Bool
+    /// The runtime key's id; `nil` for config keys, the admin key and open mode.
+    public var keyID: String? = nil
+    /// Models the caller may call; empty allows all.
+    public var models: [String] = []
+    /// A runtime key's budgets and rate limits (config keys' come from the config).
+    public var limits: KeyLimits? = nil
 
     /// An unauthenticated loopback caller in open mode: any purpose, not admin.
     public static let openLoopback = Identity(keyName: nil, purposes: ["*"], isAdmin: false)
@@ -17,24 +25,70 @@ public struct Identity: Sendable, Equatable {
     public func allows(purpose: String) -> Bool {
         isAdmin || purposes.contains("*") || purposes.contains(purpose)
     }
+
+    /// Whether the caller may call the model named `model`.
+    public func allows(model: String) -> Bool {
+        isAdmin || models.isEmpty || models.contains("*") || models.contains(model)
+    }
 }
 
-/// Virtual keys and the admin key, held only as SHA-256 hashes.
-public struct KeyRing: Sendable {
-    private var byHash: [String: Identity]
-    private let adminHash: String?
+/// A runtime key's budgets and rate limits.
+public struct KeyLimits: Sendable, Equatable {
+    /// Spending cap per UTC day.
+    public var dailyBudgetUSD: Double?
+    /// Spending cap per UTC calendar month.
+    public var monthlyBudgetUSD: Double?
+    /// Requests per minute.
+    public var rpm: Int?
+    /// Tokens (input + output) per minute.
+    public var tpm: Int?
 
-    /// True when no virtual keys exist: the data plane is open to loopback callers.
-    public var isOpen: Bool { byHash.isEmpty }
+    /// Limits; `nil` fields do not apply.
+    public init(dailyBudgetUSD: Double? = nil, monthlyBudgetUSD: Double? = nil, rpm: Int? = nil, tpm: Int? = nil) {
+        self.dailyBudgetUSD = dailyBudgetUSD
+        self.monthlyBudgetUSD = monthlyBudgetUSD
+        self.rpm = rpm
+        self.tpm = tpm
+    }
+}
+
+/// Virtual keys and the admin key, held only as SHA-256 hashes: the config's
+/// keys, fixed at start, and a live layer of runtime keys (``KeyBoard`` replaces
+/// it whenever any node changes them).
+public final class KeyRing: Sendable {
+    private let byHash: [String: Identity]
+    private let adminHash: String?
+    private let runtime = Mutex(RuntimeKeyIndex())
+    let clock: any WallClock
+
+    /// True when no virtual keys exist (config or live runtime keys): the data plane is open to loopback callers.
+    public var isOpen: Bool { byHash.isEmpty && runtime.withLock { $0.live == 0 } }
     /// True when an admin key is configured.
     public var hasAdminKey: Bool { adminHash != nil }
 
     /// Hashes the virtual keys and the admin key (`nil` for none); the keys themselves are not kept.
-    public init(keys: [SluiceConfig.VirtualKey], adminKey: String?) {
+    public init(keys: [SluiceConfig.VirtualKey], adminKey: String?, clock: any WallClock = SystemClock()) {
         var map: [String: Identity] = [:]
         for k in keys { map[Hashing.sha256Hex(k.key)] = Identity(keyName: k.name, purposes: k.purposes, isAdmin: false) }
         byHash = map
         adminHash = adminKey.map(Hashing.sha256Hex)
+        self.clock = clock
+    }
+
+    /// The config keys' names.
+    public var configKeyNames: [String] { byHash.values.compactMap(\.keyName).sorted() }
+
+    /// The identity of the runtime key named `name` (for tasks it submitted): its scope while it is
+    /// live, no purpose at all once it is revoked or expired; `nil` when no runtime key has that name.
+    public func runtimeIdentity(named name: String) -> Identity? {
+        let now = clock.now()
+        return runtime.withLock { $0.identity(named: name, now: now) }
+    }
+
+    /// Replaces the runtime keys (revoked ones included, to say so when one is presented).
+    public func replaceRuntimeKeys(_ keys: [RuntimeKey], now: Date = Date()) {
+        let index = RuntimeKeyIndex(keys, now: now)
+        runtime.withLock { $0 = index }
     }
 
     /// The keys as stored (name, hash, scope).
@@ -44,12 +98,21 @@ public struct KeyRing: Sendable {
     }
 
     /// Resolves a presented key. The admin key also works on the data plane.
+    /// The admin key is compared in constant time, virtual keys are found by the SHA-256
+    /// of the presented secret; revoked and expired runtime keys resolve to `nil`.
     public func identity(forKey key: String) -> Identity? {
+        try? resolve(key)
+    }
+
+    /// The identity of `key`; `nil` when unknown, throws when it is a revoked or expired runtime key.
+    func resolve(_ key: String) throws(SluiceError) -> Identity? {
         let hash = Hashing.sha256Hex(key)
         if let adminHash, Hashing.constantTimeEquals(hash, adminHash) {
             return Identity(keyName: "admin", purposes: ["*"], isAdmin: true)
         }
-        return byHash[hash]
+        // Found by the hash of the secret: how long the lookup takes says nothing about the secret.
+        if let id = byHash[hash] { return id }
+        return try runtime.withLock { index throws(SluiceError) in try index.identity(hash: hash, now: clock.now()) }
     }
 
     /// Authenticates a data-plane call.
@@ -57,7 +120,7 @@ public struct KeyRing: Sendable {
     /// they send (SDKs insist on sending one).
     public func authenticateData(key: String?, fromLoopback: Bool) throws(SluiceError) -> Identity {
         if let key {
-            if let id = identity(forKey: key) { return id }
+            if let id = try resolve(key) { return id }
             if !(isOpen && fromLoopback) {
                 throw SluiceError(.invalidAPIKey, "The API key is not valid for this Sluice gateway. Check the key or ask an operator for one.")
             }
@@ -75,7 +138,8 @@ public struct KeyRing: Sendable {
     /// is and no virtual keys exist either, loopback callers are let in.
     public func authenticateAdmin(key: String?, fromLoopback: Bool) throws(SluiceError) -> Identity {
         if adminHash == nil {
-            if isOpen && fromLoopback { return Identity(keyName: nil, purposes: ["*"], isAdmin: true) }
+            // Runtime keys do not close admin routes: they are how those keys are revoked.
+            if byHash.isEmpty && fromLoopback { return Identity(keyName: nil, purposes: ["*"], isAdmin: true) }
             throw SluiceError(.forbidden, "Admin routes need the admin key, and none is configured. Set auth.admin_key.")
         }
         guard let key else {

@@ -63,14 +63,21 @@ public final class BudgetGuard: Sendable {
     /// Whether any limit could apply to this call (so the hot path skips everything otherwise).
     func applies(_ ctx: CallContext) -> Bool {
         if dailyCaps[ctx.purpose] != nil || ctx.runBudgetUSD != nil || ctx.runMaxCalls != nil { return true }
-        guard let name = ctx.identity.keyName, let key = keys[name] else { return false }
-        return key.monthlyBudgetUSD != nil || key.rpm != nil || key.tpm != nil
+        guard let key = limits(ctx) else { return false }
+        return key.dailyBudgetUSD != nil || key.monthlyBudgetUSD != nil || key.rpm != nil || key.tpm != nil
+    }
+
+    /// The caller's key limits: a config key's from the config, a runtime key's from its identity.
+    func limits(_ ctx: CallContext) -> KeyLimits? {
+        guard let name = ctx.identity.keyName else { return nil }
+        if let k = keys[name] { return KeyLimits(monthlyBudgetUSD: k.monthlyBudgetUSD, rpm: k.rpm, tpm: k.tpm) }
+        return ctx.identity.limits
     }
 
     /// Requests per minute and the run's call limit: every call counts, cache hits included.
     func admit(_ ctx: CallContext) async throws(SluiceError) {
         let now = clock.now()
-        if let name = ctx.identity.keyName, let rpm = keys[name]?.rpm {
+        if let name = ctx.identity.keyName, let rpm = limits(ctx)?.rpm {
             guard try await take(ctx, "rpm:key:\(name)", Windows.minute(now), cap: Int64(rpm), amount: 1, unit: .count) else {
                 throw SluiceError(
                     .rateLimited, "Key '\(name)' is over its limit of \(rpm) requests per minute; retry after the minute turns.",
@@ -90,9 +97,9 @@ public final class BudgetGuard: Sendable {
     ) async throws(SluiceError) {
         let now = clock.now()
         let name = ctx.identity.keyName
-        let key = name.flatMap { keys[$0] }
+        let key = limits(ctx)
         let daily = dailyCaps[ctx.purpose]
-        if daily != nil || key?.monthlyBudgetUSD != nil || ctx.runBudgetUSD != nil {
+        if daily != nil || key?.dailyBudgetUSD != nil || key?.monthlyBudgetUSD != nil || ctx.runBudgetUSD != nil {
             var worst = 0.0
             for t in targets {
                 guard let p = prices.price(target: t.model, answered: nil) else {
@@ -112,6 +119,14 @@ public final class BudgetGuard: Sendable {
                         "Purpose '\(ctx.purpose)' has reached its daily budget of $\(Decimals.format(cap, places: 2, trim: false)) (UTC day \(day)); "
                             + "calls resume at 00:00 UTC, in \(wait / 3600)h \((wait % 3600) / 60)m. Raise purposes.\(ctx.purpose).daily_budget_usd to allow more.",
                         retryAfterSeconds: wait)
+                }
+            }
+            if let name, let cap = key?.dailyBudgetUSD {
+                guard try await take(ctx, "budget:key-day:\(name)", Windows.day(now), cap: Self.nano(cap), amount: nano, unit: .nanoUSD) else {
+                    throw SluiceError(
+                        .budgetExceeded,
+                        "Key '\(name)' has reached its daily budget of $\(Decimals.format(cap, places: 2, trim: false)); calls resume at 00:00 UTC.",
+                        retryAfterSeconds: Windows.secondsToNextDay(now))
                 }
             }
             if let name, let cap = key?.monthlyBudgetUSD {

@@ -46,8 +46,15 @@ extension ChatService {
         }
     }
 
-    /// Kill switches on the purpose and model, then the model's targets.
+    /// The key's model scope, kill switches on the purpose and model, then the model's targets.
     func route(_ model: String, record: inout CallRecord, ctx: CallContext) async -> Step<[ResolvedTarget]> {
+        if !ctx.identity.allows(model: model) {
+            let e = SluiceError(
+                .forbidden,
+                "Key '\(ctx.identity.keyName ?? "")' may not use model '\(model)'; it may use: \(ctx.identity.models.joined(separator: ", ")).",
+                param: "model")
+            return .answer(await fail(&record, e, ctx: ctx))
+        }
         if !kills.isEmpty, let k = kills.kill(.purpose, ctx.purpose) ?? kills.kill(.model, model) {
             return .answer(await fail(&record, Self.disabled(k), ctx: ctx))
         }

@@ -86,7 +86,7 @@ extension TaskBatcher {
             let task = try? await store.task(item.taskID)
             let req = task.flatMap { try? JSON.parse($0.request) }?.objectValue ?? [:]
             let attribution = Attribution(purpose: batch.purpose, runID: req["run_id"]?.stringValue, user: req["user"]?.stringValue)
-            let identity = TaskWorkers.identity(for: task?.keyName, config: config)
+            let identity = TaskWorkers.identity(for: task?.keyName, config: config, keyRing: keyRing)
             var reply = await chat.finishBatch(outcome, item: item, batch: batch, identity: identity, attribution: attribution, now: clock.now())
             if let name = item.promptName {
                 let prompt =

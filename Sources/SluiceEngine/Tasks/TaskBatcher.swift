@@ -19,6 +19,8 @@ public final class TaskBatcher: Service, Sendable {
     let chat: ChatService
     let purposes: PurposeRunner
     let webhooks: TaskWebhooks
+    /// The key ring, for the identity of tasks submitted with runtime keys.
+    let keyRing: KeyRing?
     let clock: any WallClock
     let logger: Logger
     /// The purposes whose tasks it batches.
@@ -26,8 +28,9 @@ public final class TaskBatcher: Service, Sendable {
 
     init(
         store: any SluiceStore, config: SluiceConfig, chat: ChatService, purposes: PurposeRunner, webhooks: TaskWebhooks,
-        clock: any WallClock, logger: Logger
+        clock: any WallClock, logger: Logger, keyRing: KeyRing? = nil
     ) {
+        self.keyRing = keyRing
         self.store = store
         self.config = config
         self.chat = chat
@@ -205,7 +208,7 @@ public final class TaskBatcher: Service, Sendable {
 
     /// A task's chat body, checked and built as a sync run would (`variables` render the purpose's prompt).
     func prepare(_ task: TaskRecord, target: ResolvedTarget) async -> Step<(BatchCall, TaskBatch.Item)> {
-        let identity = TaskWorkers.identity(for: task.keyName, config: config)
+        let identity = TaskWorkers.identity(for: task.keyName, config: config, keyRing: keyRing)
         if task.requestIsUnreadable {
             return .answer(.failure(SluiceError(.internalError, TaskWorkers.unreadableRequest), meta: ResponseMeta()))
         }

@@ -18,6 +18,8 @@ public final class TaskWorkers: Service, Sendable {
     /// Runs background responses (`/v1/responses` with `background: true`); `nil` refuses them.
     let responses: ResponsesService?
     let webhooks: TaskWebhooks
+    /// The key ring, for the identity of tasks submitted with runtime keys.
+    let keyRing: KeyRing?
     let node: String
     let clock: any WallClock
     let logger: Logger
@@ -26,8 +28,9 @@ public final class TaskWorkers: Service, Sendable {
 
     init(
         store: any SluiceStore, config: SluiceConfig, chat: ChatService, purposes: PurposeRunner, webhooks: TaskWebhooks,
-        node: String, clock: any WallClock, logger: Logger, responses: ResponsesService? = nil
+        node: String, clock: any WallClock, logger: Logger, responses: ResponsesService? = nil, keyRing: KeyRing? = nil
     ) {
+        self.keyRing = keyRing
         self.store = store
         self.config = config
         self.chat = chat
@@ -175,10 +178,12 @@ public final class TaskWorkers: Service, Sendable {
         }
     }
 
-    func identityFor(_ keyName: String?) -> Identity { Self.identity(for: keyName, config: config) }
+    func identityFor(_ keyName: String?) -> Identity { Self.identity(for: keyName, config: config, keyRing: keyRing) }
 
-    /// The identity a task runs with: its key's purposes, or open mode when it has no key.
-    static func identity(for keyName: String?, config: SluiceConfig) -> Identity {
+    /// The identity a task runs with: its key's purposes (a runtime key's scope and limits,
+    /// none once it is revoked or expired), or open mode when it has no key.
+    static func identity(for keyName: String?, config: SluiceConfig, keyRing: KeyRing? = nil) -> Identity {
+        if let keyName, let runtime = keyRing?.runtimeIdentity(named: keyName) { return runtime }
         guard let keyName, let key = config.auth.keys.first(where: { $0.name == keyName }) else { return .openLoopback }
         return Identity(keyName: keyName, purposes: key.purposes, isAdmin: false)
     }

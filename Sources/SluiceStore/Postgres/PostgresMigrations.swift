@@ -258,6 +258,7 @@ enum PostgresMigrations {
         ("014_drop_work_queue", ["DROP TABLE IF EXISTS work_queue"]),
         ("015_responses", ResponseColumns.createSQL(integer: "BIGINT", primaryKey: "PRIMARY KEY")),
         ("016_call_surface", ["ALTER TABLE calls ADD COLUMN IF NOT EXISTS surface TEXT"]),
+        ("017_runtime_keys", RuntimeKeyColumns.createSQL(integer: "BIGINT", real: "DOUBLE PRECISION")),
     ]
 
     /// Applies the pending migrations. When none is pending nothing is locked or created, so a

@@ -222,6 +222,9 @@ enum SQLiteMigrations {
         m.registerMigration("016_call_surface") { db in
             try db.execute(sql: "ALTER TABLE calls ADD COLUMN surface TEXT")
         }
+        m.registerMigration("017_runtime_keys") { db in
+            for statement in RuntimeKeyColumns.createSQL(integer: "INTEGER", real: "REAL") { try db.execute(sql: statement) }
+        }
         return m
     }
 }
