@@ -1,6 +1,7 @@
 #if os(Linux)
 import Glibc
 #endif
+import CSluiceRuntime
 import NIOCore
 import NIOPosix
 
@@ -24,8 +25,9 @@ enum EventLoopExecutor {
     /// Call once, on the main thread, before any task runs.
     @discardableResult
     static func install() -> Bool {
-        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "swift_task_enqueueGlobal_hook") else { return false }
-        let slot = symbol.assumingMemoryBound(to: UnsafeRawPointer?.self)
+        // The hook's address from C, resolved by the linker: dlsym cannot find it in a binary
+        // built with --static-swift-stdlib (the runtime's symbols stay out of the dynamic table).
+        let slot = UnsafeMutableRawPointer(csluice_enqueue_global_hook_slot()).assumingMemoryBound(to: UnsafeRawPointer?.self)
         guard slot.pointee == nil else { return false }
         slot.pointee = hookAddress()
         return true

@@ -15,9 +15,8 @@ enum Main {
             if getenv("SLUICE_NIO_TAKEOVER").map({ String(cString: $0) }) == "1" {
                 NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
             } else if !EventLoopExecutor.install() {
-                // A statically linked runtime must export the hook (scripts/release.sh links with it).
                 FileHandle.standardError.write(
-                    Data("sluice: swift_task_enqueueGlobal_hook not found or already set; Swift concurrency keeps its default executor\n".utf8))
+                    Data("sluice: swift_task_enqueueGlobal_hook is already set; Swift concurrency keeps that executor\n".utf8))
             }
         }
         await SluiceCommand.main()
@@ -29,7 +28,7 @@ struct SluiceCommand: AsyncParsableCommand {
         commandName: "sluice",
         abstract: "Sluice: a production LLM gateway.",
         version: SluiceVersion.current,
-        subcommands: [Serve.self, CheckConfig.self, Migrate.self, Healthcheck.self, Calls.self, Kill.self, Unkill.self, PromptsCommand.self, Costs.self, Tasks.self, FlagsCommand.self, DriftCommand.self,
+        subcommands: [Serve.self, CheckConfig.self, Migrate.self, Healthcheck.self, Calls.self, Kill.self, Unkill.self, PromptsCommand.self, Costs.self, Tasks.self, FlagsCommand.self, KeysCommand.self, DriftCommand.self,
             ShadowCommand.self, EvalCommand.self, DevSeed.self])
 }
 
