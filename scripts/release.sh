@@ -2,7 +2,7 @@
 # Builds Sluice's release binary for Linux: the Swift runtime linked in
 # (--static-swift-stdlib), stripped, checked, with its size and SHA-256.
 #
-#   scripts/release.sh                   # into .build-release/dist/sluice-VERSION-linux-ARCH/
+#   scripts/release.sh                   # into .build-static/dist/sluice-VERSION-linux-ARCH/
 #   scripts/release.sh --out DIR         # into DIR instead
 #
 # The binary needs the Swift toolchain only to build; to run, a Debian bookworm host (or
@@ -10,7 +10,9 @@
 # Writes: sluice (stripped), sluice.debug (its debug information, for symbolising a crash
 # report; not needed to run), sluice.sha256, BUILD-INFO (version, commit, toolchain, size).
 #
-# Environment: SLUICE_RELEASE_SCRATCH (SwiftPM scratch path, default .build-release),
+# Environment: SLUICE_RELEASE_SCRATCH (SwiftPM scratch path, default .build-static, apart
+# from bench/run.sh's dynamically linked build in .build-release: one scratch directory
+# switched between the two recompiles everything),
 # SLUICE_RELEASE_JOBS (parallel compile jobs, default: every core), SLUICE_COMMIT (the
 # commit for BUILD-INFO when there is no .git, as in the Dockerfile).
 set -euo pipefail
@@ -21,7 +23,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --out) out="$2"; shift 2 ;;
         --out=*) out="${1#--out=}"; shift ;;
-        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "release.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -35,7 +37,7 @@ done
 version=$(sed -n 's/^ *public static let current = "\([^"]*\)".*/\1/p' Sources/SluiceCore/Version.swift)
 [ -n "$version" ] || die "no version in Sources/SluiceCore/Version.swift"
 arch=$(uname -m)
-scratch=${SLUICE_RELEASE_SCRATCH:-.build-release}
+scratch=${SLUICE_RELEASE_SCRATCH:-.build-static}
 jobs=${SLUICE_RELEASE_JOBS:-$(nproc)}
 out=${out:-$scratch/dist/sluice-$version-linux-$arch}
 
