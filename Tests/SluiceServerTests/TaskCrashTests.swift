@@ -37,12 +37,7 @@ import Testing
     }
 
     func send(_ client: HTTPClient, port: Int, _ method: HTTPMethod, _ path: String, body: String? = nil) async throws -> JSON {
-        var req = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
-        req.method = method
-        req.headers.add(name: "authorization", value: "Bearer \(Self.key)")
-        if let body { req.body = .bytes(ByteBuffer(string: body)) }
-        let res = try await client.execute(req, timeout: .seconds(10))
-        return try JSON.parse(Array(try await res.body.collect(upTo: 8 << 20).readableBytesView))
+        try await sendJSON(client, port: port, method, path, key: Self.key, body: body)
     }
 
     func list(_ client: HTTPClient, port: Int) async throws -> [JSON] {
