@@ -39,6 +39,8 @@ public struct SluiceError: Error, Sendable, CustomStringConvertible {
         public static let rateLimited = Code(name: "rate_limited", status: 429, type: "rate_limit_error")
         /// 429: a spending budget is used up.
         public static let budgetExceeded = Code(name: "budget_exceeded", status: 429, type: "rate_limit_error")
+        /// 429: money reserved by calls in flight fills a budget for now; retry shortly.
+        public static let budgetBusy = Code(name: "budget_busy", status: 429, type: "rate_limit_error")
         /// 429: the run's `X-Sluice-Run-Budget-Usd` is used up.
         public static let runBudgetExceeded = Code(name: "run_budget_exceeded", status: 429, type: "rate_limit_error")
         /// 429: the run made its `X-Sluice-Run-Max-Calls` calls.

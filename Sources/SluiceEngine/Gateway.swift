@@ -18,6 +18,8 @@ public final class Gateway: Sendable {
     public let keyRing: KeyRing
     /// Virtual keys created at runtime (`/admin/keys`), shared by every node through the store.
     public let runtimeKeys: KeyBoard
+    /// Operators' per-end-user overrides (`/admin/end-users`), shared by every node through the store.
+    public let endUsers: EndUserBoard
     /// Model names mapped to upstream targets.
     public let catalog: ModelCatalog
     /// The call and key store.
@@ -130,6 +132,12 @@ public final class Gateway: Sendable {
                     name: p.name, baseURL: p.baseURL ?? "https://generativelanguage.googleapis.com/v1beta", apiKey: p.apiKey,
                     headers: p.headers, timeout: .milliseconds(Int64(p.timeoutMs)),
                     clients: clients(p))
+            case .bedrock:
+                guard let aws = p.bedrock else { continue }  // the loader always resolves it
+                let settings = BedrockProvider.Settings(
+                    region: aws.region, credentials: aws.credentials, baseURL: p.baseURL, headers: p.headers,
+                    timeout: .milliseconds(Int64(p.timeoutMs)), clock: clock)
+                providers[p.name] = BedrockProvider(name: p.name, settings: settings, clients: clients(p))
             }
         }
         catalog = ModelCatalog(config: config, providers: providers)
@@ -138,7 +146,8 @@ public final class Gateway: Sendable {
         callLog = CallLogWriter(store: store, logger: logger)
         node = Self.makeNodeID()
         quotas = QuotaLeaser(store: store, node: node, clock: clock, logger: logger)
-        budget = BudgetGuard(config: config, leaser: quotas, clock: clock, logger: logger)
+        endUsers = EndUserBoard(store: store, feed: store.changes, clock: clock, logger: logger)
+        budget = BudgetGuard(config: config, leaser: quotas, clock: clock, logger: logger, endUsers: endUsers, feed: store.changes)
         alerts = AlertService(config: config, store: store, budget: budget, clock: clock, logger: logger)
         let registry = PrometheusCollectorRegistry()
         let callMetrics = CallMetrics(registry: registry, config: config)
@@ -191,6 +200,10 @@ public final class Gateway: Sendable {
         changes.on(FlagService.topic) { _ in await flags.reloadLogged() }
         let runtimeKeys = self.runtimeKeys
         changes.on(KeyBoard.topic) { _ in await runtimeKeys.reloadLogged() }
+        let endUsers = self.endUsers
+        changes.on(EndUserBoard.topic) { _ in await endUsers.reloadLogged() }
+        let quotas = self.quotas
+        changes.on(QuotaLeaser.topic) { event in await quotas.release(event) }
     }
 
     /// Upstream clients with these timeouts and trusted CA file (`ca_file`), shared by providers that use the same ones.
@@ -209,10 +222,11 @@ public final class Gateway: Sendable {
         return c
     }
 
-    /// Loads what the hot path reads from memory (kill switches, flags, runtime keys); call before serving.
+    /// Loads what the hot path reads from memory (kill switches, flags, runtime keys, end-user overrides); call before serving.
     public func start() async throws {
         try await kills.reload()
         try await runtimeKeys.reload()
+        try await endUsers.reload()
         try await flags.reload()
     }
 

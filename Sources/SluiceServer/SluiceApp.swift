@@ -25,6 +25,7 @@ public enum SluiceApp {
         AdminCallsRoutes(gateway: gateway).register(on: router)
         AdminControlRoutes(gateway: gateway).register(on: router)
         AdminKeyRoutes(gateway: gateway).register(on: router)
+        AdminEndUserRoutes(gateway: gateway).register(on: router)
         PurposeRoutes(chat: chat).register(on: router)
         TaskRoutes(chat: chat).register(on: router)
         AdminCacheRoutes(gateway: gateway).register(on: router)

@@ -290,6 +290,10 @@ public final class FakeUpstream: Sendable {
             fields[.contentType] = "application/json"
             return Response(status: .init(code: reply.status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: answer.whole())))
         }
+        if received.path.hasSuffix("/converse") || received.path.hasSuffix("/converse-stream") {
+            return FakeBedrockAnswer(request: json, reply: reply)
+                .response(stream: received.path.hasSuffix("/converse-stream"), reply: reply, headers: fields)
+        }
         let anthropic = received.path.hasSuffix("/messages")
         let gemini = received.path.hasSuffix(":generateContent") || received.path.hasSuffix(":streamGenerateContent")
         let answer = FakeAnswer(request: json, reply: reply)

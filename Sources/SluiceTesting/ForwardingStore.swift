@@ -32,8 +32,15 @@ extension ForwardingStore {
     {
         try await base.rotateRuntimeKey(id: id, keyHash: keyHash, prefix: prefix, previousValidUntil: previousValidUntil, audit: audit)
     }
+    public func endUserLimits() async throws -> [EndUserLimit] { try await base.endUserLimits() }
+    public func putEndUserLimit(_ limit: EndUserLimit, audit: AuditEntry) async throws { try await base.putEndUserLimit(limit, audit: audit) }
+    public func deleteEndUserLimit(user: String, audit: AuditEntry) async throws -> Bool {
+        try await base.deleteEndUserLimit(user: user, audit: audit)
+    }
     public func acquireLease(_ r: LeaseRequest) async throws -> Lease? { try await base.acquireLease(r) }
-    public func reportLeaseUse(_ id: String, used: Int64) async throws { try await base.reportLeaseUse(id, used: used) }
+    public func reportLeaseUse(_ id: String, used: Int64, reserved: Int64) async throws {
+        try await base.reportLeaseUse(id, used: used, reserved: reserved)
+    }
     public func settleLease(_ id: String, used: Int64, now: Date) async throws -> Bool {
         try await base.settleLease(id, used: used, now: now)
     }
@@ -76,6 +83,9 @@ extension ForwardingStore {
     }
     public func ledgerDaily(from: Date, to: Date, purpose: String?) async throws -> [String: Double] {
         try await base.ledgerDaily(from: from, to: to, purpose: purpose)
+    }
+    public func latencyPercentiles(from: Date, to: Date, by: LedgerDimension) async throws -> [GroupLatency] {
+        try await base.latencyPercentiles(from: from, to: to, by: by)
     }
     public func callCounts(from: Date, to: Date, purpose: String?) async throws -> CallCounts {
         try await base.callCounts(from: from, to: to, purpose: purpose)

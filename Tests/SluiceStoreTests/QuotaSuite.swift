@@ -36,13 +36,17 @@ func leaseRequest(
         }
     }
 
-    /// Leases expire: the unreported part returns to the pool, the reported use stays spent.
+    /// Leases expire: the unreported part returns to the pool, the reported use and reservations stay spent.
     @Test(arguments: StoreBackend.available)
     func expiredLeasesReturnTheirUnusedPart(_ backend: StoreBackend) async throws {
         try await withStore(backend) { _, store in
             let now = storedNow()
             let a = try #require(try await store.acquireLease(leaseRequest(cap: 100, amount: 100, ttl: 1, now: now)))
-            try await store.reportLeaseUse(a.id, used: 40)
+            try await store.reportLeaseUse(a.id, used: 30, reserved: 10)
+            // Spent and reserved money are told apart while the lease is open.
+            #expect(
+                try await store.quotaUsage(scope: a.scope, window: a.window)
+                    == QuotaUsage(cap: 100, allocated: 100, used: 0, openUsed: 30, openReserved: 10))
             #expect(try await store.reclaimExpiredLeases(now: now) == 0)
             #expect(try await store.reclaimExpiredLeases(now: now.addingTimeInterval(2)) == 1)
             #expect(try await store.quotaUsage(scope: a.scope, window: a.window) == QuotaUsage(cap: 100, allocated: 40, used: 40))

@@ -98,17 +98,25 @@ public struct PriceTable: Sendable {
     }
 
     /// An exact match, then the id without its date suffix (`-2024-07-18`,
-    /// `-20241022`), then without a `provider/` prefix.
+    /// `-20241022`), then without a Bedrock cross-region inference prefix (`us.`, `eu.`…),
+    /// then without a `provider/` prefix.
     static func lookup(_ model: String, in table: [String: ModelPrice]) -> ModelPrice? {
         if table.isEmpty { return nil }
         if let p = table[model] { return p }
         let undated = stripDateSuffix(model)
         if undated != model, let p = table[undated] { return p }
+        if let dot = model.firstIndex(of: "."), bedrockGeoPrefixes.contains(String(model[..<dot])) {
+            let rest = String(model[model.index(after: dot)...])
+            if rest.contains("."), let p = table[rest] { return p }
+        }
         if let slash = model.lastIndex(of: "/") {
             return lookup(String(model[model.index(after: slash)...]), in: table)
         }
         return nil
     }
+
+    /// The geography prefixes of Bedrock's cross-region inference profile ids (`us.amazon.nova-pro-v1:0`).
+    static let bedrockGeoPrefixes: Set<String> = ["us", "eu", "apac", "global", "us-gov", "jp", "au", "ca"]
 
     static func stripDateSuffix(_ model: String) -> String {
         let u = Array(model.utf8)

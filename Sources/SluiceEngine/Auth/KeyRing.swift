@@ -17,6 +17,8 @@ public struct Identity: Sendable, Equatable {
     public var models: [String] = []
     /// A runtime key's budgets and rate limits (config keys' come from the config).
     public var limits: KeyLimits? = nil
+    /// The key's team, whose caps its calls count against too.
+    public var team: String? = nil
 
     /// An unauthenticated loopback caller in open mode: any purpose, not admin.
     public static let openLoopback = Identity(keyName: nil, purposes: ["*"], isAdmin: false)
@@ -69,7 +71,9 @@ public final class KeyRing: Sendable {
     /// Hashes the virtual keys and the admin key (`nil` for none); the keys themselves are not kept.
     public init(keys: [SluiceConfig.VirtualKey], adminKey: String?, clock: any WallClock = SystemClock()) {
         var map: [String: Identity] = [:]
-        for k in keys { map[Hashing.sha256Hex(k.key)] = Identity(keyName: k.name, purposes: k.purposes, isAdmin: false) }
+        for k in keys {
+            map[Hashing.sha256Hex(k.key)] = Identity(keyName: k.name, purposes: k.purposes, isAdmin: false, team: k.team)
+        }
         byHash = map
         adminHash = adminKey.map(Hashing.sha256Hex)
         self.clock = clock

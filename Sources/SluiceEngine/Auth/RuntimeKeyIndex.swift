@@ -53,6 +53,7 @@ struct RuntimeKeyIndex: Sendable {
         }
         return Identity(
             keyName: k.name, purposes: k.purposes, isAdmin: false, keyID: k.id, models: k.models,
-            limits: KeyLimits(dailyBudgetUSD: k.dailyBudgetUSD, monthlyBudgetUSD: k.monthlyBudgetUSD, rpm: k.rpm, tpm: k.tpm))
+            limits: KeyLimits(dailyBudgetUSD: k.dailyBudgetUSD, monthlyBudgetUSD: k.monthlyBudgetUSD, rpm: k.rpm, tpm: k.tpm),
+            team: k.team)
     }
 }

@@ -2,173 +2,226 @@ import Foundation
 import Logging
 import SluiceCore
 import SluiceProviders
+import SluiceStore
 import Synchronization
 
 /// Budgets and rate limits, checked before a call and settled after it.
 ///
-/// Before a call that can cost money, its worst case (input estimated from the
-/// request, plus `max_tokens` — 4096 when unset — at the output price, of the
-/// priciest target that may answer) is reserved against the purpose's UTC day,
-/// the key's UTC month and the run; its tokens against the key's minute. A
-/// reservation that would cross a cap refuses the call with a 429. When the call
-/// ends its record settles every reservation to what was really spent. Reservations
-/// are spent from slices leased from the shared pools (``QuotaLeaser``), so the caps
-/// hold across nodes while most checks are a lock in memory.
+/// Caps nest: purpose › team › key › end user › run. Before a call that can cost money,
+/// its worst case is reserved against every money cap that applies: the input estimated
+/// from the request, plus `max_tokens` at the output price of the priciest target that
+/// may answer; without `max_tokens`, the purpose's (or model's) observed p99 output
+/// (``OutputHistory``), and 4,096 only before there is history. Its tokens are reserved
+/// against the minute's token caps. When the call ends its record settles every
+/// reservation to what was really spent. Reservations are spent from slices leased from
+/// the shared pools (``QuotaLeaser``), so the caps hold across nodes while most checks
+/// are a lock in memory.
+///
+/// A cap that cannot take a call refuses it truthfully (``BudgetGuard+Refusal``):
+/// `budget_exceeded` when settled spend leaves no room for it, `budget_busy` (after a
+/// short wait for calls in flight to settle) when money reserved by calls in flight fills it.
 public final class BudgetGuard: Sendable {
     /// The unit of one hold.
     enum Unit: Sendable { case nanoUSD, tokens, count }
 
     struct Hold: Sendable {
         var reservation: QuotaReservation
-        var unit: Unit
+        var cap: BudgetCap
+    }
+
+    /// What the guard enforces; replaced on reload.
+    struct Policy: Sendable {
+        var purposeCaps: [String: Double] = [:]
+        var keys: [String: SluiceConfig.VirtualKey] = [:]
+        var teams: [String: SluiceConfig.Limits] = [:]
+        var endUsers: SluiceConfig.Limits?
     }
 
     let leaser: QuotaLeaser
     let clock: any WallClock
     let prices: PriceTable
-    private let caps: Mutex<[String: Double]>
-    /// Each purpose's daily cap in USD (replaced on reload).
-    var dailyCaps: [String: Double] { caps.withLock { $0 } }
-    let keys: [String: SluiceConfig.VirtualKey]
+    let endUsers: EndUserBoard?
+    /// Where a node short of room asks the others for current figures (``QuotaLeaser/askOthers``).
+    let feed: (any ChangeFeed)?
     let logger: Logger
-    private let holds = Mutex([String: [Hold]]())
-    private let tripped = Mutex([String: String]())
-    /// Output tokens assumed when a request sets no `max_tokens`.
+    let policy: Mutex<Policy>
+    let holds = Mutex([String: [Hold]]())
+    /// The UTC day each purpose's settled spend last left no room for a call.
+    let tripped = Mutex([String: String]())
+    let history = Mutex(OutputHistory())
+    /// Bumped on every settle: calls waiting for room retry when it moves.
+    let settles = Atomic<Int>(0)
+    /// Overshoot per purpose and UTC day, in nano-USD: what calls cost beyond their reservation.
+    let overshoot = Mutex([String: (day: String, nano: Int64, calls: Int)]())
+    /// Output tokens assumed when a request sets no `max_tokens` and its purpose has no history yet.
     static let defaultOutputTokens = 4096
+    /// How long a call waits for calls in flight to free money before it is refused `budget_busy`.
+    let busyWait: Duration
 
-    /// A guard over `config`'s purpose and key limits.
-    public init(config: SluiceConfig, leaser: QuotaLeaser, clock: any WallClock, logger: Logger) {
+    /// A guard over `config`'s purpose, team, key and end-user limits.
+    public init(
+        config: SluiceConfig, leaser: QuotaLeaser, clock: any WallClock, logger: Logger, endUsers: EndUserBoard? = nil,
+        feed: (any ChangeFeed)? = nil, busyWait: Duration = .seconds(2)
+    ) {
+        self.feed = feed
         self.leaser = leaser
         self.clock = clock
         self.prices = PriceTable(overrides: config.pricing)
-        caps = Mutex(Self.dailyCaps(config))
-        var k: [String: SluiceConfig.VirtualKey] = [:]
-        for key in config.auth.keys { k[key.name] = key }
-        keys = k
+        self.endUsers = endUsers
         self.logger = logger
+        self.busyWait = busyWait
+        policy = Mutex(Self.policy(config))
     }
 
-    static func dailyCaps(_ config: SluiceConfig) -> [String: Double] {
-        var caps: [String: Double] = [:]
-        for (name, p) in config.purposes { if let c = p.dailyBudgetUSD { caps[name] = c } }
-        return caps
+    static func policy(_ config: SluiceConfig) -> Policy {
+        var p = Policy()
+        for (name, purpose) in config.purposes { if let c = purpose.dailyBudgetUSD { p.purposeCaps[name] = c } }
+        for key in config.auth.keys { p.keys[key.name] = key }
+        p.teams = config.teams.filter { !$0.value.isEmpty }
+        p.endUsers = config.endUsers.flatMap { $0.isEmpty ? nil : $0 }
+        return p
     }
 
-    /// Takes the purposes' daily caps from a reloaded config.
+    /// Each purpose's daily cap in USD.
+    var dailyCaps: [String: Double] { policy.withLock { $0.purposeCaps } }
+
+    /// Takes the purposes', teams' and end users' caps from a reloaded config.
     public func replaceDailyCaps(_ config: SluiceConfig) {
-        let fresh = Self.dailyCaps(config)
-        caps.withLock { $0 = fresh }
+        let fresh = Self.policy(config)
+        policy.withLock { $0 = fresh }
     }
 
     /// Whether any limit could apply to this call (so the hot path skips everything otherwise).
     func applies(_ ctx: CallContext) -> Bool {
-        if dailyCaps[ctx.purpose] != nil || ctx.runBudgetUSD != nil || ctx.runMaxCalls != nil { return true }
-        guard let key = limits(ctx) else { return false }
-        return key.dailyBudgetUSD != nil || key.monthlyBudgetUSD != nil || key.rpm != nil || key.tpm != nil
+        if ctx.runBudgetUSD != nil || ctx.runMaxCalls != nil { return true }
+        let p = policy.withLock { $0 }
+        if p.purposeCaps[ctx.purpose] != nil { return true }
+        if let team = ctx.identity.team, p.teams[team] != nil { return true }
+        if ctx.user != nil, p.endUsers != nil || endUsers?.isEmpty == false { return true }
+        guard let key = keyLimits(ctx, p) else { return false }
+        return !key.isEmpty
     }
 
     /// The caller's key limits: a config key's from the config, a runtime key's from its identity.
-    func limits(_ ctx: CallContext) -> KeyLimits? {
+    func keyLimits(_ ctx: CallContext, _ p: Policy) -> SluiceConfig.Limits? {
         guard let name = ctx.identity.keyName else { return nil }
-        if let k = keys[name] { return KeyLimits(monthlyBudgetUSD: k.monthlyBudgetUSD, rpm: k.rpm, tpm: k.tpm) }
-        return ctx.identity.limits
+        if let k = p.keys[name] {
+            return SluiceConfig.Limits(dailyBudgetUSD: k.dailyBudgetUSD, monthlyBudgetUSD: k.monthlyBudgetUSD, rpm: k.rpm, tpm: k.tpm)
+        }
+        return ctx.identity.limits.map {
+            SluiceConfig.Limits(dailyBudgetUSD: $0.dailyBudgetUSD, monthlyBudgetUSD: $0.monthlyBudgetUSD, rpm: $0.rpm, tpm: $0.tpm)
+        }
     }
 
-    /// Requests per minute and the run's call limit: every call counts, cache hits included.
+    /// The end user's limits: the `end_users:` defaults with the operator's override on top.
+    func endUserLimits(_ user: String, _ p: Policy) -> (limits: SluiceConfig.Limits, override: EndUserLimit?)? {
+        let o = endUsers?.override(user)
+        guard p.endUsers != nil || o != nil else { return nil }
+        var l = p.endUsers ?? SluiceConfig.Limits()
+        if let o {
+            if let v = o.dailyBudgetUSD { l.dailyBudgetUSD = v }
+            if let v = o.monthlyBudgetUSD { l.monthlyBudgetUSD = v }
+            if let v = o.rpm { l.rpm = v }
+            if let v = o.tpm { l.tpm = v }
+        }
+        return (l, o)
+    }
+
+    /// Output tokens to reserve for a call without `max_tokens`: the observed p99 of its
+    /// purpose or model (at least 16), or 4,096 before there is history.
+    public func expectedOutputTokens(purpose: String, model: String) -> Int {
+        observedOutputTokens(purpose: purpose, model: model) ?? Self.defaultOutputTokens
+    }
+
+    /// The observed p99 output of the purpose or model (at least 16); `nil` before there is history.
+    func observedOutputTokens(purpose: String, model: String) -> Int? {
+        history.withLock { $0.p99(purpose: purpose, model: model) }.map { max(16, $0) }
+    }
+
+    /// Blocked end users, requests per minute and the run's call limit: every call counts, cache hits included.
     func admit(_ ctx: CallContext) async throws(SluiceError) {
         let now = clock.now()
-        if let name = ctx.identity.keyName, let rpm = limits(ctx)?.rpm {
-            guard try await take(ctx, "rpm:key:\(name)", Windows.minute(now), cap: Int64(rpm), amount: 1, unit: .count) else {
-                throw SluiceError(
-                    .rateLimited, "Key '\(name)' is over its limit of \(rpm) requests per minute; retry after the minute turns.",
-                    retryAfterSeconds: Windows.secondsToNextMinute(now))
-            }
+        let p = policy.withLock { $0 }
+        if let user = ctx.user, let (_, o) = endUserLimits(user, p), let o, o.blocked {
+            throw SluiceError(
+                .forbidden,
+                "End user '\(user)' is blocked\(o.reason.map { ": \($0)" } ?? "") (by \(o.actor) at \(Timestamp.iso8601(o.updatedAt))). "
+                    + "Unblock with PUT /admin/end-users/\(user) {\"blocked\": false}.",
+                details: ["cap": .string(BudgetCap.Owner.endUser.rawValue)])
+        }
+        for cap in rateCaps(ctx, p, now: now, unit: .count) {
+            try await reserve(ctx, cap, amount: 1, now: now)
         }
         if let run = ctx.runID, let max = ctx.runMaxCalls {
-            guard try await take(ctx, "calls:run:\(run)", "run", cap: Int64(max), amount: 1, unit: .count) else {
+            let cap = BudgetCap(owner: .run, name: run, period: .run, limit: Double(max), unit: .count, scope: "calls:run:\(run)", window: "run")
+            guard try await take(ctx, cap, amount: 1) else {
                 throw SluiceError(.runCallLimit, "Run '\(run)' has made its \(max) calls (X-Sluice-Run-Max-Calls); start a new run or raise the limit.")
             }
         }
     }
 
-    /// Reserves the call's worst-case cost (at batch prices when `batch`) and tokens; throws the 429 of the first cap it would cross.
+    /// Reserves the call's worst-case cost (at batch prices when `batch`) and tokens against every
+    /// cap that applies; throws the refusal of the first cap that cannot take it.
+    /// `blanket`: the output is the 4,096-token default of a purpose without history, not a
+    /// figure the client set or Sluice observed; such a call may take what is left of a cap
+    /// instead of being refused for money it almost surely will not spend.
     func reserveSpend(
-        _ ctx: CallContext, model: String, targets: [ResolvedTarget], inputTokens: Int, outputTokens: Int, batch: Bool = false
+        _ ctx: CallContext, model: String, targets: [ResolvedTarget], inputTokens: Int, outputTokens: Int, batch: Bool = false,
+        blanket: Bool = false
     ) async throws(SluiceError) {
         let now = clock.now()
-        let name = ctx.identity.keyName
-        let key = limits(ctx)
-        let daily = dailyCaps[ctx.purpose]
-        if daily != nil || key?.dailyBudgetUSD != nil || key?.monthlyBudgetUSD != nil || ctx.runBudgetUSD != nil {
-            var worst = 0.0
-            for t in targets {
-                guard let p = prices.price(target: t.model, answered: nil) else {
-                    throw SluiceError.invalidRequest(
-                        "Purpose '\(ctx.purpose)' has a spending limit, but target '\(t.provider.name)/\(t.model)' of model '\(model)' has no price; add it under pricing:.")
+        let p = policy.withLock { $0 }
+        let money = moneyCaps(ctx, p, now: now)
+        if !money.isEmpty {
+            func worst(_ output: Int) throws(SluiceError) -> Int64 {
+                var usd = 0.0
+                for t in targets {
+                    guard let price = prices.price(target: t.model, answered: nil) else {
+                        throw SluiceError.invalidRequest(
+                            "Purpose '\(ctx.purpose)' has a spending limit, but target '\(t.provider.name)/\(t.model)' of model '\(model)' has no price; add it under pricing:.")
+                    }
+                    usd = max(usd, price.cost(of: Usage(inputTokens: inputTokens, outputTokens: output), batch: batch))
                 }
-                worst = max(worst, p.cost(of: Usage(inputTokens: inputTokens, outputTokens: outputTokens), batch: batch))
+                return Int64((usd * 1e9).rounded(.up))
             }
-            let nano = Int64((worst * 1e9).rounded(.up))
-            if let cap = daily {
-                let day = Windows.day(now)
-                guard try await take(ctx, "budget:purpose:\(ctx.purpose)", day, cap: Self.nano(cap), amount: nano, unit: .nanoUSD) else {
-                    tripped.withLock { $0[ctx.purpose] = day }
-                    let wait = Windows.secondsToNextDay(now)
-                    throw SluiceError(
-                        .budgetExceeded,
-                        "Purpose '\(ctx.purpose)' has reached its daily budget of $\(Decimals.format(cap, places: 2, trim: false)) (UTC day \(day)); "
-                            + "calls resume at 00:00 UTC, in \(wait / 3600)h \((wait % 3600) / 60)m. Raise purposes.\(ctx.purpose).daily_budget_usd to allow more.",
-                        retryAfterSeconds: wait)
-                }
-            }
-            if let name, let cap = key?.dailyBudgetUSD {
-                guard try await take(ctx, "budget:key-day:\(name)", Windows.day(now), cap: Self.nano(cap), amount: nano, unit: .nanoUSD) else {
-                    throw SluiceError(
-                        .budgetExceeded,
-                        "Key '\(name)' has reached its daily budget of $\(Decimals.format(cap, places: 2, trim: false)); calls resume at 00:00 UTC.",
-                        retryAfterSeconds: Windows.secondsToNextDay(now))
-                }
-            }
-            if let name, let cap = key?.monthlyBudgetUSD {
-                guard try await take(ctx, "budget:key:\(name)", Windows.month(now), cap: Self.nano(cap), amount: nano, unit: .nanoUSD) else {
-                    throw SluiceError(
-                        .budgetExceeded, "Key '\(name)' has reached its monthly budget of $\(Decimals.format(cap, places: 2, trim: false)).",
-                        retryAfterSeconds: Windows.secondsToNextMonth(now))
-                }
-            }
-            if let run = ctx.runID, let cap = ctx.runBudgetUSD {
-                guard try await take(ctx, "budget:run:\(run)", "run", cap: Self.nano(cap), amount: nano, unit: .nanoUSD) else {
-                    throw SluiceError(
-                        .runBudgetExceeded,
-                        "Run '\(run)' would cross its budget of $\(Decimals.format(cap, places: 4, trim: true)) (X-Sluice-Run-Budget-Usd) with this call.")
+            var nano = try worst(outputTokens)
+            var guess = blanket
+            for cap in money {
+                while try await !reserve(ctx, cap, amount: nano, now: now, partial: guess ? model : nil) {
+                    // History arrived while the call waited: the blanket guess gives way to the p99.
+                    let observed = observedOutputTokens(purpose: ctx.purpose, model: model) ?? Self.defaultOutputTokens
+                    nano = try worst(max(1, outputTokens / Self.defaultOutputTokens) * observed)
+                    guess = false
                 }
             }
         }
-        if let name, let tpm = key?.tpm {
-            let tokens = Int64(inputTokens + outputTokens)
-            guard try await take(ctx, "tpm:key:\(name)", Windows.minute(now), cap: Int64(tpm), amount: tokens, unit: .tokens) else {
-                throw SluiceError(
-                    .rateLimited, "Key '\(name)' is over its limit of \(tpm) tokens per minute (this call may use \(tokens)).",
-                    retryAfterSeconds: Windows.secondsToNextMinute(now))
-            }
-        }
+        let tokens = Int64(inputTokens + outputTokens)
+        for cap in rateCaps(ctx, p, now: now, unit: .tokens) { try await reserve(ctx, cap, amount: tokens, now: now) }
     }
 
-    /// Settles every reservation of the call with what its record says was spent.
+    /// Settles every reservation of the call with what its record says was spent, and learns its output size.
     func settle(_ record: CallRecord) {
+        if record.error == nil, record.cache != "hit", record.cache != "semantic_hit", record.usage.outputTokens > 0 {
+            let out = record.usage.outputTokens
+            history.withLock { $0.add(purpose: record.purpose, model: record.model, outputTokens: out) }
+        }
         guard let list = holds.withLock({ $0.removeValue(forKey: record.callID) }) else { return }
         for h in list {
             let actual: Int64
-            switch h.unit {
+            switch h.cap.unit {
             case .nanoUSD: actual = Int64(((record.costUSD ?? 0) * 1e9).rounded(.up))
             case .tokens: actual = Int64(record.cache == "hit" || record.cache == "semantic_hit" ? 0 : record.usage.inputTokens + record.usage.outputTokens)
             case .count: actual = 1
             }
+            if h.cap.unit == .nanoUSD, h.cap.owner == .purpose, actual > h.reservation.amount {
+                noteOvershoot(h.cap, by: actual - h.reservation.amount, call: record.callID)
+            }
             leaser.settle(h.reservation, actual: actual)
         }
+        settles.add(1, ordering: .releasing)
     }
 
-    /// Whether the purpose's daily budget refused a call today.
+    /// Whether the purpose's settled spend today left no room for a call.
     public func isTripped(purpose: String) -> Bool {
         tripped.withLock { $0[purpose] } == Windows.day(clock.now())
     }
@@ -176,16 +229,26 @@ public final class BudgetGuard: Sendable {
     /// The daily cap of a purpose.
     public func dailyCap(purpose: String) -> Double? { dailyCaps[purpose] }
 
-    private func take(_ ctx: CallContext, _ scope: String, _ window: String, cap: Int64, amount: Int64, unit: Unit) async throws(SluiceError) -> Bool {
+    /// What calls of `purpose` cost today beyond their reservations (USD), and how many did.
+    public func overshootToday(purpose: String) -> (usd: Double, calls: Int) {
+        let day = Windows.day(clock.now())
+        guard let o = overshoot.withLock({ $0[purpose] }), o.day == day else { return (0, 0) }
+        return (Double(o.nano) / 1e9, o.calls)
+    }
+
+    /// Reserves `amount` against one pool; `false` when the pool has no room (the store being away admits).
+    func take(_ ctx: CallContext, _ cap: BudgetCap, amount: Int64) async throws(SluiceError) -> Bool {
+        let units = cap.units
         do {
-            guard let r = try await leaser.reserve(scope: scope, window: window, cap: cap, amount: amount, slice: max(amount, cap / 16)) else {
-                return false
-            }
-            holds.withLock { $0[ctx.callID, default: []].append(Hold(reservation: r, unit: unit)) }
+            guard
+                let r = try await leaser.reserve(
+                    scope: cap.scope, window: cap.window, cap: units, amount: amount, slice: max(amount, units / 16))
+            else { return false }
+            holds.withLock { $0[ctx.callID, default: []].append(Hold(reservation: r, cap: cap)) }
             return true
         } catch {
             // The shared pool is unreachable: serve rather than refuse, and say so.
-            logger.warning("quota store unreachable; call admitted without a reservation", metadata: ["scope": "\(scope)", "error": "\(error)"])
+            logger.warning("quota store unreachable; call admitted without a reservation", metadata: ["scope": "\(cap.scope)", "error": "\(error)"])
             return true
         }
     }

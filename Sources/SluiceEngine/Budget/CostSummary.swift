@@ -7,10 +7,11 @@ public enum CostSummary {
     /// The summary at `now`: today (UTC), the last 24 h, 7 d and 30 d; per purpose
     /// today, its 30-day daily average (the 30 UTC days before today), the ratio,
     /// its cap and breaker state, calls and tokens today; and, with `by`, the
-    /// totals since `since` grouped by that dimension.
+    /// totals since `since` grouped by that dimension, with each group's latency percentiles,
+    /// ordered by `sort` and cut to `limit` (see ``groups(store:by:from:to:sort:limit:namedOnly:)``).
     public static func build(
         store: any LedgerStore, config: SluiceConfig, budget: BudgetGuard?, now: Date, by: LedgerDimension? = nil,
-        since: Date? = nil
+        since: Date? = nil, sort: Sort = .cost, limit: Int = defaultLimit
     ) async throws -> JSON {
         let today = Windows.startOfDay(now)
         let end = now.addingTimeInterval(1)
@@ -48,16 +49,13 @@ public enum CostSummary {
         ]
         if let by {
             let from = since ?? now.addingTimeInterval(-86_400)
-            let rows = try await store.ledgerTotals(from: from, to: end, by: by, purpose: nil)
+            let (groups, total) = try await groups(store: store, by: by, from: from, to: end, sort: sort, limit: limit)
             out["by"] = .string(by.rawValue)
             out["since"] = .string(Timestamp.iso8601(from))
-            out["groups"] = .array(rows.map { r in
-                [
-                    by.rawValue: r.group.map(JSON.string) ?? .null, "cost_usd": .double(round(r.costUSD)),
-                    "saved_usd": .double(round(r.savedUSD)), "calls": .int(r.calls),
-                    "input_tokens": .int(r.inputTokens), "output_tokens": .int(r.outputTokens),
-                ]
-            })
+            out["sort"] = .string(sort.rawValue)
+            out["limit"] = .int(limit)
+            out["groups_total"] = .int(total)
+            out["groups"] = .array(groups)
         }
         return .object(out)
     }

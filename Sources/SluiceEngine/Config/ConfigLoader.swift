@@ -71,7 +71,7 @@ public enum ConfigLoader {
         for (key, value) in try root.mapping(
             allowed: [
                 "server", "storage", "auth", "providers", "models", "pricing", "retry", "breaker", "purposes", "prompts_dir",
-                "cache", "refusal_phrases", "alerts", "tasks", "evals", "tracing", "responses",
+                "cache", "refusal_phrases", "alerts", "tasks", "evals", "tracing", "responses", "teams", "end_users",
             ],
             later: later)
         {
@@ -95,6 +95,8 @@ public enum ConfigLoader {
             case "evals": c.evals = try parseEvals(value, directory: directory)
             case "tracing": c.tracing = try parseTracing(value)
             case "responses": c.responses = try parseResponses(value)
+            case "teams": c.teams = try parseTeams(value)
+            case "end_users": c.endUsers = try parseLimits(value, of: "end_users")
             default: break
             }
         }
@@ -172,23 +174,18 @@ public enum ConfigLoader {
             case "admin_key": a.adminKey = try v.string()
             case "keys":
                 for item in try v.sequence() {
-                    var name: String?, key: String?, purposes = ["*"]
-                    var monthly: Double?, rpm: Int?, tpm: Int?
-                    for (ik, iv) in try item.mapping(allowed: ["name", "key", "purposes", "monthly_budget_usd", "rpm", "tpm"]) {
+                    var name: String?, key: String?, purposes = ["*"], team: String?
+                    let keyFields = ["name", "key", "purposes", "team"]
+                    for (ik, iv) in try item.mapping(allowed: keyFields + SluiceConfig.Limits.fields) {
                         switch ik {
                         case "name": name = try iv.string()
                         case "key": key = try iv.string()
                         case "purposes": purposes = try iv.stringList()
-                        case "monthly_budget_usd":
-                            monthly = try iv.double()
-                            guard (monthly ?? 0) > 0 else { throw iv.error("monthly_budget_usd must be positive") }
-                        case "rpm", "tpm":
-                            let v = try iv.int()
-                            guard v > 0 else { throw iv.error("\(ik) must be positive") }
-                            if ik == "rpm" { rpm = v } else { tpm = v }
+                        case "team": team = try iv.string()
                         default: break
                         }
                     }
+                    let limits = try parseLimits(item, of: "key", ignoring: keyFields)
                     guard let name, !name.isEmpty else { throw item.error("every key needs a 'name'") }
                     guard let key, key.count >= 8 else { throw item.error("key '\(name)' needs a 'key' of at least 8 characters") }
                     if a.keys.contains(where: { $0.name == name }) { throw item.error("duplicate key name '\(name)'") }
@@ -196,9 +193,11 @@ public enum ConfigLoader {
                         throw item.error("key '\(name)' has the same secret as key '\(other.name)'; every key needs its own")
                     }
                     var vk = SluiceConfig.VirtualKey(name: name, key: key, purposes: purposes)
-                    vk.monthlyBudgetUSD = monthly
-                    vk.rpm = rpm
-                    vk.tpm = tpm
+                    vk.team = team
+                    vk.dailyBudgetUSD = limits.dailyBudgetUSD
+                    vk.monthlyBudgetUSD = limits.monthlyBudgetUSD
+                    vk.rpm = limits.rpm
+                    vk.tpm = limits.tpm
                     a.keys.append(vk)
                 }
             default: break
@@ -217,7 +216,7 @@ public enum ConfigLoader {
             allowed: [
                 "type", "api_key", "base_url", "headers", "timeout_ms", "connect_timeout_ms", "read_timeout_ms", "latency_ms", "chunk_ms",
                 "api_version", "ca_file",
-            ])
+            ] + bedrockKeys)
         guard let typeNode = members.first(where: { $0.0 == "type" })?.1 else {
             throw n.error("provider '\(name)' needs a 'type' (\(SluiceConfig.ProviderType.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
@@ -228,6 +227,7 @@ public enum ConfigLoader {
         var p = SluiceConfig.Provider(name: name, type: type)
         for (k, v) in members {
             switch k {
+            case _ where bedrockKeys.contains(k): break  // bedrockSettings, below
             case "api_key": p.apiKey = try v.string()
             case "base_url":
                 let url = try v.string()
@@ -266,6 +266,8 @@ public enum ConfigLoader {
         }
         if type == .openai, p.apiKey == nil { throw n.error("provider '\(name)' of type openai needs an api_key") }
         if type == .openaiCompatible, p.baseURL == nil { throw n.error("provider '\(name)' of type openai_compatible needs a base_url") }
+        p.bedrock = try bedrockSettings(
+            provider: name, type: type, keys: members.filter { bedrockKeys.contains($0.0) }, apiKey: p.apiKey, n)
         if type == .gemini, p.apiKey == nil { throw n.error("provider '\(name)' of type gemini needs an api_key") }
         if type == .anthropic, p.apiKey == nil { throw n.error("provider '\(name)' of type anthropic needs an api_key") }
         if type == .azureOpenAI {

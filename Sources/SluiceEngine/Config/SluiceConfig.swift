@@ -50,6 +50,10 @@ public struct SluiceConfig: Sendable {
         public var key: String
         /// Purposes the key may use; `*` allows all.
         public var purposes: [String]
+        /// The team it belongs to (its calls count against the team's caps too).
+        public var team: String?
+        /// The key's spending cap per UTC day.
+        public var dailyBudgetUSD: Double?
         /// The key's spending cap per UTC calendar month.
         public var monthlyBudgetUSD: Double?
         /// Requests per minute.
@@ -78,6 +82,7 @@ public struct SluiceConfig: Sendable {
     public enum ProviderType: String, Sendable, CaseIterable {
         case openai, openaiCompatible = "openai_compatible", simulated
         case anthropic, gemini, azureOpenAI = "azure_openai"
+        case bedrock
 
     }
 
@@ -107,6 +112,8 @@ public struct SluiceConfig: Sendable {
         public var apiVersion: String?
         /// The Azure OpenAI data-plane API version used when `api_version` is not set.
         public static let defaultAzureAPIVersion = "2024-10-21"
+        /// Bedrock only: the region and AWS credentials, resolved at load (``SluiceConfig/Bedrock``).
+        public var bedrock: Bedrock?
         /// Simulated only: milliseconds before the answer or first chunk; default 0.
         public var latencyMs = 0
         /// Simulated only: milliseconds between stream chunks; default 0.
@@ -173,6 +180,10 @@ public struct SluiceConfig: Sendable {
     public var tracing: Tracing?
     /// `responses:`: the state Sluice keeps for the Responses API (`/v1/responses`).
     public var responses = Responses()
+    /// `teams:` by name: caps shared by every key of the team.
+    public var teams: [String: Limits] = [:]
+    /// `end_users:`: the default caps of each end user; `nil` caps none.
+    public var endUsers: Limits?
 
     /// Where prompt files live: `prompts_dir` (default `prompts`), relative to the config file's directory.
     public var resolvedPromptsDir: String {

@@ -7,7 +7,7 @@ import SluiceStore
 /// person sees and what a script reads cannot disagree.
 public enum DashboardData {
     /// The pages, in navigation order.
-    public static let pages = ["overview", "latency", "cache", "quality", "shadows", "tasks", "calls"]
+    public static let pages = ["overview", "latency", "cache", "quality", "shadows", "tasks", "calls", "users", "keys"]
 
     /// Days shown by the daily charts.
     public static let days = 30

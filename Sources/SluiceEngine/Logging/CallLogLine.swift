@@ -6,7 +6,7 @@ import SluiceCore
 enum CallLogLine {
     /// Error codes that mean a budget or rate limit refused the call.
     static let budgetCodes: [String: String] = [
-        "budget_exceeded": "budget_exceeded", "run_budget_exceeded": "run_budget_exceeded",
+        "budget_exceeded": "budget_exceeded", "budget_busy": "budget_busy", "run_budget_exceeded": "run_budget_exceeded",
         "run_call_limit": "run_call_limit", "rate_limited": "rate_limited",
     ]
 

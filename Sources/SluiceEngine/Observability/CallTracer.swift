@@ -90,6 +90,7 @@ public final class CallTracer: Sendable {
         case .openai: "openai"
         case .anthropic: "anthropic"
         case .gemini: "gcp.gemini"
+        case .bedrock: "aws.bedrock"
         case .azureOpenAI: "azure.ai.openai"
         case .openaiCompatible, .simulated: p.name
         }

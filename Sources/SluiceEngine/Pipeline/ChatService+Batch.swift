@@ -53,7 +53,8 @@ extension ChatService {
         }
         if let limits = budget.flatMap({ $0.applies(ctx) ? $0 : nil }) {
             do { try await limits.admit(ctx) } catch { return .answer(await fail(&record, error, ctx: ctx)) }
-            let (inputTokens, outputTokens) = Self.worstCaseTokens(input.body)
+            let (inputTokens, outputTokens) = Self.worstCaseTokens(
+                input.body, defaultOutput: limits.expectedOutputTokens(purpose: ctx.purpose, model: request.model))
             do {
                 try await limits.reserveSpend(
                     ctx, model: request.model, targets: [target], inputTokens: inputTokens, outputTokens: outputTokens, batch: true)

@@ -90,13 +90,14 @@ public struct ChatService: Sendable {
             }
         }
         if let limits {
-            let (inputTokens, outputTokens) = Self.worstCaseTokens(input.body)
+            let observed = limits.observedOutputTokens(purpose: ctx.purpose, model: request.model)
+            let (inputTokens, outputTokens) = Self.worstCaseTokens(input.body, defaultOutput: observed ?? BudgetGuard.defaultOutputTokens)
             // Schema repairs are more calls: each resends the conversation plus the last answer.
             let runs = input.schema == nil || request.stream ? 1 : 1 + policies[ctx.purpose].repairAttempts
             do {
                 try await limits.reserveSpend(
                     ctx, model: request.model, targets: targets, inputTokens: inputTokens * runs + outputTokens * (runs - 1),
-                    outputTokens: outputTokens * runs)
+                    outputTokens: outputTokens * runs, blanket: observed == nil && !Self.setsMaxTokens(input.body))
             } catch {
                 return await fail(&record, error, ctx: ctx)
             }
@@ -149,8 +150,8 @@ public struct ChatService: Sendable {
     }
 
     /// The most tokens a request can use: its text at about three characters a
-    /// token (rounded up, plus framing), and `max_tokens` (or 4096) for each of its `n` answers.
-    static func worstCaseTokens(_ body: JSONObject) -> (input: Int, output: Int) {
+    /// token (rounded up, plus framing), and `max_tokens` (or `defaultOutput`) for each of its `n` answers.
+    static func worstCaseTokens(_ body: JSONObject, defaultOutput: Int = BudgetGuard.defaultOutputTokens) -> (input: Int, output: Int) {
         var chars = 0
         var messages = 0
         for m in body["messages"]?.arrayValue ?? [] {
@@ -160,8 +161,13 @@ public struct ChatService: Sendable {
         }
         if let tools = body["tools"] { chars += tools.jsonString.utf8.count }
         let input = (chars + 2) / 3 + 4 * messages + 8
-        let perAnswer = body["max_completion_tokens"]?.intValue ?? body["max_tokens"]?.intValue ?? BudgetGuard.defaultOutputTokens
+        let perAnswer = body["max_completion_tokens"]?.intValue ?? body["max_tokens"]?.intValue ?? defaultOutput
         return (input, perAnswer * max(1, body["n"]?.intValue ?? 1))
+    }
+
+    /// Whether the request caps its own output (`max_tokens` or `max_completion_tokens`).
+    static func setsMaxTokens(_ body: JSONObject) -> Bool {
+        body["max_completion_tokens"]?.intValue != nil || body["max_tokens"]?.intValue != nil
     }
 
     /// What one successful attempt produced.

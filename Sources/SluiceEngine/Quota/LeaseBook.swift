@@ -9,6 +9,9 @@ import SluiceStore
 struct LeaseBook {
     struct Slot {
         let lease: Lease
+        /// The window's cap when the lease was granted; a lease from a higher cap is not spent
+        /// from once the cap is lowered (an operator cut a budget: the cut holds at once).
+        var cap: Int64 = .max
         var outstanding: Int64 = 0
         var used: Int64 = 0
         var retiring = false
@@ -23,7 +26,8 @@ struct LeaseBook {
     private(set) var slots: [String: Slot] = [:]
 
     /// Reserves `amount` from a live lease of `scope`/`window` with room, or says a lease is needed.
-    mutating func reserve(scope: String, window: String, amount: Int64, now: Date, margin: TimeInterval) -> Decision {
+    mutating func reserve(scope: String, window: String, amount: Int64, now: Date, margin: TimeInterval, cap: Int64 = .max) -> Decision {
+        for (id, s) in slots where s.lease.scope == scope && s.lease.window == window && s.cap > cap { slots[id]?.retiring = true }
         let candidate = slots.values
             .filter {
                 $0.lease.scope == scope && $0.lease.window == window && !$0.retiring && $0.free >= amount
@@ -36,8 +40,8 @@ struct LeaseBook {
     }
 
     /// Adds a fresh lease and reserves `amount` from it when it is big enough.
-    mutating func add(_ lease: Lease, reserving amount: Int64) -> Bool {
-        var slot = Slot(lease: lease)
+    mutating func add(_ lease: Lease, reserving amount: Int64, cap: Int64 = .max) -> Bool {
+        var slot = Slot(lease: lease, cap: cap)
         let fits = lease.amount >= amount
         if fits { slot.outstanding = amount } else { slot.retiring = true }
         slots[lease.id] = slot
@@ -82,6 +86,12 @@ struct LeaseBook {
         }
     }
 
-    /// The use so far of every lease held, to report.
-    var usage: [(id: String, used: Int64)] { slots.map { ($0.key, $0.value.used + $0.value.outstanding) } }
+    /// The use so far of every lease held, and what calls in flight hold of it, to report.
+    var usage: [(id: String, used: Int64, reserved: Int64)] { slots.map { ($0.key, $0.value.used, $0.value.outstanding) } }
+
+    /// The leases of `scope`/`window`: their use, and what calls in flight hold of them.
+    func usage(scope: String, window: String) -> [(id: String, used: Int64, reserved: Int64)] {
+        slots.values.filter { $0.lease.scope == scope && $0.lease.window == window }
+            .map { ($0.lease.id, $0.used, $0.outstanding) }
+    }
 }

@@ -42,6 +42,8 @@ public final class QuotaLeaser: Service, Sendable {
     /// node settles its leases before any other node reclaims them.
     let tickInterval: Duration
     private let book = Mutex(LeaseBook())
+    /// When this node last asked the others about each window.
+    private let asked = Mutex([String: ContinuousClock.Instant]())
 
     /// - Parameters:
     ///   - ttl: lease lifetime; a node that dies gives its unused slices back after this.
@@ -94,7 +96,7 @@ public final class QuotaLeaser: Service, Sendable {
         -> QuotaReservation?
     {
         let now = clock.now()
-        if case .granted(let id) = book.withLock({ $0.reserve(scope: scope, window: window, amount: amount, now: now, margin: margin) }) {
+        if case .granted(let id) = book.withLock({ $0.reserve(scope: scope, window: window, amount: amount, now: now, margin: margin, cap: cap) }) {
             return QuotaReservation(leaseID: id, amount: amount)
         }
         for attempt in 0..<2 {
@@ -102,7 +104,7 @@ public final class QuotaLeaser: Service, Sendable {
                 scope: scope, window: window, cap: cap, amount: max(amount, slice), node: node,
                 expiresAt: now.addingTimeInterval(ttl), now: now)
             if let lease = try await store.acquireLease(request) {
-                if book.withLock({ $0.add(lease, reserving: amount) }) {
+                if book.withLock({ $0.add(lease, reserving: amount, cap: cap) }) {
                     return QuotaReservation(leaseID: lease.id, amount: amount)
                 }
             }
@@ -122,7 +124,54 @@ public final class QuotaLeaser: Service, Sendable {
     /// Settles leases that are done and reports the use of the others; run periodically.
     public func tick() async throws {
         try await settleRetired()
-        for (id, used) in book.withLock({ $0.usage }) { try await store.reportLeaseUse(id, used: used) }
+        for (id, used, reserved) in book.withLock({ $0.usage }) { try await store.reportLeaseUse(id, used: used, reserved: reserved) }
+    }
+
+    /// The change-feed topic on which a node short of room asks the others to give back idle
+    /// slices of a pool and report their use (payload: scope, a tab, window).
+    public static let topic = "quota"
+
+    /// Asks every node (through `feed`) to give back its idle slices of the window and report its
+    /// use now, at most every 200 ms per window from this node. Failures are logged.
+    public func askOthers(scope: String, window: String, feed: any ChangeFeed) async {
+        let now = ContinuousClock.now
+        let due = asked.withLock { a -> Bool in
+            if let last = a["\(scope)\t\(window)"], now - last < .milliseconds(200) { return false }
+            if a.count > 10_000 { a.removeAll() }
+            a["\(scope)\t\(window)"] = now
+            return true
+        }
+        guard due else { return }
+        do { try await feed.publish(Change(topic: Self.topic, payload: "\(scope)\t\(window)")) } catch {
+            logger.warning("could not ask other nodes for quota", metadata: ["scope": "\(scope)", "error": "\(error)"])
+        }
+    }
+
+    /// Another node is short of room in a window: give back this node's idle slices of it and
+    /// report the use of the others, so its refusals see current figures.
+    public func release(_ change: ChangeEvent) async {
+        guard case .change(let c) = change else { return }
+        let parts = c.payload.split(separator: "\t", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { return }
+        let (scope, window) = (parts[0], parts[1])
+        book.withLock { $0.retireIdle(scope: scope, window: window) }
+        do {
+            try await settleRetired()
+            for (id, used, reserved) in book.withLock({ $0.usage(scope: scope, window: window) }) {
+                try await store.reportLeaseUse(id, used: used, reserved: reserved)
+            }
+        } catch {
+            logger.warning("could not give back quota another node asked for", metadata: ["scope": "\(scope)", "error": "\(error)"])
+        }
+    }
+
+    /// The window across every node, with this node's leases reported first so its own figures
+    /// are current (other nodes' are as of their last tick); `nil` when it was never leased from.
+    public func standing(scope: String, window: String) async throws -> QuotaUsage? {
+        for (id, used, reserved) in book.withLock({ $0.usage(scope: scope, window: window) }) {
+            try await store.reportLeaseUse(id, used: used, reserved: reserved)
+        }
+        return try await store.quotaUsage(scope: scope, window: window)
     }
 
     /// Settles every lease held (at shutdown); outstanding reservations count as spent.

@@ -7,7 +7,7 @@ import SluiceEngine
 import SluiceStore
 
 /// The dashboard: server-rendered pages at `/`, `/latency`, `/cache`,
-/// `/quality`, `/shadows`, `/tasks`, `/calls` and `/calls/{id}`, the login
+/// `/quality`, `/shadows`, `/tasks`, `/calls`, `/calls/{id}`, `/users` and `/keys`, the login
 /// form, and each page's numbers as JSON at `GET /admin/dashboard/{page}`.
 struct DashboardRoutes {
     let gateway: Gateway
@@ -16,7 +16,7 @@ struct DashboardRoutes {
     func register(on router: Router<SluiceRequestContext>) {
         let pages: [(String, String)] = [
             ("/", "overview"), ("/latency", "latency"), ("/cache", "cache"), ("/quality", "quality"),
-            ("/shadows", "shadows"), ("/tasks", "tasks"), ("/calls", "calls"),
+            ("/shadows", "shadows"), ("/tasks", "tasks"), ("/calls", "calls"), ("/users", "users"), ("/keys", "keys"),
         ]
         for (path, page) in pages {
             router.get(RouterPath(path)) { request, context in await self.page(page, request, context) }
@@ -66,6 +66,8 @@ struct DashboardRoutes {
                 store: store, config: config, counters: gateway.shadows.counters, now: now,
                 since: try Self.duration(request.uri.queryParameters.get("since"), "since", 7 * 86_400))
         case "tasks": return try await DashboardData.tasks(store: store, now: now)
+        case "users": return try await DashboardData.users(store: store, now: now)
+        case "keys": return DashboardPages.keysData(try await AdminKeyRoutes(gateway: gateway).listed(), now: now)
         default: return try await DashboardData.calls(store: store, filter: try Self.filter(request), now: now)
         }
     }
@@ -106,6 +108,8 @@ struct DashboardRoutes {
             case "quality": DashboardPages.quality(j)
             case "shadows": DashboardPages.shadows(j)
             case "tasks": DashboardPages.tasks(j)
+            case "users": DashboardPages.users(j)
+            case "keys": DashboardPages.keys(j)
             default: DashboardPages.calls(j)
             }
         }

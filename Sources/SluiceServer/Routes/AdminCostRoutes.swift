@@ -4,7 +4,7 @@ import SluiceCore
 import SluiceEngine
 import SluiceStore
 
-/// `GET /admin/cost-summary?by=model|key|user|purpose|provider|run&since=24h`.
+/// `GET /admin/cost-summary?by=model|key|user|purpose|provider|run&since=24h&sort=cost|p95&limit=50`.
 struct AdminCostRoutes {
     let gateway: Gateway
 
@@ -31,9 +31,10 @@ struct AdminCostRoutes {
             }
             since = d
         }
+        let (sort, limit) = try Self.sortAndLimit(q.get("sort"), q.get("limit"))
         await gateway.callLog.flush()
         let json = try await CostSummary.build(
-            store: gateway.store, config: gateway.config, budget: gateway.budget, now: now, by: by, since: since)
+            store: gateway.store, config: gateway.config, budget: gateway.budget, now: now, by: by, since: since, sort: sort, limit: limit)
         return HTTPEdge.json(200, json)
     }
 }

@@ -33,16 +33,23 @@ struct AdminKeyRoutes {
 
     func list(_ request: Request, _ context: SluiceRequestContext) async throws -> Response {
         _ = try control.admin(request, context)
+        return HTTPEdge.json(200, ["object": "list", "data": .array(try await listed())])
+    }
+
+    /// Every key as `GET /admin/keys` lists it, config keys first, never with a secret or hash
+    /// (the dashboard's keys page shows the same list).
+    func listed() async throws -> [JSON] {
         let config: [JSON] = gateway.config.auth.keys.map { k in
             [
                 "id": .null, "name": .string(k.name), "source": "config", "prefix": .null,
                 "purposes": .array(k.purposes.map(JSON.string)), "models": [], "status": "active",
+                "team": k.team.map(JSON.string) ?? .null, "daily_budget_usd": k.dailyBudgetUSD.map(JSON.double) ?? .null,
                 "monthly_budget_usd": k.monthlyBudgetUSD.map(JSON.double) ?? .null,
                 "rpm": k.rpm.map(JSON.int) ?? .null, "tpm": k.tpm.map(JSON.int) ?? .null,
             ]
         }
         let runtime = try await gateway.runtimeKeys.list().map { Self.json($0, secret: nil, now: gateway.runtimeKeys.clock.now()) }
-        return HTTPEdge.json(200, ["object": "list", "data": .array(config + runtime)])
+        return config + runtime
     }
 
     func show(_ request: Request, _ context: SluiceRequestContext) async throws -> Response {

@@ -114,4 +114,7 @@ public protocol LedgerStore: Sendable {
     func ledgerDaily(from: Date, to: Date, purpose: String?) async throws -> [String: Double]
     /// Calls and errors (from the call records) created with `from <= created_at < to`, optionally one purpose.
     func callCounts(from: Date, to: Date, purpose: String?) async throws -> CallCounts
+    /// Per group of `by`, the nearest-rank p50/p95/p99 latency of the calls (from the call records)
+    /// created with `from <= created_at < to`, shadow runs left out; in no particular order.
+    func latencyPercentiles(from: Date, to: Date, by: LedgerDimension) async throws -> [GroupLatency]
 }

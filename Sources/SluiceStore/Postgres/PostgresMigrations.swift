@@ -259,6 +259,8 @@ enum PostgresMigrations {
         ("015_responses", ResponseColumns.createSQL(integer: "BIGINT", primaryKey: "PRIMARY KEY")),
         ("016_call_surface", ["ALTER TABLE calls ADD COLUMN IF NOT EXISTS surface TEXT"]),
         ("017_runtime_keys", RuntimeKeyColumns.createSQL(integer: "BIGINT", real: "DOUBLE PRECISION")),
+        ("018_quota_reserved", ["ALTER TABLE quota_leases ADD COLUMN IF NOT EXISTS reserved BIGINT NOT NULL DEFAULT 0"]),
+        ("019_end_users", EndUserColumns.createSQL(integer: "BIGINT", real: "DOUBLE PRECISION")),
     ]
 
     /// Applies the pending migrations. When none is pending nothing is locked or created, so a

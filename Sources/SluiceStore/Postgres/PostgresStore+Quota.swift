@@ -36,16 +36,17 @@ extension PostgresStore {
         return Lease(id: id, scope: request.scope, window: request.window, amount: amount, expiresAt: request.expiresAt)
     }
 
-    /// Records the use so far of an open lease.
-    public func reportLeaseUse(_ leaseID: String, used: Int64) async throws {
+    /// Records the use so far of an open lease, and what calls in flight hold of it.
+    public func reportLeaseUse(_ leaseID: String, used: Int64, reserved: Int64) async throws {
         _ = try await rows(
-            "report lease use", "UPDATE quota_leases SET used = $1 WHERE lease_id = $2 AND settled_at_ms IS NULL",
-            [.int(max(0, used)), .text(leaseID)])
+            "report lease use",
+            "UPDATE quota_leases SET used = $1, reserved = $3 WHERE lease_id = $2 AND settled_at_ms IS NULL",
+            [.int(max(0, used)), .text(leaseID), .int(max(0, reserved))])
     }
 
     static let settleSQL = """
         WITH l AS (
-            UPDATE quota_leases SET used = COALESCE($2, used), settled_at_ms = $3
+            UPDATE quota_leases SET used = COALESCE($2, used), reserved = 0, settled_at_ms = $3
             WHERE lease_id = $1 AND settled_at_ms IS NULL
             RETURNING scope, window_key, amount, used
         )
@@ -83,7 +84,7 @@ extension PostgresStore {
 
     static let reclaimSQL = """
         WITH l AS (
-            UPDATE quota_leases SET settled_at_ms = $1
+            UPDATE quota_leases SET used = used + reserved, reserved = 0, settled_at_ms = $1
             WHERE settled_at_ms IS NULL AND expires_at_ms <= $1
             RETURNING scope, window_key, amount, used
         ), s AS (
@@ -98,7 +99,7 @@ extension PostgresStore {
         SELECT COALESCE(SUM(n), 0)::BIGINT FROM u
         """
 
-    /// Settles every expired lease at its last reported use.
+    /// Settles every expired lease at its last reported use plus reservation.
     public func reclaimExpiredLeases(now: Date) async throws -> Int {
         Int(try await rows("reclaim leases", Self.reclaimSQL, [.int(now.millis)]).first?.decode(Int64.self) ?? 0)
     }
@@ -106,11 +107,17 @@ extension PostgresStore {
     /// The window's state, or `nil` if it was never leased from.
     public func quotaUsage(scope: String, window: String) async throws -> QuotaUsage? {
         try await rows(
-            "read quota", "SELECT cap, allocated, used FROM quota_pools WHERE scope = $1 AND window_key = $2",
+            "read quota",
+            """
+            SELECT p.cap, p.allocated, p.used, COALESCE(SUM(l.used), 0)::BIGINT, COALESCE(SUM(l.reserved), 0)::BIGINT
+            FROM quota_pools p LEFT JOIN quota_leases l
+                ON l.scope = p.scope AND l.window_key = p.window_key AND l.settled_at_ms IS NULL
+            WHERE p.scope = $1 AND p.window_key = $2 GROUP BY p.cap, p.allocated, p.used
+            """,
             [.text(scope), .text(window)]
         ).first.map { row in
-            let (cap, allocated, used) = try row.decode((Int64, Int64, Int64).self)
-            return QuotaUsage(cap: cap, allocated: allocated, used: used)
+            let (cap, allocated, used, openUsed, openReserved) = try row.decode((Int64, Int64, Int64, Int64, Int64).self)
+            return QuotaUsage(cap: cap, allocated: allocated, used: used, openUsed: openUsed, openReserved: openReserved)
         }
     }
 

@@ -63,16 +63,24 @@ public struct QuotaUsage: Sendable, Equatable {
     public var cap: Int64
     /// Outstanding leases plus settled use: what is no longer available to new leases.
     public var allocated: Int64
-    /// Use settled so far.
+    /// Use of settled leases.
     public var used: Int64
+    /// Use reported so far by leases still open (calls that ended on a live node).
+    public var openUsed: Int64
+    /// Reserved by calls in flight, as their nodes last reported.
+    public var openReserved: Int64
     /// What new leases can still take.
     public var remaining: Int64 { max(0, cap - allocated) }
+    /// Every use known to be spent: settled leases and the reported use of open ones.
+    public var spent: Int64 { used + openUsed }
 
     /// A usage snapshot; see the properties.
-    public init(cap: Int64, allocated: Int64, used: Int64) {
+    public init(cap: Int64, allocated: Int64, used: Int64, openUsed: Int64 = 0, openReserved: Int64 = 0) {
         self.cap = cap
         self.allocated = allocated
         self.used = used
+        self.openUsed = openUsed
+        self.openReserved = openReserved
     }
 }
 
@@ -81,9 +89,10 @@ public protocol QuotaStore: Sendable {
     /// Takes up to `request.amount` from the window in one atomic statement;
     /// `nil` when nothing is left. The sum of outstanding leases and settled use never exceeds the cap.
     func acquireLease(_ request: LeaseRequest) async throws -> Lease?
-    /// Records how much of a lease has been spent so far, so that a node that
-    /// dies does not hand its spent money back at expiry.
-    func reportLeaseUse(_ leaseID: String, used: Int64) async throws
+    /// Records how much of a lease has been spent so far and how much calls in flight hold, so
+    /// that a node that dies does not hand its spent money back at expiry (a reclaim charges both)
+    /// and other nodes can tell spent money from reserved money.
+    func reportLeaseUse(_ leaseID: String, used: Int64, reserved: Int64) async throws
     /// Closes a lease: `used` is kept as spent and the rest returns to the pool.
     ///
     /// Returns `false` when the lease was already settled or reclaimed (its node was too slow).
@@ -92,7 +101,7 @@ public protocol QuotaStore: Sendable {
     /// charges nothing twice.
     @discardableResult
     func settleLease(_ leaseID: String, used: Int64, now: Date) async throws -> Bool
-    /// Settles every lease past its expiry at its last reported use; returns how many.
+    /// Settles every lease past its expiry at its last reported use plus reservation; returns how many.
     func reclaimExpiredLeases(now: Date) async throws -> Int
     /// The window's state, or `nil` if no lease was ever taken from it.
     func quotaUsage(scope: String, window: String) async throws -> QuotaUsage?

@@ -225,6 +225,12 @@ enum SQLiteMigrations {
         m.registerMigration("017_runtime_keys") { db in
             for statement in RuntimeKeyColumns.createSQL(integer: "INTEGER", real: "REAL") { try db.execute(sql: statement) }
         }
+        m.registerMigration("018_quota_reserved") { db in
+            try db.execute(sql: "ALTER TABLE quota_leases ADD COLUMN reserved INTEGER NOT NULL DEFAULT 0")
+        }
+        m.registerMigration("019_end_users") { db in
+            for statement in EndUserColumns.createSQL(integer: "INTEGER", real: "REAL") { try db.execute(sql: statement) }
+        }
         return m
     }
 }

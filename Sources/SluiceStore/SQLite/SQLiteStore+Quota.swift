@@ -31,12 +31,12 @@ extension SQLiteStore {
         }
     }
 
-    /// Records the use so far of an open lease.
-    public func reportLeaseUse(_ leaseID: String, used: Int64) async throws {
+    /// Records the use so far of an open lease, and what calls in flight hold of it.
+    public func reportLeaseUse(_ leaseID: String, used: Int64, reserved: Int64) async throws {
         try await pool.write { db in
             try db.execute(
-                sql: "UPDATE quota_leases SET used = ? WHERE lease_id = ? AND settled_at_ms IS NULL",
-                arguments: [max(0, used), leaseID])
+                sql: "UPDATE quota_leases SET used = ?, reserved = ? WHERE lease_id = ? AND settled_at_ms IS NULL",
+                arguments: [max(0, used), max(0, reserved), leaseID])
         }
     }
 
@@ -67,13 +67,15 @@ extension SQLiteStore {
     static func settle(_ db: Database, leaseID: String, used: Int64?, now: Date) throws -> Bool {
         guard
             let row = try Row.fetchOne(
-                db, sql: "SELECT scope, window_key, amount, used FROM quota_leases WHERE lease_id = ? AND settled_at_ms IS NULL",
+                db,
+                sql: "SELECT scope, window_key, amount, used, reserved FROM quota_leases WHERE lease_id = ? AND settled_at_ms IS NULL",
                 arguments: [leaseID])
         else { return false }
         let amount: Int64 = row[2]
-        let spent = used ?? row[3]
+        // A reclaimed lease (no `used` given) charges what its calls in flight held too.
+        let spent = used ?? (row[3] as Int64) + (row[4] as Int64)
         try db.execute(
-            sql: "UPDATE quota_leases SET used = ?, settled_at_ms = ? WHERE lease_id = ?",
+            sql: "UPDATE quota_leases SET used = ?, reserved = 0, settled_at_ms = ? WHERE lease_id = ?",
             arguments: [spent, now.millis, leaseID])
         try db.execute(
             sql: """
@@ -84,7 +86,7 @@ extension SQLiteStore {
         return true
     }
 
-    /// Settles every expired lease at its last reported use.
+    /// Settles every expired lease at its last reported use plus reservation.
     public func reclaimExpiredLeases(now: Date) async throws -> Int {
         try await pool.write { db in
             let ids = try String.fetchAll(
@@ -100,9 +102,15 @@ extension SQLiteStore {
     public func quotaUsage(scope: String, window: String) async throws -> QuotaUsage? {
         try await pool.read { db in
             try Row.fetchOne(
-                db, sql: "SELECT cap, allocated, used FROM quota_pools WHERE scope = ? AND window_key = ?",
+                db,
+                sql: """
+                    SELECT p.cap, p.allocated, p.used, COALESCE(SUM(l.used), 0), COALESCE(SUM(l.reserved), 0)
+                    FROM quota_pools p LEFT JOIN quota_leases l
+                        ON l.scope = p.scope AND l.window_key = p.window_key AND l.settled_at_ms IS NULL
+                    WHERE p.scope = ? AND p.window_key = ? GROUP BY p.cap, p.allocated, p.used
+                    """,
                 arguments: [scope, window]
-            ).map { QuotaUsage(cap: $0[0], allocated: $0[1], used: $0[2]) }
+            ).map { QuotaUsage(cap: $0[0], allocated: $0[1], used: $0[2], openUsed: $0[3], openReserved: $0[4]) }
         }
     }
 

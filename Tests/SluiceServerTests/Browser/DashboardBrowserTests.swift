@@ -35,6 +35,15 @@ import Testing
             let fell = try await chat("summarize", "s", model: "dual")
             let fellID = try #require(fell.header("x-sluice-call-id"))
             for i in 0..<2 { #expect(try await chat("classify", "c\(i)").status == 200) }
+            // Two end users, by the `user` field and by the header, and a runtime key for the keys page.
+            for (user, n) in [("alice", 3), ("bob", 2)] {
+                for i in 0..<n {
+                    let r = try await h.chat(#"{"model":"fast","messages":[{"role":"user","content":"u\#(user)\#(i)"}]}"#, headers: app.merging(["X-Sluice-User": user]) { a, _ in a })
+                    #expect(r.status == 200)
+                }
+            }
+            let key = try await h.request(.POST, "/admin/keys", body: #"{"name":"reports","team":"data","rpm":30,"monthly_budget_usd":12}"#, headers: auth)
+            #expect(key.status == 201)
             let task = try await h.request(.POST, "/v1/tasks", body: #"{"purpose":"summarize","request":{"model":"dual","messages":[{"role":"user","content":"task"}]}}"#, headers: app)
             #expect(task.status == 202)
             // The shadow runs and the task finish in the background.
@@ -115,6 +124,41 @@ import Testing
                     #expect(bar?["data-value"].flatMap(Double.init) == c["latency_ms"]?.doubleValue)
                     #expect(bar?["data-series"] == c["status"]?.stringValue)
                 }
+
+                // Users: every figure is the cost summary's, the charts plot it; keys: the admin API's list.
+                let users = try await Self.page(h, "users", "/users")
+                for w in users.json["windows"]?.arrayValue ?? [] {
+                    let window = w["window"]?.stringValue ?? ""
+                    let spenders = w["top_spenders"]?.arrayValue ?? []
+                    #expect(spenders.compactMap { $0["user"]?.stringValue } == ["alice", "bob"], "\(window) \(spenders)")
+                    for u in spenders + (w["slowest"]?.arrayValue ?? []) {
+                        let name = u["user"]?.stringValue ?? ""
+                        for metric in ["cost_usd", "calls", "p50_ms", "p95_ms", "p99_ms"] {
+                            let shown = DOM(users.dom).elements(withAttribute: "data-metric", equalTo: metric)
+                                .first { $0["data-user"] == name && $0["data-window"] == window }.flatMap { $0["data-value"] }.flatMap(Double.init)
+                            #expect(shown == u[metric]?.doubleValue, "\(window) \(name) \(metric)")
+                        }
+                    }
+                    let labels: JSON = .array(spenders.map { $0["user"] ?? .null })
+                    try Self.expectChart(users.dom, id: "spend-by-user-\(window)", labels: labels,
+                                         series: [["purpose": "spend", "values": .array(spenders.map { $0["cost_usd"] ?? .null })]])
+                    let slowest = w["slowest"]?.arrayValue ?? []
+                    let latencySeries: JSON = [["purpose": "p95", "values": .array(slowest.map { $0["p95_ms"] ?? .null })]]
+                    try Self.expectChart(users.dom, id: "latency-by-user-\(window)", labels: .array(slowest.map { $0["user"] ?? .null }), series: latencySeries)
+                }
+                let summary = try await h.request(.GET, "/admin/cost-summary?by=user&sort=p95", headers: auth).json
+                let slowestDay = users.json["windows"]?.arrayValue?.first?["slowest"]?.arrayValue ?? []
+                #expect(slowestDay == (summary["groups"]?.arrayValue ?? []).filter { !($0["user"]?.isNull ?? true) }, "\(summary)")
+
+                let keys = try await Self.page(h, "keys", "/keys")
+                let apiKeys = try await h.request(.GET, "/admin/keys", headers: auth).json["data"]?.arrayValue ?? []
+                let keyRows = try #require(DOM(keys.dom).element(id: "keys")).elements(tag: "tr").dropFirst()
+                #expect(keyRows.map { $0.elements(tag: "td").first?.text } == apiKeys.map { $0["name"]?.stringValue }, "\(apiKeys)")
+                #expect(keyRows.map { $0.elements(tag: "td")[5].text } == apiKeys.map { $0["status"]?.stringValue })
+                let reportsID = key.json["id"]?.stringValue ?? ""
+                #expect(DOM(keys.dom).elements(withAttribute: "data-metric", equalTo: "rpm").first { $0["data-key"] == reportsID }?["data-value"] == "30.0")
+                #expect(Self.figure(keys.dom, "keys_active") == 2)
+                #expect(!keys.dom.contains(key.json["key"]?.stringValue ?? "no secret"))
 
                 // The drill-down of the call that fell back shows both attempts, as the admin API has them.
                 let one = try await HeadlessChromium.load(url: h.base + "/calls/\(fellID)?key=\(Self.admin)", screenshot: "dashboard-call")
