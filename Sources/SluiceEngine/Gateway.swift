@@ -18,6 +18,8 @@ public final class Gateway: Sendable {
     public let keyRing: KeyRing
     /// Virtual keys created at runtime (`/admin/keys`), shared by every node through the store.
     public let runtimeKeys: KeyBoard
+    /// Failed authentications per address: a guesser is slowed.
+    public let authThrottle: AuthThrottle
     /// Operators' per-end-user overrides (`/admin/end-users`), shared by every node through the store.
     public let endUsers: EndUserBoard
     /// Model names mapped to upstream targets.
@@ -146,6 +148,7 @@ public final class Gateway: Sendable {
         callLog = CallLogWriter(store: store, logger: logger)
         node = Self.makeNodeID()
         quotas = QuotaLeaser(store: store, node: node, clock: clock, logger: logger)
+        authThrottle = AuthThrottle(limit: config.server.authFailuresPerMinute, clock: clock)
         endUsers = EndUserBoard(store: store, feed: store.changes, clock: clock, logger: logger)
         budget = BudgetGuard(config: config, leaser: quotas, clock: clock, logger: logger, endUsers: endUsers, feed: store.changes)
         alerts = AlertService(config: config, store: store, budget: budget, clock: clock, logger: logger)

@@ -12,13 +12,24 @@ import SluiceEngine
 /// A failure is kept, not thrown, so that each surface answers it in its own shape
 /// (Anthropic's errors on `/v1/messages`): ``SluiceRequestContext/caller()`` throws it.
 /// Health, metrics and the dashboard pages (their own session cookie) are left alone.
+/// An address that keeps failing is slowed (``AuthThrottle``): `429` with `Retry-After`.
 struct IdentityMiddleware: RouterMiddleware {
     typealias Context = SluiceRequestContext
     let keyRing: KeyRing
+    let throttle: AuthThrottle
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        context.identity = Self.identify(path: request.uri.path, key: HTTPEdge.presentedKey(request.headers), loopback: context.isLoopback, keyRing: keyRing)
+        let path = request.uri.path
+        let address = context.remoteAddress?.ipAddress ?? "unknown"
+        if path.hasPrefix("/admin/") || path.hasPrefix("/v1/"), let refusal = throttle.refusal(for: address) {
+            context.identity = .failure(refusal)
+        } else {
+            let key = HTTPEdge.presentedKey(request.headers)
+            let outcome = Self.identify(path: path, key: key, loopback: context.isLoopback, keyRing: keyRing)
+            if case .failure = outcome { throttle.fail(address, key: key) }
+            context.identity = outcome
+        }
         return try await next(request, context)
     }
 

@@ -14,7 +14,7 @@ public enum SluiceApp {
     public static func router(gateway: Gateway) -> Router<SluiceRequestContext> {
         let router = Router(context: SluiceRequestContext.self)
         router.add(middleware: ErrorMiddleware())
-        router.add(middleware: IdentityMiddleware(keyRing: gateway.keyRing))
+        router.add(middleware: IdentityMiddleware(keyRing: gateway.keyRing, throttle: gateway.authThrottle))
         router.add(middleware: IdempotencyMiddleware(gate: gateway.idempotency, maxBodyBytes: gateway.config.server.maxBodyBytes))
         if let traces = gateway.traces { router.add(middleware: TraceContextMiddleware(traces: traces)) }
         let chat = ChatRoutes(gateway: gateway)

@@ -112,7 +112,7 @@ public enum ConfigLoader {
 
     static func parseServer(_ n: ConfigNode) throws -> SluiceConfig.Server {
         var s = SluiceConfig.Server()
-        for (k, v) in try n.mapping(allowed: ["host", "port", "max_body_bytes"]) {
+        for (k, v) in try n.mapping(allowed: ["host", "port", "max_body_bytes", "auth_failures_per_minute"]) {
             switch k {
             case "host": s.host = try v.string()
             case "port":
@@ -121,6 +121,11 @@ public enum ConfigLoader {
             case "max_body_bytes":
                 s.maxBodyBytes = try v.int()
                 guard s.maxBodyBytes > 0 else { throw v.error("max_body_bytes must be positive") }
+            case "auth_failures_per_minute":
+                s.authFailuresPerMinute = try v.int()
+                guard s.authFailuresPerMinute >= 0 else {
+                    throw v.error("auth_failures_per_minute must be 0 (off) or a positive number of failed authentications per address")
+                }
             default: break
             }
         }

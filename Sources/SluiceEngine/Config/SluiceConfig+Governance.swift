@@ -47,11 +47,11 @@ extension ConfigLoader {
             switch k {
             case "daily_budget_usd", "monthly_budget_usd":
                 let usd = try v.double()
-                guard usd > 0 else { throw v.error("\(k) of \(owner) must be a positive number of USD") }
+                guard usd > 0 else { throw v.error("\(k) must be positive for \(owner): a number of US dollars") }
                 if k == "daily_budget_usd" { l.dailyBudgetUSD = usd } else { l.monthlyBudgetUSD = usd }
             case "rpm", "tpm":
                 let x = try v.int()
-                guard x > 0 else { throw v.error("\(k) of \(owner) must be a positive whole number") }
+                guard x > 0 else { throw v.error("\(k) must be positive for \(owner): a whole number per minute") }
                 if k == "rpm" { l.rpm = x } else { l.tpm = x }
             default: break
             }

@@ -13,6 +13,9 @@ public struct SluiceConfig: Sendable {
         public var port = 8080
         /// Largest accepted request body in bytes (default 4 MiB); larger ones get 413.
         public var maxBodyBytes = 4 * 1024 * 1024
+        /// Failed authentications one address may make per minute before its requests are
+        /// refused with `429` and `Retry-After` for the rest of the minute; `0` turns this off.
+        public var authFailuresPerMinute = 20
         /// The defaults.
         public init() {}
     }
