@@ -10,7 +10,7 @@ import Testing
     static let admin = ["Authorization": "Bearer \(DashboardTests.admin)"]
     static let app = ["Authorization": "Bearer sk-app-dash-0123456789"]
     /// Bob's upstream answers this much later than Alice's.
-    static let slowMs = 300
+    static let slowMs = 1_500
 
     /// Alice (the `user` field) makes 5 fast calls with many tokens; Bob (`X-Sluice-User`) makes 4 slow
     /// calls, one of them failing; one call has no end user.

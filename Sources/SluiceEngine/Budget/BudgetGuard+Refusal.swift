@@ -12,10 +12,10 @@ extension BudgetGuard {
     /// and model still have no output history; once they do, it returns `false` for the caller to
     /// estimate again from the observed p99 (the guess no longer stands).
     @discardableResult
-    func reserve(_ ctx: CallContext, _ cap: BudgetCap, amount: Int64, now: Date, partial model: String? = nil) async throws(SluiceError)
-        -> Bool
-    {
-        let purpose = ctx.purpose
+    func reserve(
+        _ ctx: CallContext, _ cap: BudgetCap, amount: Int64, now: Date, partial guess: (model: String, floor: Int64)? = nil
+    ) async throws(SluiceError) -> Bool {
+        let purpose = ctx.purpose, model = guess?.model, floor = guess?.floor ?? 0
         var partial: Bool { model.map { observedOutputTokens(purpose: purpose, model: $0) == nil } ?? false }
         if try await take(ctx, cap, amount: amount) { return true }
         if cap.unit != .nanoUSD { throw rateRefusal(cap, amount: amount, now: now) }
@@ -34,8 +34,8 @@ extension BudgetGuard {
                 // Nothing in flight and money left: a blanket guess takes what is left (the call
                 // is then settled at its real cost, and any excess reported as overshoot).
                 let left = cap.units - spent - (standing?.openReserved ?? 0)
-                if partial, left > 0, spent < cap.units, try await take(ctx, cap, amount: left) { return true }
-                if spent >= cap.units || !partial {
+                if partial, left >= max(1, floor), spent + floor <= cap.units, try await take(ctx, cap, amount: left) { return true }
+                if spent + floor > cap.units || !partial {
                     throw exceeded(ctx, cap, amount: amount, spent: spent, now: now)
                 }
             }
@@ -53,7 +53,7 @@ extension BudgetGuard {
             if ContinuousClock.now >= deadline {
                 let last = await self.standing(cap)
                 let spentNow = last?.spent ?? spent
-                if spentNow + amount > cap.units && (!partial || spentNow >= cap.units) {
+                if spentNow + amount > cap.units && (!partial || spentNow + floor > cap.units) {
                     throw exceeded(ctx, cap, amount: amount, spent: spentNow, now: now)
                 }
                 throw busy(cap, amount: amount, standing: last)

@@ -186,8 +186,10 @@ public final class BudgetGuard: Sendable {
             }
             var nano = try worst(outputTokens)
             var guess = blanket
+            // What is left of a cap must at least pay for the input and a short answer to be taken.
+            let floor = try worst(16)
             for cap in money {
-                while try await !reserve(ctx, cap, amount: nano, now: now, partial: guess ? model : nil) {
+                while try await !reserve(ctx, cap, amount: nano, now: now, partial: guess ? (model, floor) : nil) {
                     // History arrived while the call waited: the blanket guess gives way to the p99.
                     let observed = observedOutputTokens(purpose: ctx.purpose, model: model) ?? Self.defaultOutputTokens
                     nano = try worst(max(1, outputTokens / Self.defaultOutputTokens) * observed)
