@@ -21,6 +21,8 @@ extension CallRecord {
             "repairs": .int(repairs), "guard_flags": .array(guardFlags.map(JSON.string)),
             "params": .object(params), "input_hash": .string(inputHash), "request": body ?? s(requestBody), "output": s(output),
             "batch_id": s(batchID), "shadow_of": s(shadowOf), "surface": .string(surface),
+            "tool_calls": .array(toolCalls.map(\.json)), "output_sentiment": d(outputSentiment),
+            "input_chars": inputChars.map(JSON.int) ?? .null, "input_script": s(inputScript),
         ])
     }
 

@@ -12,24 +12,37 @@ public struct Attempt: Sendable, Equatable {
     public var latencyMs: Double
     /// Why the attempt failed; `nil` when it succeeded.
     public var error: String?
+    /// The `name` of the provider key (from its `api_keys:` pool) that made the attempt's last
+    /// request; `nil` for a provider without a pool. Never the secret.
+    public var key: String?
+    /// Keys of the pool that answered 429 during the attempt before `key` was tried, in order.
+    public var rateLimitedKeys: [String] = []
 
     /// Creates an attempt from its fields.
-    public init(provider: String, model: String, status: Int?, latencyMs: Double, error: String?) {
+    public init(
+        provider: String, model: String, status: Int?, latencyMs: Double, error: String?, key: String? = nil,
+        rateLimitedKeys: [String] = []
+    ) {
         self.provider = provider
         self.model = model
         self.status = status
         self.latencyMs = latencyMs
         self.error = error
+        self.key = key
+        self.rateLimitedKeys = rateLimitedKeys
     }
 
-    /// The attempt as JSON for the call record.
+    /// The attempt as JSON for the call record; `key` and `rate_limited_keys` only when a key pool was used.
     public var json: JSON {
-        [
+        var o: JSONObject = [
             "provider": .string(provider), "model": .string(model),
             "status": status.map(JSON.int) ?? .null,
             "latency_ms": .double((latencyMs * 1000).rounded() / 1000),
             "error": error.map(JSON.string) ?? .null,
         ]
+        if let key { o["key"] = .string(key) }
+        if !rateLimitedKeys.isEmpty { o["rate_limited_keys"] = .array(rateLimitedKeys.map(JSON.string)) }
+        return .object(o)
     }
 
     /// Reads an attempt from its JSON form.
@@ -37,7 +50,8 @@ public struct Attempt: Sendable, Equatable {
         guard let p = json["provider"]?.stringValue, let m = json["model"]?.stringValue else { return nil }
         self.init(
             provider: p, model: m, status: json["status"]?.intValue,
-            latencyMs: json["latency_ms"]?.doubleValue ?? 0, error: json["error"]?.stringValue)
+            latencyMs: json["latency_ms"]?.doubleValue ?? 0, error: json["error"]?.stringValue, key: json["key"]?.stringValue,
+            rateLimitedKeys: json["rate_limited_keys"]?.arrayValue?.compactMap(\.stringValue) ?? [])
     }
 }
 
@@ -124,6 +138,15 @@ public struct CallRecord: Sendable, Equatable {
     public var shadowOf: String?
     /// The inbound API the call came in on: `chat`, `messages`, `responses`, `run`, `task` or `embeddings`.
     public var surface: String = "chat"
+    /// The tool calls of the answer (choice 0), whole or streamed, per `storage.log_bodies`:
+    /// name and arguments (`full`), name and an argument length marker (`redacted`), names only (`hash`).
+    public var toolCalls: [ToolCall] = []
+    /// The answer text's sentiment in −1…1 (``SentimentScorer``); `nil` when there was no text answer.
+    public var outputSentiment: Double?
+    /// Characters of text in the request's messages; `nil` when not a chat request.
+    public var inputChars: Int?
+    /// The dominant script of the request's text (`latin`, `cjk`, `cyrillic`, `arabic`, `other`); `nil` when none.
+    public var inputScript: String?
 
     /// A new record: no attempts, zero usage, cache `bypass`, the optional fields `nil`.
     public init(

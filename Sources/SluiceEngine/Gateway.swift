@@ -120,26 +120,32 @@ public final class Gateway: Sendable {
                 let settings = OpenAIProvider.Settings(
                     baseURL: p.baseURL ?? "https://api.openai.com/v1", apiKey: p.apiKey, headers: p.headers,
                     timeout: .milliseconds(Int64(p.timeoutMs)), dialect: dialect,
-                    nativeResponses: p.type == .openai || p.type == .azureOpenAI)
+                    nativeResponses: p.type == .openai || p.type == .azureOpenAI, keyPool: Self.keyPool(p, clock: clock))
                 providers[p.name] = OpenAIProvider(
                     name: p.name, settings: settings, clients: clients(p))
             case .anthropic:
                 let settings = AnthropicProvider.Settings(
                     baseURL: p.baseURL ?? "https://api.anthropic.com/v1", apiKey: p.apiKey, headers: p.headers,
-                    timeout: .milliseconds(Int64(p.timeoutMs)))
+                    timeout: .milliseconds(Int64(p.timeoutMs)), keyPool: Self.keyPool(p, clock: clock))
                 providers[p.name] = AnthropicProvider(
                     name: p.name, settings: settings, clients: clients(p))
             case .gemini:
                 providers[p.name] = GeminiProvider(
                     name: p.name, baseURL: p.baseURL ?? "https://generativelanguage.googleapis.com/v1beta", apiKey: p.apiKey,
                     headers: p.headers, timeout: .milliseconds(Int64(p.timeoutMs)),
-                    clients: clients(p))
+                    clients: clients(p), keyPool: Self.keyPool(p, clock: clock))
             case .bedrock:
                 guard let aws = p.bedrock else { continue }  // the loader always resolves it
                 let settings = BedrockProvider.Settings(
                     region: aws.region, credentials: aws.credentials, baseURL: p.baseURL, headers: p.headers,
                     timeout: .milliseconds(Int64(p.timeoutMs)), clock: clock)
                 providers[p.name] = BedrockProvider(name: p.name, settings: settings, clients: clients(p))
+            case .vertex:
+                guard let gcp = p.vertex else { continue }  // the loader always resolves it
+                let settings = VertexProvider.Settings(
+                    project: gcp.project, location: gcp.location, baseURL: p.baseURL, credentials: gcp.credentials,
+                    headers: p.headers, timeout: .milliseconds(Int64(p.timeoutMs)), clock: clock)
+                providers[p.name] = VertexProvider(name: p.name, settings: settings, clients: clients(p))
             }
         }
         catalog = ModelCatalog(config: config, providers: providers)
@@ -160,7 +166,9 @@ public final class Gateway: Sendable {
             budget: budget, metrics: callMetrics, traces: traces)
         breakers = BreakerBoard(settings: config.breaker, clock: clock, configured: Set(catalog.targetKeys))
         kills = KillBoard(store: store, feed: store.changes, clock: clock, logger: logger)
-        metrics = GatewayMetrics(registry: registry, calls: callMetrics, breakers: breakers, targetKeys: catalog.targetKeys)
+        metrics = GatewayMetrics(
+            registry: registry, calls: callMetrics, breakers: breakers, targetKeys: catalog.targetKeys,
+            keyPools: Self.keyPools(config, catalog))
         cache = ResponseCache(store: store, maxBytes: config.cache.maxBytes, clock: clock, logger: logger)
         live = LiveConfig(config: config, prompts: library)
         prompts = PromptBook(live: live)

@@ -162,6 +162,8 @@ public protocol Provider: Sendable {
     /// The client formats it takes natively (``UpstreamRequest/native``); empty for a
     /// provider that only takes the OpenAI-shaped body.
     var nativeFormats: Set<NativeFormat> { get }
+    /// The provider's pool of keys (`api_keys:`), whose states `/admin/breakers` and `/metrics` show; `nil` without one.
+    var keyPool: SharedKeyPool? { get }
     /// Sends a non-streamed request.
     func complete(_ request: UpstreamRequest) async throws(ProviderError) -> UpstreamResponse
     /// Opens a stream; throws before the first chunk if the upstream refuses.
@@ -173,6 +175,9 @@ public protocol Provider: Sendable {
 extension Provider {
     /// Only the OpenAI-shaped body, by default.
     public var nativeFormats: Set<NativeFormat> { [] }
+
+    /// No key pool, by default.
+    public var keyPool: SharedKeyPool? { nil }
 
     /// Providers without embeddings refuse with a 400, which ends the call without fallback.
     public func embed(_ request: UpstreamRequest) async throws(ProviderError) -> UpstreamResponse {

@@ -23,6 +23,7 @@ enum HTTPEdge {
     static let user = HTTPField.Name("X-Sluice-User")!
     static let apiKey = HTTPField.Name("x-api-key")!
     static let degraded = HTTPField.Name("X-Sluice-Degraded")!
+    static let cascade = HTTPField.Name("X-Sluice-Cascade")!
     static let actor = HTTPField.Name("X-Sluice-Actor")!
     static let reviewID = HTTPField.Name("X-Sluice-Review-Id")!
 
@@ -81,6 +82,7 @@ enum HTTPEdge {
         if let v = meta.cacheSimilarity { add(cacheSimilarity, Decimals.format(v, places: 4, trim: true)) }
         if let v = meta.overheadMs { add(overhead, format3(v)) }
         if meta.degraded { add(degraded, "true") }
+        if let c = meta.cascade { add(cascade, c) }
         if let v = meta.reviewID { add(reviewID, v) }
         return h
     }

@@ -9,7 +9,7 @@ enum CallColumns {
         "stream", "input_tokens", "output_tokens", "cached_tokens", "cache_write_tokens", "cost_usd", "saved_usd",
         "latency_ms", "ttft_ms", "overhead_ms", "schema_valid", "refusal", "params", "input_hash",
         "request_body", "output", "cache_similarity", "repairs", "guard_flags", "batch_id",
-        "shadow_of", "surface",
+        "shadow_of", "surface", "tool_calls", "output_sentiment", "input_chars", "input_script",
     ]
 
     /// How each column is stored, in ``names`` order.
@@ -17,9 +17,9 @@ enum CallColumns {
     static let kinds: [Kind] = names.map { name in
         switch name {
         case "created_at_ms", "http_status", "stream", "input_tokens", "output_tokens", "cached_tokens",
-            "cache_write_tokens", "schema_valid", "refusal", "repairs":
+            "cache_write_tokens", "schema_valid", "refusal", "repairs", "input_chars":
             return .int
-        case "cost_usd", "saved_usd", "latency_ms", "ttft_ms", "overhead_ms", "cache_similarity": return .double
+        case "cost_usd", "saved_usd", "latency_ms", "ttft_ms", "overhead_ms", "cache_similarity", "output_sentiment": return .double
         default: return .text
         }
     }
@@ -35,8 +35,8 @@ public enum Cell: Sendable, Equatable {
 }
 
 extension CallRecord {
-    /// The record as cells in ``CallColumns/names`` order, with `request_body` and `output`
-    /// sealed by `cipher` when there is one.
+    /// The record as cells in ``CallColumns/names`` order, with `request_body`, `output` and
+    /// `tool_calls` sealed by `cipher` when there is one.
     func cells(sealedBy cipher: BodyCipher?) -> [Cell] {
         func t(_ s: String?) -> Cell { s.map(Cell.text) ?? .null }
         func b(_ v: Bool?) -> Cell { v.map { .int($0 ? 1 : 0) } ?? .null }
@@ -51,7 +51,8 @@ extension CallRecord {
             d(overheadMs), b(schemaValid), b(refusal), .text(JSON.object(params).jsonString), .text(inputHash),
             t(BodyCipher.seal(requestBody, with: cipher)), t(BodyCipher.seal(output, with: cipher)), d(cacheSimilarity), .int(Int64(repairs)),
             guardFlags.isEmpty ? .null : .text(JSON.array(guardFlags.map(JSON.string)).jsonString), t(batchID),
-            t(shadowOf), .text(surface),
+            t(shadowOf), .text(surface), t(BodyCipher.seal(ToolCall.encode(toolCalls), with: cipher)), d(outputSentiment),
+            inputChars.map { .int(Int64($0)) } ?? .null, t(inputScript),
         ]
     }
 
@@ -99,5 +100,24 @@ extension CallRecord {
         batchID = c.count > 36 ? s(36) : nil
         shadowOf = c.count > 37 ? s(37) : nil
         surface = c.count > 38 ? s(38) ?? "chat" : "chat"
+        if c.count > 42 {
+            toolCalls = ToolCall.decode(BodyCipher.open(s(39), with: cipher))
+            outputSentiment = c[40].double
+            inputChars = c[41].int.map { Int($0) }
+            inputScript = s(42)
+        }
+    }
+}
+
+extension CallColumns {
+    /// Migration 021: the call's tool calls (sealed like the other bodies) and the per-call
+    /// values drift reads (output sentiment, input length, input script).
+    static func migration021(integer: String, real: String, ifNotExists: String) -> [String] {
+        [
+            "ALTER TABLE calls ADD COLUMN \(ifNotExists)tool_calls TEXT",
+            "ALTER TABLE calls ADD COLUMN \(ifNotExists)output_sentiment \(real)",
+            "ALTER TABLE calls ADD COLUMN \(ifNotExists)input_chars \(integer)",
+            "ALTER TABLE calls ADD COLUMN \(ifNotExists)input_script TEXT",
+        ]
     }
 }

@@ -76,7 +76,7 @@ public protocol KeyStore: Sendable {
 /// Everything a backend provides: SQLite for one node, PostgreSQL for several.
 public protocol SluiceStore: CallStore, KeyStore, QuotaStore, ControlStore, CacheStore, ReviewStore, LedgerStore,
     TaskStore, BatchStore, IdempotencyStore, FlagStore, DriftStore, EvalScoreStore, FeedbackStore, ShadowStore, RollupStore,
-    ResponseStore, RuntimeKeyStore, EndUserStore
+    ResponseStore, RuntimeKeyStore, EndUserStore, PeriodReviewStore
 {
     /// `sqlite` or `postgres`.
     var backend: String { get }

@@ -148,6 +148,10 @@ public final class FakeUpstream: Sendable {
     private let state = Mutex(State())
     /// OpenAI's Batch API and Anthropic's Message Batches API, in memory.
     public let batches = FakeBatchAPI()
+    /// Replies by the credential a request carries (key-pool tests); they come before the script.
+    public let byCredential = FakeCredentialReplies()
+    /// Google's token endpoint and Vertex AI's access check (``FakeVertexAuth``).
+    public let vertex = FakeVertexAuth()
     /// The bound port.
     public let port: Int
     /// The certificates it serves TLS with; `nil` for plain HTTP.
@@ -234,6 +238,10 @@ public final class FakeUpstream: Sendable {
         for f in request.headers { headers[f.name.canonicalName] = f.value }
         let received = Received(
             method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "", headers: headers, body: body)
+        if let (status, bytes) = await vertex.handle(received, origin: origin) {
+            state.withLock { $0.received.append(received) }
+            return Response(status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
         let batchReply = state.withLock { $0.defaultReply }
         if let (status, bytes) = batches.handle(
             method: received.method, path: received.path, headers: headers, body: body, baseURL: baseURL, reply: batchReply)
@@ -243,11 +251,12 @@ public final class FakeUpstream: Sendable {
             fields[.contentType] = received.path.hasSuffix("/content") || received.path.hasSuffix("/results") ? "application/jsonl" : "application/json"
             return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
+        let keyed = byCredential.next(for: headers)
         let scripted = state.withLock { s -> Reply in
             s.received.append(received)
             s.inFlight += 1
             s.peakInFlight = max(s.peakInFlight, s.inFlight)
-            return s.script.isEmpty ? s.defaultReply : s.script.removeFirst()
+            return keyed ?? (s.script.isEmpty ? s.defaultReply : s.script.removeFirst())
         }
         defer { state.withLock { $0.inFlight -= 1 } }
         if scripted.delayMs > 0 { try await Task.sleep(for: .milliseconds(scripted.delayMs)) }
@@ -294,7 +303,7 @@ public final class FakeUpstream: Sendable {
             return FakeBedrockAnswer(request: json, reply: reply)
                 .response(stream: received.path.hasSuffix("/converse-stream"), reply: reply, headers: fields)
         }
-        let anthropic = received.path.hasSuffix("/messages")
+        let anthropic = received.path.hasSuffix("/messages") || received.path.hasSuffix("RawPredict") || received.path.hasSuffix(":rawPredict")
         let gemini = received.path.hasSuffix(":generateContent") || received.path.hasSuffix(":streamGenerateContent")
         let answer = FakeAnswer(request: json, reply: reply)
         if json["stream"]?.boolValue == true || received.path.hasSuffix(":streamGenerateContent") {
@@ -332,54 +341,6 @@ public final class FakeUpstream: Sendable {
             })
         }
         return Response(status: .init(code: reply.status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: completion)))
-    }
-}
-
-extension FakeUpstream {
-    /// `reply` for `request`: with `toolsOnce`, no tool calls once a tool result came back.
-    static func answering(_ reply: Reply, _ request: JSONObject) -> Reply {
-        guard reply.toolsOnce, let result = toolResult(in: request) else { return reply }
-        var r = reply
-        r.toolUses = []
-        r.text = "The tool said: " + result
-        return r
-    }
-
-    /// The last tool result a request carries: a chat `tool` message, an Anthropic `tool_result`
-    /// block or a Responses `function_call_output` item; `nil` when there is none.
-    static func toolResult(in request: JSONObject) -> String? {
-        for m in (request["messages"]?.arrayValue ?? []).reversed() {
-            if m["role"]?.stringValue == "tool" { return ChatText.content(m["content"]) }
-            for block in m["content"]?.arrayValue ?? [] where block["type"]?.stringValue == "tool_result" {
-                return block["content"]?.stringValue ?? ChatText.content(block["content"])
-            }
-        }
-        for item in (request["input"]?.arrayValue ?? []).reversed() where item["type"]?.stringValue == "function_call_output" {
-            return item["output"]?.stringValue ?? item["output"]?.jsonString ?? ""
-        }
-        return nil
-    }
-
-    /// An OpenAI embedding list: one 3-number vector per input, usage from the reply.
-    static func embeddings(for request: JSONObject, reply: Reply) -> [UInt8] {
-        let input = request["input"] ?? .null
-        let count = input.stringValue != nil ? 1 : (input.arrayValue?.allSatisfy { $0.intValue != nil } == true ? 1 : input.arrayValue?.count ?? 0)
-        let data: [JSON] = (0..<count).map { i in
-            ["object": "embedding", "index": .int(i), "embedding": [.double(0.1 * Double(i + 1)), 0.2, -0.3]]
-        }
-        let body: JSON = [
-            "object": "list", "data": .array(data),
-            "model": .string(reply.answeredModel ?? request["model"]?.stringValue ?? "fake"),
-            "usage": ["prompt_tokens": .int(reply.usage.inputTokens), "total_tokens": .int(reply.usage.inputTokens)],
-        ]
-        return body.serialized()
-    }
-
-    /// A Gemini `batchEmbedContents` answer: one 3-number vector per request.
-    static func geminiEmbeddings(for request: JSONObject) -> [UInt8] {
-        let count = request["requests"]?.arrayValue?.count ?? 0
-        let embeddings: [JSON] = (0..<count).map { i in ["values": [.double(0.1 * Double(i + 1)), 0.2, -0.3]] }
-        return JSON.object(["embeddings": .array(embeddings)]).serialized()
     }
 }
 

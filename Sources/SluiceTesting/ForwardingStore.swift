@@ -33,6 +33,15 @@ extension ForwardingStore {
         try await base.rotateRuntimeKey(id: id, keyHash: keyHash, prefix: prefix, previousValidUntil: previousValidUntil, audit: audit)
     }
     public func endUserLimits() async throws -> [EndUserLimit] { try await base.endUserLimits() }
+    public func failedCalls(from: Date, to: Date, limit: Int) async throws -> [FailedCall] {
+        try await base.failedCalls(from: from, to: to, limit: limit)
+    }
+    public func negativeFeedback(from: Date, to: Date, limit: Int) async throws -> [Feedback] {
+        try await base.negativeFeedback(from: from, to: to, limit: limit)
+    }
+    public func claimReviewPeriod(_ period: Int64, node: String, at: Date) async throws -> Bool {
+        try await base.claimReviewPeriod(period, node: node, at: at)
+    }
     public func putEndUserLimit(_ limit: EndUserLimit, audit: AuditEntry) async throws { try await base.putEndUserLimit(limit, audit: audit) }
     public func deleteEndUserLimit(user: String, audit: AuditEntry) async throws -> Bool {
         try await base.deleteEndUserLimit(user: user, audit: audit)

@@ -57,6 +57,14 @@ import Testing
             #expect((row["today_usd"]?.doubleValue ?? 1) < 0.01)
             // Later calls reserve the observed p99 (20 tokens), not 4,096.
             #expect(h.gateway.budget.expectedOutputTokens(purpose: "triage", model: "fast") == 20)
+            // An answer past the p99 is charged in full, and its excess reported.
+            upstream.enqueue(.text("a long one", usage: Usage(inputTokens: 10, outputTokens: 400)))
+            #expect(try await h.chat(Self.body, headers: ["X-Sluice-Purpose": "triage"]).status == 200)
+            await h.gateway.callLog.flush()
+            let after = try #require(try await Self.triageRow(h))
+            #expect(after["overshoot_calls_today"] == 1, "\(after)")
+            let excess = after["overshoot_today_usd"]?.doubleValue ?? 0
+            #expect(excess > 370 * 8e-6 && excess < 400 * 8e-6, "\(after)")
         } }
     }
 

@@ -30,6 +30,8 @@ enum BuiltInPrices {
         "claude-sonnet-4": .init(input: 3.00, output: 15.00, cachedInput: 0.30, cacheWrite: 3.75),
         "claude-3-7-sonnet": .init(input: 3.00, output: 15.00, cachedInput: 0.30, cacheWrite: 3.75),
         "claude-3-5-sonnet": .init(input: 3.00, output: 15.00, cachedInput: 0.30, cacheWrite: 3.75),
+        // Vertex AI's name for claude-3-5-sonnet-20241022 (`claude-3-5-sonnet-v2@20241022`; `@…` is stripped).
+        "claude-3-5-sonnet-v2": .init(input: 3.00, output: 15.00, cachedInput: 0.30, cacheWrite: 3.75),
         "claude-haiku-4-5": .init(input: 1.00, output: 5.00, cachedInput: 0.10, cacheWrite: 1.25),
         "claude-3-5-haiku": .init(input: 0.80, output: 4.00, cachedInput: 0.08, cacheWrite: 1.00),
         "claude-3-haiku": .init(input: 0.25, output: 1.25, cachedInput: 0.03, cacheWrite: 0.30),

@@ -98,11 +98,12 @@ public struct PriceTable: Sendable {
     }
 
     /// An exact match, then the id without its date suffix (`-2024-07-18`,
-    /// `-20241022`), then without a Bedrock cross-region inference prefix (`us.`, `eu.`…),
-    /// then without a `provider/` prefix.
+    /// `-20241022`), then without a Vertex AI version (`claude-3-5-haiku@20241022`), then without
+    /// a Bedrock cross-region inference prefix (`us.`, `eu.`…), then without a `provider/` prefix.
     static func lookup(_ model: String, in table: [String: ModelPrice]) -> ModelPrice? {
         if table.isEmpty { return nil }
         if let p = table[model] { return p }
+        if let at = model.lastIndex(of: "@"), let p = lookup(String(model[..<at]), in: table) { return p }
         let undated = stripDateSuffix(model)
         if undated != model, let p = table[undated] { return p }
         if let dot = model.firstIndex(of: "."), bedrockGeoPrefixes.contains(String(model[..<dot])) {

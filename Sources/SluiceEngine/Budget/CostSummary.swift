@@ -35,6 +35,8 @@ public enum CostSummary {
                 "daily_budget_usd": cap.map(JSON.double) ?? .null,
                 "budget_used_pct": cap.map { .double((spent / $0 * 1000).rounded() / 10) } ?? .null,
                 "breaker": .string(budget?.isTripped(purpose: name) == true ? "tripped" : "closed"),
+                "overshoot_today_usd": .double(round(budget?.overshootToday(purpose: name).usd ?? 0)),
+                "overshoot_calls_today": .int(budget?.overshootToday(purpose: name).calls ?? 0),
                 "calls_today": .int(t?.calls ?? 0), "tokens_today": .int((t?.inputTokens ?? 0) + (t?.outputTokens ?? 0)),
                 "saved_today_usd": .double(round(t?.savedUSD ?? 0)),
             ])

@@ -61,6 +61,16 @@ extension ConfigLoader {
                     path: "purposes.\(name).model", line: nil,
                     "unknown model '\(m)'; configured models: \(models.sorted().joined(separator: ", "))")
             }
+            for m in p.cascade where !models.contains(m) {
+                throw ConfigError(
+                    path: "purposes.\(name).cascade", line: nil,
+                    "unknown model '\(m)' in the cascade; configured models: \(models.sorted().joined(separator: ", "))")
+            }
+            if let m = p.model, let first = p.cascade.first, m != first {
+                throw ConfigError(
+                    path: "purposes.\(name).cascade", line: nil,
+                    "the purpose's model '\(m)' is not the cascade's first model '\(first)'; leave model out (the cascade starts at its first) or list it first")
+            }
             if let m = p.cache?.embeddingModel, !models.contains(m) {
                 throw ConfigError(
                     path: "purposes.\(name).cache.embedding_model", line: nil,

@@ -58,7 +58,7 @@ extension ConfigLoader {
                 allowed: [
                     "timeout_ms", "ttft_timeout_ms", "retry", "fallback_response", "prompt", "prompt_version", "model",
                     "params", "cache", "output_schema", "repair_attempts", "pii", "guards", "review", "stream_guard",
-                    "daily_budget_usd", "variants", "mode", "shadow",
+                    "daily_budget_usd", "variants", "mode", "shadow", "cascade",
                 ], later: laterPurposeKeys)
             {
                 switch k {
@@ -100,6 +100,12 @@ extension ConfigLoader {
                     }
                     purpose.streamGuard = mode
                 case "shadow": purpose.shadow = try parseShadow(v)
+                case "cascade":
+                    let models = try v.stringList()
+                    guard models.count >= 2, Set(models).count == models.count else {
+                        throw v.error("cascade must list at least two different models, smallest first, such as [fast, smart]")
+                    }
+                    purpose.cascade = models
                 case "variants":
                     let arms = try v.json()
                     do { purpose.variants = try Variant.parseList(arms) } catch { throw v.error(error.message) }
@@ -113,6 +119,8 @@ extension ConfigLoader {
                 default: break
                 }
             }
+            // A cascade starts at its first model: purpose runs call it unless the purpose names one.
+            if purpose.model == nil, let first = purpose.cascade.first { purpose.model = first }
             out[name] = purpose
         }
         return out

@@ -72,6 +72,7 @@ public enum ConfigLoader {
             allowed: [
                 "server", "storage", "auth", "providers", "models", "pricing", "retry", "breaker", "purposes", "prompts_dir",
                 "cache", "refusal_phrases", "alerts", "tasks", "evals", "tracing", "responses", "teams", "end_users",
+                "review",
             ],
             later: later)
         {
@@ -97,6 +98,7 @@ public enum ConfigLoader {
             case "responses": c.responses = try parseResponses(value)
             case "teams": c.teams = try parseTeams(value)
             case "end_users": c.endUsers = try parseLimits(value, of: "end_users")
+            case "review": c.review = try parseReview(value)
             default: break
             }
         }
@@ -220,8 +222,8 @@ public enum ConfigLoader {
         let members = try n.mapping(
             allowed: [
                 "type", "api_key", "base_url", "headers", "timeout_ms", "connect_timeout_ms", "read_timeout_ms", "latency_ms", "chunk_ms",
-                "api_version", "ca_file",
-            ] + bedrockKeys)
+                "api_version", "ca_file", "api_keys",
+            ] + bedrockKeys + vertexKeys)
         guard let typeNode = members.first(where: { $0.0 == "type" })?.1 else {
             throw n.error("provider '\(name)' needs a 'type' (\(SluiceConfig.ProviderType.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
@@ -230,10 +232,13 @@ public enum ConfigLoader {
             throw typeNode.error("unknown provider type '\(typeText)'; expected one of \(SluiceConfig.ProviderType.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         var p = SluiceConfig.Provider(name: name, type: type)
+        var pooled: [(SluiceConfig.PoolKey, ConfigNode)] = []  // api_keys, resolved below (ConfigLoader+KeyPools)
         for (k, v) in members {
             switch k {
             case _ where bedrockKeys.contains(k): break  // bedrockSettings, below
+            case _ where vertexKeys.contains(k): break  // vertexSettings, below
             case "api_key": p.apiKey = try v.string()
+            case "api_keys": pooled = try parseAPIKeys(v, provider: name, type: type)
             case "base_url":
                 let url = try v.string()
                 guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
@@ -269,10 +274,13 @@ public enum ConfigLoader {
             default: break
             }
         }
+        try resolveKeyPool(&p, written: pooled, node: n)
         if type == .openai, p.apiKey == nil { throw n.error("provider '\(name)' of type openai needs an api_key") }
         if type == .openaiCompatible, p.baseURL == nil { throw n.error("provider '\(name)' of type openai_compatible needs a base_url") }
         p.bedrock = try bedrockSettings(
             provider: name, type: type, keys: members.filter { bedrockKeys.contains($0.0) }, apiKey: p.apiKey, n)
+        p.vertex = try vertexSettings(
+            provider: name, type: type, keys: members.filter { vertexKeys.contains($0.0) }, apiKey: p.apiKey, directory: directory, n)
         if type == .gemini, p.apiKey == nil { throw n.error("provider '\(name)' of type gemini needs an api_key") }
         if type == .anthropic, p.apiKey == nil { throw n.error("provider '\(name)' of type anthropic needs an api_key") }
         if type == .azureOpenAI {

@@ -69,6 +69,8 @@ extension SluiceConfig {
         public var variants: [Variant] = []
         /// A candidate run in the background on a sample of calls, for comparison; none when `nil`.
         public var shadow: Shadow?
+        /// `cascade: [small, large]`: models tried in order; a bad answer escalates to the next. Empty for none.
+        public var cascade: [String] = []
 
         /// A purpose with no settings of its own.
         public init(name: String) { self.name = name }

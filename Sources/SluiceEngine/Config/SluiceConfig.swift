@@ -86,6 +86,7 @@ public struct SluiceConfig: Sendable {
         case openai, openaiCompatible = "openai_compatible", simulated
         case anthropic, gemini, azureOpenAI = "azure_openai"
         case bedrock
+        case vertex
 
     }
 
@@ -97,6 +98,9 @@ public struct SluiceConfig: Sendable {
         public var type: ProviderType
         /// The upstream key, sent as a bearer token; `nil` sends none.
         public var apiKey: String?
+        /// `api_keys:` (with `api_key` first, named `default`, when both are set): a pool the calls
+        /// are spread over by rate limits; empty for a single key. ``apiKey`` is then its first key.
+        public var apiKeys: [PoolKey] = []
         /// The API root; `nil` means `https://api.openai.com/v1`.
         public var baseURL: String?
         /// Extra headers sent on every upstream request.
@@ -117,6 +121,8 @@ public struct SluiceConfig: Sendable {
         public static let defaultAzureAPIVersion = "2024-10-21"
         /// Bedrock only: the region and AWS credentials, resolved at load (``SluiceConfig/Bedrock``).
         public var bedrock: Bedrock?
+        /// Vertex AI only: the project, location and Google credentials, resolved at load (``SluiceConfig/Vertex``).
+        public var vertex: Vertex?
         /// Simulated only: milliseconds before the answer or first chunk; default 0.
         public var latencyMs = 0
         /// Simulated only: milliseconds between stream chunks; default 0.
@@ -187,6 +193,8 @@ public struct SluiceConfig: Sendable {
     public var teams: [String: Limits] = [:]
     /// `end_users:`: the default caps of each end user; `nil` caps none.
     public var endUsers: Limits?
+    /// `review:`: the weekly review posted on a schedule; `nil` (the default) posts nothing.
+    public var review: Review?
 
     /// Where prompt files live: `prompts_dir` (default `prompts`), relative to the config file's directory.
     public var resolvedPromptsDir: String {

@@ -91,6 +91,7 @@ public final class CallTracer: Sendable {
         case .anthropic: "anthropic"
         case .gemini: "gcp.gemini"
         case .bedrock: "aws.bedrock"
+        case .vertex: "gcp.vertex_ai"
         case .azureOpenAI: "azure.ai.openai"
         case .openaiCompatible, .simulated: p.name
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Prometheus
 import SluiceCore
+import SluiceProviders
 import SluiceStore
 import Synchronization
 
@@ -11,6 +12,8 @@ public final class GatewayMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     let breakers: BreakerBoard
     let targetKeys: [String]
+    /// The providers' key pools (`api_keys:`), whose per-key gauges each scrape refreshes.
+    let keyPools: [SharedKeyPool]
     /// Per-call series (requests, latency, tokens, cost, cache).
     public let calls: CallMetrics
     private let breakerGauges = Mutex<[String: (state: [String: Gauge], opened: Gauge)]>([:])
@@ -23,11 +26,15 @@ public final class GatewayMetrics: Sendable {
         namespace: "sluice", subsystem: "breaker", metricName: "opened", unitName: "",
         helpText: "How many times the target's circuit breaker opened since this node started.") }
 
-    init(registry: PrometheusCollectorRegistry, calls: CallMetrics, breakers: BreakerBoard, targetKeys: [String]) {
+    init(
+        registry: PrometheusCollectorRegistry, calls: CallMetrics, breakers: BreakerBoard, targetKeys: [String],
+        keyPools: [SharedKeyPool] = []
+    ) {
         self.registry = registry
         self.calls = calls
         self.breakers = breakers
         self.targetKeys = targetKeys
+        self.keyPools = keyPools
         registry.makeGauge(descriptor: Self.buildInfoName, labels: [("version", SluiceVersion.current)]).set(to: 1)
     }
 
@@ -39,6 +46,7 @@ public final class GatewayMetrics: Sendable {
     /// The metrics in Prometheus text format; breaker, queue and budget gauges are refreshed first.
     public func exposition(queues: QueueDepths? = nil) -> [UInt8] {
         refreshBreakers()
+        refreshKeyPools()
         if let queues { refresh(queues) }
         var out: [UInt8] = []
         registry.emit(into: &out)

@@ -67,6 +67,8 @@ struct AttemptRunner: Sendable {
                     limit = start + ttft
                     ttftLimited = true
                 }
+                let keys = KeyUseLog()  // the pool keys this try uses, for its Attempt
+                let attempt = Self.noting(keys, attempt)
                 do throws(ProviderError) {
                     let value: T
                     if let limit {
@@ -85,13 +87,15 @@ struct AttemptRunner: Sendable {
                     record.attempts.append(
                         Attempt(
                             provider: target.provider.name, model: target.model, status: 200,
-                            latencyMs: (ContinuousClock.now - start).milliseconds, error: nil))
+                            latencyMs: (ContinuousClock.now - start).milliseconds, error: nil
+                        ).noting(keys))
                     return .success(value, target, firstStart: firstStart ?? start, pending: stream ? ticket : nil)
                 } catch {
                     record.attempts.append(
                         Attempt(
                             provider: target.provider.name, model: target.model, status: error.status,
-                            latencyMs: (ContinuousClock.now - start).milliseconds, error: error.message))
+                            latencyMs: (ContinuousClock.now - start).milliseconds, error: error.message
+                        ).noting(keys))
                     last = (error, target)
                     let pastDeadline = deadline.map { ContinuousClock.now >= $0 } ?? false
                     // Cut by the call's own deadline or abandoned by its caller: says nothing about the target.

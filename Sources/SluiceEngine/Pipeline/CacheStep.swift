@@ -100,6 +100,9 @@ extension ChatService {
             answer = derived.answer!
             cache?.remember(derived)
         }
+        if answer.finishReasons.contains("tool_calls"), let cached = (try? JSON.parse(entry.body))?.objectValue {
+            record.toolCalls = ToolCall.calls(in: cached)
+        }
         await recorder.finish(record, output: answer.text, finishReasons: answer.finishReasons)
         if request.stream || redaction != nil {
             var completion = (try? JSON.parse(entry.body))?.objectValue ?? [:]

@@ -168,6 +168,8 @@ public struct ResponseMeta: Sendable {
     public var reviewID: String?
     /// `X-Sluice-Degraded: true`: every target failed and the purpose's `fallback_response` was served.
     public var degraded = false
+    /// `X-Sluice-Cascade`: `first` when the cascade's first model answered, `escalated` otherwise; `nil` outside cascades.
+    public var cascade: String?
 
     /// Headers for `callID`, with no attempts and cache `bypass`.
     public init(callID: String? = nil) { self.callID = callID }

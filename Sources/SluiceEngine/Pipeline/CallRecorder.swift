@@ -51,6 +51,9 @@ public final class CallRecorder: Sendable {
             JSON.array(request.messages).write(to: &hashInput)
             JSON.object(request.params).write(to: &hashInput)
             r.inputHash = Hashing.sha256Hex(hashInput)
+            let text = request.messages.map { ChatText.content($0["content"]) }.joined(separator: "\n")
+            r.inputChars = text.count
+            r.inputScript = ScriptClassifier.dominant(text)
             switch logBodies {
             case .full:
                 if let rawBody, request.sluiceMetadata.isEmpty {
@@ -121,11 +124,25 @@ public final class CallRecorder: Sendable {
         case .redacted: r.output = output.map { "[redacted: \($0.count) chars]" }
         case .hash: r.output = nil
         }
+        if r.outputSentiment == nil, let output, !output.isEmpty, r.status == .ok, r.toolCalls.isEmpty || !output.hasPrefix("[") {
+            r.outputSentiment = SentimentScorer.score(output)
+        }
+        r.toolCalls = Self.kept(r.toolCalls, logBodies)
         let fields = CallLogLine.fields(r, errorCode: errorCode)
         logger.info("call", metadata: ["call": .stringConvertible(LogFields(fields))])
         metrics?.observe(r)
         traces?.end(r, finishReasons: finishReasons)
         await callLog.append(r)
+    }
+
+    /// Tool calls per `storage.log_bodies`: whole (`full`), the name and the arguments' length
+    /// (`redacted`), the name only (`hash`).
+    static func kept(_ calls: [ToolCall], _ policy: SluiceConfig.LogBodies) -> [ToolCall] {
+        switch policy {
+        case .full: return calls
+        case .redacted: return calls.map { ToolCall(name: $0.name, arguments: "[redacted: \($0.arguments?.count ?? 0) chars]") }
+        case .hash: return calls.map { ToolCall(name: $0.name, arguments: nil) }
+        }
     }
 
     /// The body with every message's text replaced by its length.

@@ -76,10 +76,12 @@ extension ChatService {
     func answer(
         _ response: UpstreamResponse, usage: Usage, output: String, target: ResolvedTarget,
         firstStart: ContinuousClock.Instant, record: inout CallRecord, ctx: CallContext,
-        body: [UInt8]? = nil, earlier: Usage = Usage(), earlierCost: Double? = 0, reviewID: String? = nil
+        body: [UInt8]? = nil, earlier: Usage = Usage(), earlierCost: Double? = 0, reviewID: String? = nil,
+        cascade: (stage: Int, last: String)? = nil
     ) async -> ChatReply {
         let upstreamMs = (ContinuousClock.now - firstStart).milliseconds
         priceAnswer(&record, response, usage: usage, target: target, earlier: earlier, earlierCost: earlierCost)
+        if let cascade { noteCascade(&record, stage: cascade.stage, last: cascade.last, answer: usage) }
         let totalMs = (ContinuousClock.now - ctx.start).milliseconds
         record.latencyMs = totalMs
         record.overheadMs = max(0, totalMs - upstreamMs)
@@ -91,6 +93,8 @@ extension ChatService {
         meta.attempts = record.attempts.count
         meta.overheadMs = record.overheadMs
         meta.reviewID = reviewID
+        meta.cascade = cascade.map { $0.stage == 0 ? "first" : "escalated" }
+        record.toolCalls = ToolCall.calls(in: response.json)
         await recorder.finish(record, output: output, finishReasons: ChatText.finishReasons(of: response.json))
         return .json(status: 200, body: body ?? response.body, meta: meta)
     }

@@ -10,17 +10,30 @@ extension ChatService {
     /// it back for repair up to the purpose's `repair_attempts`), notes refusals,
     /// swaps personal-data placeholders back, checks the output guards, queues it
     /// for review when the purpose says so, stores it in the cache and answers.
+    /// Under a cascade (`stage` of the purpose's `cascade`), an answer that fails its schema after
+    /// repairs, is a refusal, trips an output guard or is cut at `length` escalates to the next
+    /// model instead (``escalate(_:from:usage:target:stage:earlier:earlierCost:request:input:plan:record:ctx:eventLoop:)``);
+    /// `carried` is what the earlier stages used and cost.
     func finishComplete(
         _ first: UpstreamResponse, target firstTarget: ResolvedTarget, firstStart: ContinuousClock.Instant,
         request: ChatRequest, input: InputCheck, plan: CachePlan?, targets: [ResolvedTarget],
-        record: inout CallRecord, ctx: CallContext, eventLoop: (any EventLoop)?
+        record: inout CallRecord, ctx: CallContext, eventLoop: (any EventLoop)?, stage: Int = 0,
+        carried: (usage: Usage, cost: Double?) = (Usage(), 0)
     ) async -> ChatReply {
         let policy = policies[ctx.purpose]
         var response = first
         var target = firstTarget
         var start = firstStart
-        var earlier = Usage()
-        var earlierCost: Double? = 0
+        var earlier = carried.usage
+        var earlierCost: Double? = carried.cost
+        let cascade = Self.cascadeStage(policy.cascade, stage: stage, model: request.model)
+        func escalating(_ reason: String) async -> ChatReply? {
+            guard let cascade, cascade.next != nil else { return nil }
+            let usage = response.usage ?? Usage.estimate(messages: request.messages, output: response.text)
+            return await escalate(
+                reason, from: response, usage: usage, target: target, stage: stage, earlier: earlier, earlierCost: earlierCost,
+                request: request, input: input, plan: plan, record: &record, ctx: ctx, eventLoop: eventLoop)
+        }
         var errors: [ValidationError] = []
         var extracted: String?
         let refused = refusals.isRefusal(response.json)
@@ -60,6 +73,9 @@ extension ChatService {
             record.repairs = repairs
             record.schemaValid = errors.isEmpty
         }
+        if !errors.isEmpty, let escalated = await escalating("schema_invalid") { return escalated }
+        if refused, let escalated = await escalating("refusal") { return escalated }
+        if ChatText.finishReasons(of: response.json).contains("length"), let escalated = await escalating("length") { return escalated }
         record.refusal = refused
         let usage = response.usage ?? Usage.estimate(messages: request.messages, output: response.text)
         if !errors.isEmpty {
@@ -74,8 +90,11 @@ extension ChatService {
         let completion = input.redaction?.restore(completion: stored) ?? stored
         let text = ChatText.completionText(completion)
         do {
-            record.guardFlags += try Guards.check(policy.guards.output, text, side: "output", code: .outputBlocked)
+            let flags = try Guards.check(policy.guards.output, text, side: "output", code: .outputBlocked)
+            if !flags.isEmpty, let escalated = await escalating("guard_flagged") { return escalated }
+            record.guardFlags += flags
         } catch {
+            if let escalated = await escalating("guard_blocked") { return escalated }
             record.usage = usage + earlier
             return await fail(&record, error, ctx: ctx)
         }
@@ -86,7 +105,7 @@ extension ChatService {
         let reply = await answer(
             response, usage: usage, output: ChatText.completionText(stored), target: target, firstStart: start, record: &record,
             ctx: ctx, body: input.redaction == nil ? storedBody : JSON.object(completion).serialized(), earlier: earlier,
-            earlierCost: earlierCost, reviewID: reviewID)
+            earlierCost: earlierCost, reviewID: reviewID, cascade: cascade.map { ($0.stage, $0.last) })
         if let plan, response.status == 200, !refused { store(plan, body: storedBody, record: record) }
         return reply
     }

@@ -56,6 +56,12 @@ public struct ChatService: Sendable {
         case .next(let decoded): (request, ctx) = decoded
         }
         ctx.prompt = prompt
+        if request.stream, native == nil, let first = policies[ctx.purpose].cascade.first, request.model == first {
+            // A cascade judges whole answers: run it whole, then replay the answer as the stream asked for.
+            return await cascadeStream(
+                body: body, includeUsage: request.clientWantsUsage, attribution: headerAttribution, identity: identity,
+                start: start, eventLoop: eventLoop, prompt: prompt)
+        }
         var record = recorder.start(ctx, request: request, model: request.model, rawBody: body)
         record.variant = headerAttribution.variant
         record.shadowOf = headerAttribution.shadowOf

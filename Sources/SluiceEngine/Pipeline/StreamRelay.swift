@@ -45,6 +45,8 @@ public final class StreamRelay: @unchecked Sendable {
     private var finished = false
     private var finishReason: String?
     private var sawToolCalls = false
+    /// The streamed tool calls (choice 0), rebuilt from their deltas for the record.
+    private var toolCalls = ToolCallAccumulator()
     /// The events of a held stream, replayed after ``hold()`` passed.
     private var replay: [RelayEvent]?
     /// Whether the response head has gone out (false while a stream is held).
@@ -163,7 +165,7 @@ public final class StreamRelay: @unchecked Sendable {
         text += delta
         if let choice = chunk.json["choices"]?.arrayValue?.first {
             if let f = choice["finish_reason"]?.stringValue { finishReason = f }
-            if choice["delta"]?["tool_calls"] != nil { sawToolCalls = true }
+            if toolCalls.feed(chunk.json) { sawToolCalls = true }
         }
         guard restorer != nil, let restored = restore(chunk.json) else {
             shown += delta
@@ -255,6 +257,7 @@ public final class StreamRelay: @unchecked Sendable {
             ]
             onCompletion(completion.serialized(), record)
         }
+        record.toolCalls = toolCalls.calls
         await recorder.finish(
             record, output: error?.code == .outputBlocked ? nil : text, finishReasons: finishReason.map { [$0] } ?? [],
             errorCode: error?.code.name)

@@ -27,6 +27,8 @@ public struct CallPolicy: Sendable {
     public var review: SluiceConfig.ReviewWhen
     /// How output guards meet streams; `nil` for the default (``StreamGuardMode/effective(configured:guards:)``).
     public var streamGuard: StreamGuardMode?
+    /// Models tried in order, a bad answer escalating to the next; empty for none.
+    public var cascade: [String]
 
     /// The policy of `purpose` under `config`: the purpose's own settings over the global `retry:`.
     public init(config: SluiceConfig, purpose: String) {
@@ -43,6 +45,7 @@ public struct CallPolicy: Sendable {
         guards = p?.guards ?? Guards()
         review = p?.review ?? .never
         streamGuard = p?.streamGuard
+        cascade = p?.cascade ?? []
     }
 }
 

@@ -20,11 +20,14 @@ public struct AnthropicProvider: Provider {
         public var headers: [(String, String)]
         /// Whole-request timeout.
         public var timeout: TimeAmount
+        /// Several keys to spread calls over by their rate limits (`api_keys:`); when set, each
+        /// request carries one of its keys instead of `apiKey`.
+        public var keyPool: SharedKeyPool?
 
         /// Settings with trailing slashes stripped from `baseURL`.
         public init(
             baseURL: String = "https://api.anthropic.com/v1", apiKey: String?, version: String = "2023-06-01",
-            headers: [(String, String)] = [], timeout: TimeAmount = .seconds(600)
+            headers: [(String, String)] = [], timeout: TimeAmount = .seconds(600), keyPool: SharedKeyPool? = nil
         ) {
             var url = baseURL
             while url.hasSuffix("/") { url.removeLast() }
@@ -33,6 +36,7 @@ public struct AnthropicProvider: Provider {
             self.version = version
             self.headers = headers
             self.timeout = timeout
+            self.keyPool = keyPool
         }
     }
 
@@ -40,6 +44,8 @@ public struct AnthropicProvider: Provider {
     public let name: String
     /// Messages requests from Anthropic clients go upstream as they are; everything else is translated.
     public var nativeFormats: Set<NativeFormat> { [.anthropicMessages] }
+    /// The `api_keys:` pool, when configured.
+    public var keyPool: SharedKeyPool? { settings.keyPool }
     let settings: Settings
     let clients: HTTPClients
 
@@ -64,7 +70,7 @@ public struct AnthropicProvider: Provider {
         var req = UpstreamCall(url: settings.baseURL + "/messages")
         req.headers.add(name: "content-type", value: "application/json")
         req.headers.add(name: "anthropic-version", value: settings.version)
-        if let key = settings.apiKey { req.headers.add(name: "x-api-key", value: key) }
+        if settings.keyPool == nil, let key = settings.apiKey { req.headers.add(name: "x-api-key", value: key) }
         if request.stream { req.headers.add(name: "accept", value: "text/event-stream") }
         for (k, v) in settings.headers { req.headers.add(name: k, value: v) }
         if let native = request.native, native.format == .anthropicMessages {
@@ -79,7 +85,8 @@ public struct AnthropicProvider: Provider {
         }
         req.body = ByteBuffer(bytes: JSON.object(body).serialized())
         return try await UpstreamHTTP.send(
-            req, clients: clients, loop: request.eventLoop, timeout: settings.timeout, secret: settings.apiKey)
+            req, pool: settings.keyPool, header: KeyHeader(name: "x-api-key"), clients: clients, loop: request.eventLoop,
+            timeout: settings.timeout, secret: settings.apiKey)
     }
 
     /// A Messages call answered as a `chat.completion`; a native request's answer keeps the upstream's bytes too.

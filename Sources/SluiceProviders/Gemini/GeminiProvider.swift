@@ -12,11 +12,14 @@ public struct GeminiProvider: Provider {
     let headers: [(String, String)]
     let timeout: TimeAmount
     let clients: HTTPClients
+    /// The `api_keys:` pool, when configured: each request carries one of its keys instead of `apiKey`.
+    public let keyPool: SharedKeyPool?
 
     /// A provider posting to `baseURL` (default `https://generativelanguage.googleapis.com/v1beta`) with `x-goog-api-key`.
     public init(
         name: String, baseURL: String = "https://generativelanguage.googleapis.com/v1beta", apiKey: String?,
-        headers: [(String, String)] = [], timeout: TimeAmount = .seconds(600), clients: HTTPClients
+        headers: [(String, String)] = [], timeout: TimeAmount = .seconds(600), clients: HTTPClients,
+        keyPool: SharedKeyPool? = nil
     ) {
         var url = baseURL
         while url.hasSuffix("/") { url.removeLast() }
@@ -26,6 +29,7 @@ public struct GeminiProvider: Provider {
         self.headers = headers
         self.timeout = timeout
         self.clients = clients
+        self.keyPool = keyPool
     }
 
     func send(_ request: UpstreamRequest) async throws(ProviderError) -> HTTPClientResponse {
@@ -39,11 +43,12 @@ public struct GeminiProvider: Provider {
         let url = baseURL + "/models/\(model)" + operation
         var req = UpstreamCall(url: url)
         req.headers.add(name: "content-type", value: "application/json")
-        if let apiKey { req.headers.add(name: "x-goog-api-key", value: apiKey) }
+        if keyPool == nil, let apiKey { req.headers.add(name: "x-goog-api-key", value: apiKey) }
         for (k, v) in headers { req.headers.add(name: k, value: v) }
         req.body = ByteBuffer(bytes: JSON.object(body).serialized())
         return try await UpstreamHTTP.send(
-            req, clients: clients, loop: request.eventLoop, timeout: timeout, secret: apiKey)
+            req, pool: keyPool, header: KeyHeader(name: "x-goog-api-key"), clients: clients, loop: request.eventLoop,
+            timeout: timeout, secret: apiKey)
     }
 
     /// A `generateContent` call answered as a `chat.completion`.

@@ -27,9 +27,7 @@ extension OpenAIProvider {
         var call = call(to: responsesURL, stream: request.stream)
         let body = ResponsesCodec.upstreamBody(native.body, model: request.model, stream: request.stream)
         call.body = ByteBuffer(bytes: JSON.object(body).serialized())
-        return try await UpstreamHTTP.send(
-            call, clients: clients, loop: request.eventLoop, timeout: settings.timeout,
-            secret: settings.apiKey)
+        return try await send(call, loop: request.eventLoop)
     }
 
     /// A whole Responses answer: the chat completion made from it, and its bytes as `native`.

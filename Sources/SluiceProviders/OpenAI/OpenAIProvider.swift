@@ -32,11 +32,14 @@ public struct OpenAIProvider: Provider {
         /// Whether the upstream serves OpenAI's Responses API (`/responses`): requests from
         /// `/v1/responses` clients then go to it as they were sent (``NativeFormat/openAIResponses``).
         public var nativeResponses: Bool
+        /// Several keys to spread calls over by their rate limits (`api_keys:`); when set, each
+        /// request carries one of its keys instead of `apiKey`.
+        public var keyPool: SharedKeyPool?
 
         /// Settings with trailing slashes stripped from `baseURL`; the timeout defaults to 600 s.
         public init(
             baseURL: String, apiKey: String?, headers: [(String, String)] = [], timeout: TimeAmount = .seconds(600),
-            dialect: Dialect = .openAI, nativeResponses: Bool = false
+            dialect: Dialect = .openAI, nativeResponses: Bool = false, keyPool: SharedKeyPool? = nil
         ) {
             var url = baseURL
             while url.hasSuffix("/") { url.removeLast() }
@@ -46,6 +49,7 @@ public struct OpenAIProvider: Provider {
             self.timeout = timeout
             self.dialect = dialect
             self.nativeResponses = nativeResponses
+            self.keyPool = keyPool
         }
     }
 
@@ -53,6 +57,8 @@ public struct OpenAIProvider: Provider {
     public let name: String
     /// The Responses API when the settings say the upstream serves it; else only the chat shape.
     public var nativeFormats: Set<NativeFormat> { settings.nativeResponses ? [.openAIResponses] : [] }
+    /// The `api_keys:` pool, when configured.
+    public var keyPool: SharedKeyPool? { settings.keyPool }
     let settings: Settings
     let clients: HTTPClients
     let chatURL: String
@@ -91,14 +97,26 @@ public struct OpenAIProvider: Provider {
         req.headers.reserveCapacity(4 + settings.headers.count)
         req.headers.add(name: "content-type", value: "application/json")
         if stream { req.headers.add(name: "accept", value: "text/event-stream") }
-        if let key = settings.apiKey {
-            switch settings.dialect {
-            case .openAI: req.headers.add(name: "authorization", value: "Bearer \(key)")
-            case .azure: req.headers.add(name: "api-key", value: key)
-            }
+        if settings.keyPool == nil, let key = settings.apiKey {
+            req.headers.add(name: keyHeader.name, value: keyHeader.prefix + key)
         }
         for (k, v) in settings.headers { req.headers.add(name: k, value: v) }
         return req
+    }
+
+    /// Where the key goes: `Authorization: Bearer KEY`, Azure's `api-key: KEY`.
+    var keyHeader: KeyHeader {
+        switch settings.dialect {
+        case .openAI: KeyHeader(name: "authorization", prefix: "Bearer ")
+        case .azure: KeyHeader(name: "api-key")
+        }
+    }
+
+    /// Sends `call` with the configured key, or one of the pool's (``UpstreamHTTP/send(_:pool:header:clients:loop:timeout:secret:)``).
+    func send(_ call: UpstreamCall, loop: (any EventLoop)?) async throws(ProviderError) -> HTTPClientResponse {
+        try await UpstreamHTTP.send(
+            call, pool: settings.keyPool, header: keyHeader, clients: clients, loop: loop, timeout: settings.timeout,
+            secret: settings.apiKey)
     }
 
     /// The body without Anthropic `cache_control` marks on content parts (OpenAI-family
@@ -138,9 +156,7 @@ public struct OpenAIProvider: Provider {
     func post(_ request: UpstreamRequest, operation: String, expecting: String, what: String) async throws(ProviderError)
         -> UpstreamResponse
     {
-        let response = try await UpstreamHTTP.send(
-            makeRequest(request, operation: operation), clients: clients, loop: request.eventLoop,
-            timeout: settings.timeout, secret: settings.apiKey)
+        let response = try await send(makeRequest(request, operation: operation), loop: request.eventLoop)
         let body = try await UpstreamHTTP.body(of: response)
         let status = Int(response.status.code)
         guard let json = try? JSON.parse(body), let obj = json.objectValue, obj[expecting] != nil else {
@@ -153,9 +169,7 @@ public struct OpenAIProvider: Provider {
     /// A native Responses request (``NativeFormat/openAIResponses``, when the settings allow it) streams from `/responses`.
     public func stream(_ request: UpstreamRequest) async throws(ProviderError) -> any ChunkStream {
         if let native = responsesRequest(request) { return try await streamResponses(request, native) }
-        let response = try await UpstreamHTTP.send(
-            makeRequest(request), clients: clients, loop: request.eventLoop, timeout: settings.timeout,
-            secret: settings.apiKey)
+        let response = try await send(makeRequest(request), loop: request.eventLoop)
         return OpenAIChunkStream(body: response.body)
     }
 
@@ -199,6 +213,11 @@ public struct OpenAIProvider: Provider {
     /// The upstream's error, with the provider key (and anything like one) scrubbed from its message.
     /// Reads OpenAI, Anthropic and Gemini error bodies (`error.message`), with `secret` scrubbed.
     static func httpError(status: Int, body: [UInt8], headers: HTTPHeaders, secret: String?) -> ProviderError {
+        httpError(status: status, body: body, headers: headers, secrets: secret.map { [$0] } ?? [])
+    }
+
+    /// The upstream's error with every one of `secrets` (a key pool's) scrubbed from its message.
+    static func httpError(status: Int, body: [UInt8], headers: HTTPHeaders, secrets: [String]) -> ProviderError {
         var message = "upstream returned HTTP \(status)"
         if let json = try? JSON.parse(body) {
             if let m = json["error"]?["message"]?.stringValue ?? json["error"]?.stringValue ?? json["message"]?.stringValue {
@@ -208,7 +227,7 @@ public struct OpenAIProvider: Provider {
             message = String(decoding: body.prefix(300), as: UTF8.self)
         }
         let retryAfter = headers.first(name: "retry-after").flatMap { RetryAfter.seconds($0) }
-        message = SecretScrubber.scrub(message, known: secret.map { [$0] } ?? [])
+        message = SecretScrubber.scrub(message, known: secrets)
         return ProviderError(.http, status: status, message: message, retryAfterSeconds: retryAfter)
     }
 }

@@ -152,7 +152,7 @@ struct AdminControlRoutes {
             ]
         }
         return HTTPEdge.json(200, [
-            "object": "list", "data": .array(data),
+            "object": "list", "data": .array(data), "key_pools": Self.keyPools(gateway.keyPools),
             "settings": [
                 "window_s": .double(settings.windowS), "min_calls": .int(settings.minCalls),
                 "error_rate": .double(settings.errorRate), "cooldown_s": .double(settings.cooldownS),

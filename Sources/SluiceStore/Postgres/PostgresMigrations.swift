@@ -261,6 +261,8 @@ enum PostgresMigrations {
         ("017_runtime_keys", RuntimeKeyColumns.createSQL(integer: "BIGINT", real: "DOUBLE PRECISION")),
         ("018_quota_reserved", ["ALTER TABLE quota_leases ADD COLUMN IF NOT EXISTS reserved BIGINT NOT NULL DEFAULT 0"]),
         ("019_end_users", EndUserColumns.createSQL(integer: "BIGINT", real: "DOUBLE PRECISION")),
+        ("021_call_tool_calls_and_drift", CallColumns.migration021(integer: "BIGINT", real: "DOUBLE PRECISION", ifNotExists: "IF NOT EXISTS ")),
+        ("022_review_periods", PeriodReviewSQL.createSQL(integer: "BIGINT")),
     ]
 
     /// Applies the pending migrations. When none is pending nothing is locked or created, so a

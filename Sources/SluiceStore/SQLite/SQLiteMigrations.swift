@@ -231,6 +231,12 @@ enum SQLiteMigrations {
         m.registerMigration("019_end_users") { db in
             for statement in EndUserColumns.createSQL(integer: "INTEGER", real: "REAL") { try db.execute(sql: statement) }
         }
+        m.registerMigration("021_call_tool_calls_and_drift") { db in
+            for statement in CallColumns.migration021(integer: "INTEGER", real: "REAL", ifNotExists: "") { try db.execute(sql: statement) }
+        }
+        m.registerMigration("022_review_periods") { db in
+            for statement in PeriodReviewSQL.createSQL(integer: "INTEGER") { try db.execute(sql: statement) }
+        }
         return m
     }
 }

@@ -1,0 +1,96 @@
+import Foundation
+import SluiceCore
+import SluiceStore
+import SluiceTesting
+import Testing
+
+/// Validated cascades: the small model answers first; exactly the answers that fail the
+/// schema escalate to the large one, and the savings recorded match the ledger.
+@Suite struct CascadeTests {
+    static let usage = Usage(inputTokens: 10, outputTokens: 5)
+    /// The same tokens at the small and at the large model's prices.
+    static let smallCost = (10 * 1.0 + 5 * 2.0) / 1e6
+    static let largeCost = (10 * 10.0 + 5 * 20.0) / 1e6
+
+    static func config(small: FakeUpstream, large: FakeUpstream) -> String {
+        """
+        providers:
+          s: { type: openai_compatible, base_url: "\(small.baseURL)" }
+          l: { type: openai_compatible, base_url: "\(large.baseURL)" }
+        models:
+          small: { targets: [ { provider: s, model: small-model } ] }
+          large: { targets: [ { provider: l, model: large-model } ] }
+        pricing:
+          small-model: { input: 1, output: 2 }
+          large-model: { input: 10, output: 20 }
+        purposes:
+          extract:
+            cascade: [small, large]
+            repair_attempts: 0
+            output_schema: { type: object, required: [ok], properties: { ok: { type: boolean } } }
+        \(noRetry)
+        """
+    }
+
+    @Test func exactlyTheInvalidAnswersEscalateAndTheSavingsMatchTheLedger() async throws {
+        let small = try await FakeUpstream.start()
+        let large = try await FakeUpstream.start()
+        defer { Task { await small.stop(); await large.stop() } }
+        large.setDefault(.text(#"{"ok": true}"#, usage: Self.usage))
+        try await Harness.with(Self.config(small: small, large: large)) { h in
+            let body = #"{"model":"small","messages":[{"role":"user","content":"extract"}]}"#
+            var ids: [(String, Bool)] = []
+            for i in 0..<9 {
+                let invalid = i % 3 == 0
+                small.enqueue(.text(invalid ? "sorry, no JSON here" : #"{"ok": false}"#, usage: Self.usage))
+                let r = try await h.chat(body, headers: ["X-Sluice-Purpose": "extract"])
+                #expect(r.status == 200, "\(r.text)")
+                #expect(r.header("X-Sluice-Cascade") == (invalid ? "escalated" : "first"))
+                #expect(r.header("X-Sluice-Model") == (invalid ? "large-model" : "small-model"))
+                ids.append((try #require(r.header("X-Sluice-Call-Id")), invalid))
+            }
+            #expect(large.requestCount == 3)
+            var savedFromRecords = 0.0
+            for (id, invalid) in ids {
+                let record = try await h.record(id)
+                #expect(record.attempts.count == (invalid ? 2 : 1))
+                #expect(record.attempts.map(\.model) == (invalid ? ["small-model", "large-model"] : ["small-model"]))
+                let cost = try #require(record.costUSD)
+                #expect(abs(cost - (invalid ? Self.smallCost + Self.largeCost : Self.smallCost)) < 1e-12)
+                #expect(abs(record.savedUSD - (invalid ? 0 : Self.largeCost - Self.smallCost)) < 1e-12)
+                savedFromRecords += record.savedUSD
+            }
+            let summary = try await h.request(.GET, "/admin/cost-summary")
+            let row = try #require(summary.json["by_purpose"]?.arrayValue?.first { $0["purpose"] == "extract" })
+            let ledgerSaved = row["saved_today_usd"]?.doubleValue ?? -1
+            #expect(abs(ledgerSaved - 6 * (Self.largeCost - Self.smallCost)) < 1e-9 && abs(ledgerSaved - savedFromRecords) < 1e-9)
+
+            // A model outside the cascade is not cascaded.
+            large.enqueue(.text(#"{"ok": true}"#, usage: Self.usage))
+            let direct = try await h.chat(#"{"model":"large","messages":[{"role":"user","content":"x"}]}"#, headers: ["X-Sluice-Purpose": "extract"])
+            #expect(direct.status == 200 && direct.header("X-Sluice-Cascade") == nil)
+        }
+    }
+
+    @Test func aStreamedCallIsJudgedWholeAndReplayed() async throws {
+        let small = try await FakeUpstream.start()
+        let large = try await FakeUpstream.start()
+        defer { Task { await small.stop(); await large.stop() } }
+        small.setDefault(.text("I cannot produce JSON", usage: Self.usage))
+        large.setDefault(.text(#"{"ok": true}"#, usage: Self.usage))
+        try await Harness.with(Self.config(small: small, large: large)) { h in
+            let body = #"{"model":"small","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"extract"}]}"#
+            let r = try await h.chat(body, headers: ["X-Sluice-Purpose": "extract"])
+            #expect(r.status == 200)
+            #expect(r.header("X-Sluice-Cascade") == "escalated")
+            #expect(r.header("content-type")?.hasPrefix("text/event-stream") == true, "\(r.headers)")
+            let events = Harness.events(r.body)
+            #expect(events.last == "[DONE]")
+            let text = events.dropLast().compactMap { try? JSON.parse($0) }
+                .compactMap { $0["choices"]?.arrayValue?.first?["delta"]?["content"]?.stringValue }.joined()
+            #expect(text == #"{"ok": true}"#)
+            #expect(events.contains { $0.contains(#""usage""#) && $0.contains(#""prompt_tokens""#) })
+            #expect(small.received.first?.json?["stream"] == nil, "the cascade asks for whole answers")
+        }
+    }
+}
