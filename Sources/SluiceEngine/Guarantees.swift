@@ -23,9 +23,9 @@ public enum Policy: String, CaseIterable, Sendable {
     case authScope = "auth_scope"
     /// A kill switch on a purpose, model or provider refuses or skips it (`503 disabled`).
     case killSwitch = "kill_switch"
-    /// Key `rpm`/`tpm` and a run's call limit (`429`).
+    /// Team, key and end-user `rpm`/`tpm` and a run's call limit (`429`).
     case rateLimits = "rate_limits"
-    /// Purpose daily, key monthly and run budgets, reserved worst-case before the call (`429`).
+    /// Purpose, team, key, end-user and run budgets, reserved before the call (`429`).
     case budgets
     /// Personal data redacted before the provider and restored for the app, or refused (`pii: redact | block`).
     case pii

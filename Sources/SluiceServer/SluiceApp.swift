@@ -33,6 +33,7 @@ public enum SluiceApp {
         AdminCostRoutes(gateway: gateway).register(on: router)
         AdminFlagRoutes(gateway: gateway).register(on: router)
         AdminDriftRoutes(gateway: gateway).register(on: router)
+        AdminWeeklyReviewRoutes(gateway: gateway).register(on: router)
         FeedbackRoutes(chat: chat).register(on: router)
         AdminShadowRoutes(gateway: gateway).register(on: router)
         DashboardRoutes(gateway: gateway).register(on: router)

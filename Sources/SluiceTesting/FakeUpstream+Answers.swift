@@ -11,13 +11,16 @@ extension FakeUpstream {
     }
 
     /// The last tool result a request carries: a chat `tool` message, an Anthropic `tool_result`
-    /// block or a Responses `function_call_output` item; `nil` when there is none.
+    /// block, a Gemini `functionResponse` part or a Responses `function_call_output` item; `nil` when there is none.
     static func toolResult(in request: JSONObject) -> String? {
         for m in (request["messages"]?.arrayValue ?? []).reversed() {
             if m["role"]?.stringValue == "tool" { return ChatText.content(m["content"]) }
             for block in m["content"]?.arrayValue ?? [] where block["type"]?.stringValue == "tool_result" {
                 return block["content"]?.stringValue ?? ChatText.content(block["content"])
             }
+        }
+        for c in (request["contents"]?.arrayValue ?? []).reversed() {
+            if let r = c["parts"]?.arrayValue?.compactMap({ $0["functionResponse"]?["response"] }).last { return r.jsonString }
         }
         for item in (request["input"]?.arrayValue ?? []).reversed() where item["type"]?.stringValue == "function_call_output" {
             return item["output"]?.stringValue ?? item["output"]?.jsonString ?? ""

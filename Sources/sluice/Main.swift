@@ -28,7 +28,7 @@ struct SluiceCommand: AsyncParsableCommand {
         commandName: "sluice",
         abstract: "Sluice: a production LLM gateway.",
         version: SluiceVersion.current,
-        subcommands: [Serve.self, CheckConfig.self, Migrate.self, Healthcheck.self, Calls.self, Kill.self, Unkill.self, PromptsCommand.self, Costs.self, Tasks.self, FlagsCommand.self, KeysCommand.self, DriftCommand.self,
+        subcommands: [Serve.self, CheckConfig.self, Migrate.self, Healthcheck.self, Calls.self, Kill.self, Unkill.self, PromptsCommand.self, Costs.self, Tasks.self, FlagsCommand.self, KeysCommand.self, DriftCommand.self, ReviewCommand.self,
             ShadowCommand.self, EvalCommand.self, DevSeed.self])
 }
 

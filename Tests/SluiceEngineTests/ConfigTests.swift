@@ -221,3 +221,29 @@ import SluiceStore
         #expect(c.models.contains { $0.name == "fast" })
     }
 }
+
+/// `cascade:` is checked when the config loads.
+@Suite struct CascadeConfigTests {
+    static let base = """
+        providers: { sim: { type: simulated } }
+        models:
+          small: { targets: [ { provider: sim, model: sim-small } ] }
+          large: { targets: [ { provider: sim, model: sim-large } ] }
+        """
+
+    @Test func aCascadeNeedsTwoKnownModelsAndStartsAtTheFirst() throws {
+        let ok = try ConfigLoader.parse(Self.base + "\npurposes:\n  p: { cascade: [small, large] }\n", environment: [:])
+        #expect(ok.purposes["p"]?.cascade == ["small", "large"] && ok.purposes["p"]?.model == "small")
+        for (yaml, expected) in [
+            ("  p: { cascade: [small] }", "at least two different models"),
+            ("  p: { cascade: [small, small] }", "at least two different models"),
+            ("  p: { cascade: [small, huge] }", "unknown model 'huge' in the cascade"),
+            ("  p: { model: large, cascade: [small, large] }", "is not the cascade's first model"),
+        ] {
+            #expect(throws: (any Error).self) { try ConfigLoader.parse(Self.base + "\npurposes:\n" + yaml + "\n", environment: [:]) }
+            do { _ = try ConfigLoader.parse(Self.base + "\npurposes:\n" + yaml + "\n", environment: [:]) } catch {
+                #expect("\(error)".contains(expected), "\(error)")
+            }
+        }
+    }
+}

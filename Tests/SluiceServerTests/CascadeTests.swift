@@ -93,4 +93,28 @@ import Testing
             #expect(small.received.first?.json?["stream"] == nil, "the cascade asks for whole answers")
         }
     }
+
+    /// The cascade holds on `/v1/messages` and `/v1/responses` too, whole and streamed.
+    @Test func messagesAndResponsesCascadeToo() async throws {
+        let small = try await FakeUpstream.start()
+        let large = try await FakeUpstream.start()
+        defer { Task { await small.stop(); await large.stop() } }
+        small.setDefault(.text("no JSON, sorry", usage: Self.usage))
+        large.setDefault(.text(#"{"ok": true}"#, usage: Self.usage))
+        try await Harness.with(Self.config(small: small, large: large)) { h in
+            let headers = ["X-Sluice-Purpose": "extract", "anthropic-version": "2023-06-01"]
+            for stream in [false, true] {
+                let messages = try await h.request(
+                    .POST, "/v1/messages",
+                    body: #"{"model":"small","max_tokens":50,"stream":\#(stream),"messages":[{"role":"user","content":"extract"}]}"#,
+                    headers: headers)
+                #expect(messages.status == 200 && messages.header("X-Sluice-Cascade") == "escalated", "\(stream): \(messages.text) \(messages.headers)")
+                #expect(messages.text.contains(#"{\"ok\": true}"#) || messages.text.contains(#"{"ok": true}"#), "\(messages.text)")
+                let responses = try await h.request(
+                    .POST, "/v1/responses", body: #"{"model":"small","stream":\#(stream),"input":"extract"}"#, headers: headers)
+                #expect(responses.status == 200 && responses.header("X-Sluice-Cascade") == "escalated", "\(stream): \(responses.text)")
+            }
+            #expect(large.requestCount == 4)
+        }
+    }
 }

@@ -56,6 +56,13 @@ enum Transport: String, CaseIterable, Sendable, CustomTestStringConvertible {
         try await Harness.with(provider.config(upstream)) { h in
             try await run(scenario, provider, upstream, h)
         }
+        // What the cloud providers sent verifies with libraries Sluice did not write: botocore
+        // recomputes Bedrock's SigV4 signatures; PyJWT checked Vertex's JWTs at the token endpoint.
+        if provider == .bedrock, pythonHasBotocore { try await BedrockFixture.expectSignaturesVerify(upstream) }
+        if provider == .vertexGemini || provider == .vertexClaude, pythonHasPyJWT {
+            #expect(upstream.vertex.tokenRequests == 1)
+            #expect(upstream.vertex.rejections.isEmpty)
+        }
     }
 
     func run(_ scenario: Scenario, _ provider: ScenarioProvider, _ upstream: FakeUpstream, _ h: Harness) async throws {
@@ -132,7 +139,7 @@ enum Transport: String, CaseIterable, Sendable, CustomTestStringConvertible {
                  {"role":"tool","tool_call_id":"call_b","content":"{\"time\":\"12:00\"}"}]}
                 """#)
             try expectOK(r)
-            let refs = provider == .gemini ? ["get_weather", "get_time"] : ["call_a", "call_b"]
+            let refs = provider.isGemini ? ["get_weather", "get_time"] : ["call_a", "call_b"]
             #expect(provider.toolResults(try sent()) == [refs[0] + #"={"temp":21}"#, refs[1] + #"={"time":"12:00"}"#])
             #expect(message(r)?["content"] == "Sunny, and it is noon.")
             #expect(finish(r) == "stop")
@@ -149,6 +156,22 @@ enum Transport: String, CaseIterable, Sendable, CustomTestStringConvertible {
             #expect(try JSON.parse(text) == ["label": "bug"])
             #expect(message(r)?["tool_calls"] == nil)
             #expect(finish(r) == "stop")
+
+        case .images where provider == .bedrock:
+            // Bedrock takes image bytes only: an image URL is a 400 that says to send a data URL, and a data URL goes as bytes.
+            let refused = try await h.chat(#"""
+                {"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"what are these?"},
+                  {"type":"image_url","image_url":{"url":"https://example.com/cat.png"}}]}]}
+                """#)
+            #expect(refused.status == 400)
+            #expect(refused.json["error"]?["message"]?.stringValue?.contains("base64 data URL") == true, "\(refused.text)")
+            let r = try await h.chat(#"""
+                {"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"what are these?"},
+                  {"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}}]}]}
+                """#)
+            try expectOK(r)
+            #expect(provider.images(try sent()) == ["base64:image/png:iVBORw0KGgo="])
+            #expect(message(r)?["content"] == "fake answer to: what are these?")
 
         case .images:
             let r = try await h.chat(#"""

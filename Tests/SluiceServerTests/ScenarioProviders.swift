@@ -11,13 +11,18 @@ enum ScenarioProvider: String, CaseIterable, Sendable, CustomTestStringConvertib
     case anthropic
     case gemini
     case azureOpenAI = "azure_openai"
+    case bedrock
+    /// `type: vertex` with a Gemini model (Google's publisher).
+    case vertexGemini = "vertex_gemini"
+    /// `type: vertex` with a Claude model (Anthropic's publisher, `rawPredict`).
+    case vertexClaude = "vertex_claude"
 
     var testDescription: String { rawValue }
 
     /// A gateway whose model `m` goes to this provider type at `upstream`: `http://`, or
     /// `https://` with the upstream's CA as the provider's `ca_file` when it serves TLS
     /// (`trustCA: false` leaves `ca_file` out, so that verification fails).
-    func config(_ upstream: FakeUpstream, trustCA: Bool = true, extra: String = "") -> String {
+    func config(_ upstream: FakeUpstream, trustCA: Bool = true, extra: String = "") throws -> String {
         let url = upstream.origin
         let ca = trustCA ? upstream.caFile.map { #", ca_file: "\#($0)""# } ?? "" : ""
         let provider: String
@@ -27,12 +32,18 @@ enum ScenarioProvider: String, CaseIterable, Sendable, CustomTestStringConvertib
         case .anthropic: provider = #"{ type: anthropic, base_url: "\#(url)/v1", api_key: "sk-ant-scenario-1"\#(ca) }"#
         case .gemini: provider = #"{ type: gemini, base_url: "\#(url)/v1beta", api_key: "gem-scenario-1"\#(ca) }"#
         case .azureOpenAI: provider = #"{ type: azure_openai, base_url: "\#(url)", api_key: "azure-scenario-1"\#(ca) }"#
+        case .bedrock:
+            provider = trustCA ? BedrockFixture.provider(upstream) : BedrockFixture.provider(upstream).replacingOccurrences(of: ca, with: "")
+        case .vertexGemini, .vertexClaude:
+            // The fake's token endpoint verifies the service account's JWTs with PyJWT; without it, a static token.
+            let entry = try VertexFixture.provider(upstream, accessToken: pythonHasPyJWT ? nil : "ya29.scenario-static")
+            provider = trustCA ? entry : entry.replacingOccurrences(of: ca, with: "")
         }
         return """
             providers:
               p: \(provider)
             models:
-              m: { targets: [ { provider: p, model: \(upstreamModel) } ] }
+              m: { targets: [ { provider: p, model: "\(upstreamModel)" } ] }
             pricing:
               llama-3.1-8b: { input: 0.05, output: 0.08, cached_input: 0.01 }
             \(noRetry)
@@ -46,14 +57,16 @@ enum ScenarioProvider: String, CaseIterable, Sendable, CustomTestStringConvertib
         case .openai, .azureOpenAI: "gpt-4o-mini"
         case .openaiCompatible: "llama-3.1-8b"
         case .anthropic: "claude-sonnet-4-5"
-        case .gemini: "gemini-2.5-flash"
+        case .gemini, .vertexGemini: "gemini-2.5-flash"
+        case .bedrock: "anthropic.claude-3-5-haiku-20241022-v1:0"
+        case .vertexClaude: "claude-3-5-haiku@20241022"
         }
     }
 
     /// The usage the cache scenario scripts: 1M prompt tokens of which 400k read
     /// from the provider's cache (and, for Anthropic, 100k written), 100k out.
     var cacheUsage: Usage {
-        Usage(inputTokens: 1_000_000, outputTokens: 100_000, cachedTokens: 400_000, cacheWriteTokens: self == .anthropic ? 100_000 : 0)
+        Usage(inputTokens: 1_000_000, outputTokens: 100_000, cachedTokens: 400_000, cacheWriteTokens: isAnthropic ? 100_000 : 0)
     }
 
     /// The cost of ``cacheUsage`` worked out by hand from the price table (USD per million).
@@ -66,7 +79,11 @@ enum ScenarioProvider: String, CaseIterable, Sendable, CustomTestStringConvertib
         // 500k × 3.00 + 400k read × 0.30 + 100k written × 3.75 + 100k × 15.00
         case .anthropic: 1.5 + 0.12 + 0.375 + 1.5
         // 600k × 0.30 + 400k × 0.075 + 100k × 2.50
-        case .gemini: 0.18 + 0.03 + 0.25
+        case .gemini, .vertexGemini: 0.18 + 0.03 + 0.25
+        // Claude 3.5 Haiku: 600k × 0.80 + 400k read × 0.08 + 100k × 4.00
+        case .bedrock: 0.48 + 0.032 + 0.4
+        // 500k × 0.80 + 400k read × 0.08 + 100k written × 1.00 + 100k × 4.00
+        case .vertexClaude: 0.4 + 0.032 + 0.1 + 0.4
         }
     }
 
@@ -76,16 +93,37 @@ enum ScenarioProvider: String, CaseIterable, Sendable, CustomTestStringConvertib
         case .openai, .azureOpenAI: 400_000 * (0.15 - 0.075) / 1e6
         case .openaiCompatible: 400_000 * (0.05 - 0.01) / 1e6
         case .anthropic: 400_000 * (3.0 - 0.30) / 1e6
-        case .gemini: 400_000 * (0.30 - 0.075) / 1e6
+        case .gemini, .vertexGemini: 400_000 * (0.30 - 0.075) / 1e6
+        case .bedrock, .vertexClaude: 400_000 * (0.80 - 0.08) / 1e6
         }
     }
+
+    /// The API the upstream speaks, which decides how to read what it was sent.
+    enum Dialect { case openAI, anthropic, gemini, bedrock }
+
+    var dialect: Dialect {
+        switch self {
+        case .openai, .openaiCompatible, .azureOpenAI: .openAI
+        case .anthropic, .vertexClaude: .anthropic
+        case .gemini, .vertexGemini: .gemini
+        case .bedrock: .bedrock
+        }
+    }
+
+    /// Whether the upstream speaks Anthropic's Messages API.
+    var isAnthropic: Bool { self == .anthropic || self == .vertexClaude }
+
+    /// Whether the upstream speaks Gemini's generateContent API.
+    var isGemini: Bool { self == .gemini || self == .vertexGemini }
 
     /// An error body in this provider's own shape.
     func errorBody(_ message: String) -> String {
         switch self {
-        case .anthropic:
+        case .bedrock:
+            JSON.object(["__type": "ValidationException", "message": .string(message)]).jsonString
+        case .anthropic, .vertexClaude:
             JSON.object(["type": "error", "error": ["type": "invalid_request_error", "message": .string(message)]]).jsonString
-        case .gemini:
+        case .gemini, .vertexGemini:
             JSON.object(["error": ["code": 400, "message": .string(message), "status": "INVALID_ARGUMENT"]]).jsonString
         default:
             JSON.object(["error": ["message": .string(message), "type": "invalid_request_error", "param": nil, "code": nil]]).jsonString
@@ -99,6 +137,9 @@ enum ScenarioProvider: String, CaseIterable, Sendable, CustomTestStringConvertib
         case .azureOpenAI: "/openai/deployments/gpt-4o-mini/chat/completions"
         case .anthropic: "/v1/messages"
         case .gemini: "/v1beta/models/gemini-2.5-flash" + (stream ? ":streamGenerateContent" : ":generateContent")
+        case .bedrock: "/model/anthropic.claude-3-5-haiku-20241022-v1%3A0" + (stream ? "/converse-stream" : "/converse")
+        case .vertexGemini: VertexFixture.path(upstreamModel, stream ? "streamGenerateContent" : "generateContent")
+        case .vertexClaude: VertexFixture.path(upstreamModel, stream ? "streamRawPredict" : "rawPredict")
         }
     }
 
@@ -106,25 +147,29 @@ enum ScenarioProvider: String, CaseIterable, Sendable, CustomTestStringConvertib
 
     /// The system prompt as sent.
     func systemText(_ sent: JSON) -> String? {
-        switch self {
+        switch dialect {
         case .anthropic:
             sent["system"]?.stringValue ?? sent["system"]?.arrayValue?.compactMap { $0["text"]?.stringValue }.joined()
         case .gemini:
             sent["systemInstruction"]?["parts"]?.arrayValue?.compactMap { $0["text"]?.stringValue }.joined()
-        default:
+        case .bedrock:
+            bedrockSystem(sent)
+        case .openAI:
             sent["messages"]?.arrayValue?.first { $0["role"]?.stringValue == "system" }?["content"]?.stringValue
         }
     }
 
     /// The conversation turns as sent: (role as user/assistant, text), system excluded.
     func turns(_ sent: JSON) -> [String] {
-        switch self {
+        switch dialect {
         case .gemini:
             (sent["contents"]?.arrayValue ?? []).map { c in
                 let role = c["role"]?.stringValue == "model" ? "assistant" : "user"
                 return role + ":" + (c["parts"]?.arrayValue ?? []).compactMap { $0["text"]?.stringValue }.joined()
             }
-        default:
+        case .bedrock:
+            bedrockTurns(sent)
+        case .openAI, .anthropic:
             (sent["messages"]?.arrayValue ?? []).filter { $0["role"]?.stringValue != "system" }.map { m in
                 (m["role"]?.stringValue ?? "?") + ":" + ChatText.content(m["content"])
             }
@@ -133,7 +178,7 @@ enum ScenarioProvider: String, CaseIterable, Sendable, CustomTestStringConvertib
 
     /// The tool results as sent: (call reference, result text).
     func toolResults(_ sent: JSON) -> [String] {
-        switch self {
+        switch dialect {
         case .anthropic:
             (sent["messages"]?.arrayValue ?? []).flatMap { m in
                 (m["content"]?.arrayValue ?? []).filter { $0["type"]?.stringValue == "tool_result" }.map { b in
@@ -146,7 +191,9 @@ enum ScenarioProvider: String, CaseIterable, Sendable, CustomTestStringConvertib
                     (r["name"]?.stringValue ?? "?") + "=" + (r["response"]?.jsonString ?? "")
                 }
             }
-        default:
+        case .bedrock:
+            bedrockToolResults(sent)
+        case .openAI:
             (sent["messages"]?.arrayValue ?? []).filter { $0["role"]?.stringValue == "tool" }.map { m in
                 (m["tool_call_id"]?.stringValue ?? "?") + "=" + ChatText.content(m["content"])
             }
@@ -155,14 +202,16 @@ enum ScenarioProvider: String, CaseIterable, Sendable, CustomTestStringConvertib
 
     /// The names of the tools offered, and the forced one if any.
     func tools(_ sent: JSON) -> (names: [String], forced: String?) {
-        switch self {
+        switch dialect {
         case .anthropic:
             let names = (sent["tools"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
             return (names, sent["tool_choice"]?["type"]?.stringValue == "tool" ? sent["tool_choice"]?["name"]?.stringValue : nil)
         case .gemini:
             let names = (sent["tools"]?.arrayValue ?? []).flatMap { ($0["functionDeclarations"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue } }
             return (names, sent["toolConfig"]?["functionCallingConfig"]?["allowedFunctionNames"]?.arrayValue?.first?.stringValue)
-        default:
+        case .bedrock:
+            return bedrockTools(sent)
+        case .openAI:
             let names = (sent["tools"]?.arrayValue ?? []).compactMap { $0["function"]?["name"]?.stringValue }
             return (names, sent["tool_choice"]?["function"]?["name"]?.stringValue)
         }
@@ -170,7 +219,7 @@ enum ScenarioProvider: String, CaseIterable, Sendable, CustomTestStringConvertib
 
     /// The JSON schema the provider was asked to answer in, by its native mechanism.
     func requestedSchema(_ sent: JSON) -> JSON? {
-        switch self {
+        switch dialect {
         case .anthropic:
             let forced = sent["tool_choice"]?["name"]?.stringValue
             return sent["tools"]?.arrayValue?.first { $0["name"]?.stringValue == forced }?["input_schema"]
@@ -178,14 +227,16 @@ enum ScenarioProvider: String, CaseIterable, Sendable, CustomTestStringConvertib
             let config = sent["generationConfig"]
             guard config?["responseMimeType"] == "application/json" else { return nil }
             return config?["responseSchema"] ?? config?["responseJsonSchema"]
-        default:
+        case .bedrock:
+            return bedrockSchema(sent)
+        case .openAI:
             return sent["response_format"]?["json_schema"]?["schema"]
         }
     }
 
     /// The images as sent, each as `url:…` or `base64:MIME:DATA`.
     func images(_ sent: JSON) -> [String] {
-        switch self {
+        switch dialect {
         case .anthropic:
             (sent["messages"]?.arrayValue ?? []).flatMap { m in
                 (m["content"]?.arrayValue ?? []).filter { $0["type"]?.stringValue == "image" }.map { b in
@@ -205,7 +256,9 @@ enum ScenarioProvider: String, CaseIterable, Sendable, CustomTestStringConvertib
                     return nil
                 }
             }
-        default:
+        case .bedrock:
+            bedrockImages(sent)
+        case .openAI:
             (sent["messages"]?.arrayValue ?? []).flatMap { m in
                 (m["content"]?.arrayValue ?? []).compactMap { $0["image_url"]?["url"]?.stringValue }.map { url in
                     url.hasPrefix("data:") ? "base64:" + url.dropFirst(5).replacingOccurrences(of: ";base64,", with: ":") : "url:" + url

@@ -169,8 +169,9 @@ struct VertexTests {
         defer { Task { await upstream.stop() } }
         let provider = try VertexFixture.provider(upstream, accessToken: "ya29.static-token-for-tests")
         try await Harness.with(try config(upstream, provider: provider)) { h in
-            #expect(try await h.chat(#"{"model":"claude","messages":[{"role":"user","content":"hi"}]}"#).status == 200)
-            #expect(try await h.chat(#"{"model":"gem","messages":[{"role":"user","content":"hi"}]}"#).status == 200)
+            let claude = try await h.chat(#"{"model":"claude","messages":[{"role":"user","content":"hi"}]}"#)
+            let gemini = try await h.chat(#"{"model":"gem","messages":[{"role":"user","content":"hi"}]}"#)
+            #expect(claude.status == 200 && gemini.status == 200, "\(claude.text) \(gemini.text)")
         }
         #expect(upstream.vertex.tokenRequests == 0)
         #expect(VertexFixture.calls(upstream).allSatisfy { $0.headers["authorization"] == "Bearer ya29.static-token-for-tests" })

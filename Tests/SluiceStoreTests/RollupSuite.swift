@@ -267,6 +267,9 @@ import Testing
     // MARK: helpers
 
     /// A store on `fixture` migrated through `012_evals`, with `records` written to `calls` only.
+    /// The `calls` columns added after migration 012 (016 and 021).
+    static let laterColumns = ["surface", "tool_calls", "output_sentiment", "input_chars", "input_script"]
+
     static func openBeforeRollups(_ fixture: StoreFixture, with records: [CallRecord]) async throws -> any SluiceStore {
         switch StorageURL.parse(fixture.storageURL) {
         case .success(.sqlite(let path)):
@@ -275,10 +278,11 @@ import Testing
             // The calls are written with today's columns, then the columns added after 012 are taken away again.
             try await store.pool.write { db in
                 try db.execute(sql: "ALTER TABLE calls ADD COLUMN surface TEXT")
+                for statement in CallColumns.migration021(integer: "INTEGER", real: "REAL", ifNotExists: "") { try db.execute(sql: statement) }
                 for r in records {
                     try db.execute(sql: SQLiteStore.insertSQL, arguments: StatementArguments(r.cells(sealedBy: nil).map(\.databaseValue)))
                 }
-                try db.execute(sql: "ALTER TABLE calls DROP COLUMN surface")
+                for column in Self.laterColumns { try db.execute(sql: "ALTER TABLE calls DROP COLUMN \(column)") }
             }
             return store
         case .success(.postgres(let url)):
@@ -287,8 +291,11 @@ import Testing
             let query = PostgresStore.insertQuery(records[...], cipher: nil)
             try await store.run("seed calls") { client in
                 _ = try await client.query("ALTER TABLE calls ADD COLUMN surface TEXT")
+                for statement in CallColumns.migration021(integer: "BIGINT", real: "DOUBLE PRECISION", ifNotExists: "") {
+                    _ = try await client.query(PostgresQuery(unsafeSQL: statement))
+                }
                 _ = try await client.query(query)
-                _ = try await client.query("ALTER TABLE calls DROP COLUMN surface")
+                for column in Self.laterColumns { _ = try await client.query(PostgresQuery(unsafeSQL: "ALTER TABLE calls DROP COLUMN \(column)")) }
             }
             return store
         case .failure(let e):

@@ -22,6 +22,13 @@ public struct AlertRule: Sendable, Equatable {
         case outputTokensShift = "output_tokens_shift"
         /// The pass rate (0…1) of the purpose's latest scheduled eval run (`evals:`).
         case evalScore = "eval_score"
+        /// Negative feedback (score below 0) / feedback given, on calls made over `window` (per purpose).
+        case feedbackNegativeRate = "feedback_negative_rate"
+        /// Mean output sentiment (−1…1) over `window` minus its mean over the 30 days before (per purpose);
+        /// a sour turn is negative, so use `below`, such as `below: -0.2`.
+        case sentimentShift = "sentiment_shift"
+        /// Mean input length (characters) over `window` against the 30 days before, as a change in percent (per purpose).
+        case inputLengthShift = "input_length_shift"
     }
 
     /// The metric.

@@ -157,6 +157,9 @@ public final class AlertService: Service, Sendable {
                 else { continue }
                 let change = (cur - old) / old * 100
                 out.append((name, change, "Mean output tokens of \(label) moved \(Self.fmt(change))% (\(Self.fmt(old)) → \(Self.fmt(cur))) against the 30 days before."))
+            case .feedbackNegativeRate, .sentimentShift, .inputLengthShift:
+                guard let scope, let m = try await measureContent(rule, purpose: scope, label: label, now: now, end: end) else { continue }
+                out.append((name, m.0, m.1))
             }
         }
         return out

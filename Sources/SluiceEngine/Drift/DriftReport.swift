@@ -27,6 +27,8 @@ public struct DriftReport: Sendable {
     public var current: DriftStats
     public var baseline: DriftStats
     public var shifts: [DriftShift]
+    /// The same comparison per answered model version seen in both windows.
+    public var byModel: [(model: String, shifts: [DriftShift])] = []
     /// Model versions that answered in the window but never in the baseline (an unpinned alias moved).
     public var newModels: [String]
     /// Per UTC day and answered model version.
@@ -47,9 +49,8 @@ public struct DriftReport: Sendable {
         let before = try await store.callStats(purpose: purpose, from: baselineStart, to: windowStart, limit: limit)
         var current = DriftStats(recent)
         var base = DriftStats(before)
-        func mean(_ xs: [Double]) -> Double? { xs.isEmpty ? nil : xs.reduce(0, +) / Double(xs.count) }
-        current.meanFeedback = mean(try await store.feedbackScores(purpose: purpose, from: windowStart, to: now))
-        base.meanFeedback = mean(try await store.feedbackScores(purpose: purpose, from: baselineStart, to: windowStart))
+        current.measureFeedback(try await store.feedbackScores(purpose: purpose, from: windowStart, to: now))
+        base.measureFeedback(try await store.feedbackScores(purpose: purpose, from: baselineStart, to: windowStart))
         var daily: [(String, String, DriftStats)] = []
         struct DayModel: Hashable { var day: String, model: String }
         let byDay = Dictionary(grouping: recent + before) { DayModel(day: String(Timestamp.iso8601($0.at).prefix(10)), model: $0.answeredModel ?? "none") }
@@ -57,15 +58,22 @@ public struct DriftReport: Sendable {
             daily.append((key.day, key.model, DriftStats(stats)))
         }
         let newModels = current.models.keys.filter { base.calls > 0 && base.models[$0] == nil }.sorted()
+        var byModel: [(model: String, shifts: [DriftShift])] = []
+        for model in current.models.keys.sorted() where base.models[model] != nil {
+            let c = DriftStats(recent.filter { $0.answeredModel == model })
+            let b = DriftStats(before.filter { $0.answeredModel == model })
+            byModel.append((model, shifts(current: c, baseline: b, newModels: [])))
+        }
         return DriftReport(
             purpose: purpose, windowStart: windowStart, baselineStart: baselineStart, now: now, current: current, baseline: base,
-            shifts: shifts(current: current, baseline: base, newModels: newModels), newModels: newModels, daily: daily,
+            shifts: shifts(current: current, baseline: base, newModels: newModels), byModel: byModel, newModels: newModels, daily: daily,
             latestEvalScore: EvalScheduler.latestScore(try await store.evalScores(purpose: purpose, limit: 100))?.passRate)
     }
 
     /// The compared metrics. A rate shift is significant when both sides have 30+ samples, the
     /// rates differ by 2+ points and a two-proportion z-test gives |z| ≥ 3; a mean or p95 when it
-    /// moves by 20% (tokens) or 50% (latency) with 30+ calls on each side.
+    /// moves by 20% (tokens, input length) or 50% (latency) with 30+ calls on each side; a mean
+    /// sentiment or feedback score when it moves by 0.2 or more with 30+ samples on each side.
     static func shifts(current c: DriftStats, baseline b: DriftStats, newModels: [String]) -> [DriftShift] {
         var out: [DriftShift] = []
         func rate(_ metric: String, _ cur: Double?, _ nc: Int, _ base: Double?, _ nb: Int, higherIsWorse: Bool) {
@@ -93,12 +101,41 @@ public struct DriftReport: Sendable {
         relative("mean_output_tokens", c.meanOutputTokens, b.meanOutputTokens, threshold: 0.2)
         relative("p95_output_tokens", c.p95OutputTokens, b.p95OutputTokens, threshold: 0.2)
         relative("p95_latency_ms", c.p95LatencyMs, b.p95LatencyMs, threshold: 0.5)
+        // Output sentiment, input length and script, tool calls and feedback (docs/drift.md).
+        rate("negative_sentiment_rate", c.negativeSentimentRate, c.sentimentScored, b.negativeSentimentRate, b.sentimentScored, higherIsWorse: true)
+        absolute("mean_sentiment", c.meanSentiment, c.sentimentScored, b.meanSentiment, b.sentimentScored, threshold: 0.2, into: &out)
+        relative("mean_input_chars", c.meanInputChars, b.meanInputChars, threshold: 0.2)
+        relative("p95_input_chars", c.p95InputChars, b.p95InputChars, threshold: 0.2)
+        for script in ScriptClassifier.scripts where c.scriptMix[script] != nil || b.scriptMix[script] != nil {
+            rate("script_share:\(script)", c.scriptMix[script] ?? 0, c.scriptsSeen, b.scriptMix[script] ?? 0, b.scriptsSeen, higherIsWorse: false)
+        }
+        rate("tool_call_rate", c.toolCallRate, c.calls, b.toolCallRate, b.calls, higherIsWorse: false)
+        let newTools = c.tools.keys.filter { b.calls > 0 && b.tools[$0] == nil }.sorted()
+        if !newTools.isEmpty {
+            out.append(DriftShift(
+                metric: "tools", baseline: nil, current: nil, significant: c.calls >= 30 && b.calls >= 30,
+                note: "new tool(s) called: \(newTools.joined(separator: ", ")) (baseline: \(b.tools.keys.sorted().joined(separator: ", ")))"))
+        }
+        rate("feedback_negative_rate", c.negativeFeedbackRate, c.feedbackCount, b.negativeFeedbackRate, b.feedbackCount, higherIsWorse: true)
+        absolute("mean_feedback", c.meanFeedback, c.feedbackCount, b.meanFeedback, b.feedbackCount, threshold: 0.2, into: &out)
         if !newModels.isEmpty {
             out.append(DriftShift(
                 metric: "answered_model", baseline: nil, current: nil, significant: true,
                 note: "provider drift: new model version \(newModels.joined(separator: ", ")) answered (baseline: \(b.models.keys.sorted().joined(separator: ", ")))"))
         }
         return out
+    }
+
+    /// A mean on a −1…1 scale: significant when it moves by `threshold` or more with 30+ samples on each side.
+    static func absolute(
+        _ metric: String, _ cur: Double?, _ nc: Int, _ base: Double?, _ nb: Int, threshold: Double, into out: inout [DriftShift]
+    ) {
+        guard let cur, let base else { return }
+        let significant = nc >= 30 && nb >= 30 && abs(cur - base) >= threshold
+        let f = { (v: Double) in Decimals.format(v, places: 2, trim: true) }
+        out.append(DriftShift(
+            metric: metric, baseline: base, current: cur, significant: significant,
+            note: "\(metric) \(f(base)) → \(f(cur))" + (significant ? (cur < base ? " (worse)" : " (better)") : "")))
     }
 
     static func pct(_ r: Double) -> String { Decimals.format(r * 100, places: 1, trim: true) + "%" }
@@ -114,6 +151,13 @@ public struct DriftReport: Sendable {
                  "significant": .bool(s.significant), "note": .string(s.note)]
             }),
             "flagged": .array(shifts.filter(\.significant).map { .string($0.note) }),
+            "flagged_by_model": .array(byModel.flatMap { m in m.shifts.filter(\.significant).map { JSON.string("\(m.model): \($0.note)") } }),
+            "by_model": .array(byModel.map { m in
+                ["model": .string(m.model), "shifts": .array(m.shifts.map { s in
+                    ["metric": .string(s.metric), "baseline": s.baseline.map(JSON.double) ?? .null, "current": s.current.map(JSON.double) ?? .null,
+                     "significant": .bool(s.significant), "note": .string(s.note)]
+                })]
+            }),
             "new_models": .array(newModels.map(JSON.string)),
             "latest_eval_score": latestEvalScore.map(JSON.double) ?? .null,
             "daily": .array(daily.map { d in

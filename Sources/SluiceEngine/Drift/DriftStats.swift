@@ -27,6 +27,23 @@ public struct DriftStats: Sendable, Equatable {
     public var meanFeedback: Double?
     /// Calls per answered model version.
     public var models: [String: Int] = [:]
+    /// Answers scored for sentiment, their mean score (−1…1) and the share scoring below 0.
+    public var sentimentScored = 0
+    public var meanSentiment: Double?
+    public var negativeSentimentRate: Double?
+    /// Requests with a recorded length, their mean and 95th percentile in characters.
+    public var inputMeasured = 0
+    public var meanInputChars: Double?
+    public var p95InputChars: Double?
+    /// Share of requests per dominant script (`latin`, `cjk`, `cyrillic`, `arabic`, `other`), and how many had one.
+    public var scriptMix: [String: Double] = [:]
+    public var scriptsSeen = 0
+    /// Answers that called at least one tool / answers; and calls per tool name.
+    public var toolCallRate: Double?
+    public var tools: [String: Int] = [:]
+    /// Feedback given in the window: how many, and the share below 0 (set by the report).
+    public var feedbackCount = 0
+    public var negativeFeedbackRate: Double?
 
     /// Statistics of `calls`.
     public init(_ stats: [CallStat]) {
@@ -49,6 +66,7 @@ public struct DriftStats: Sendable, Equatable {
             p95LatencyMs = Self.percentile(latency, 0.95)
         }
         for s in stats { if let m = s.answeredModel { models[m, default: 0] += 1 } }
+        measureContent(stats, answered: answered)
     }
 
     /// No calls.
@@ -73,6 +91,11 @@ public struct DriftStats: Sendable, Equatable {
             "refusal_rate": d(refusalRate), "mean_output_tokens": d(meanOutputTokens), "p95_output_tokens": d(p95OutputTokens),
             "p50_latency_ms": d(p50LatencyMs), "p95_latency_ms": d(p95LatencyMs), "mean_feedback": d(meanFeedback),
             "models": .object(JSONObject(models.sorted { $0.key < $1.key }.map { ($0.key, JSON.int($0.value)) })),
+            "sentiment_scored": .int(sentimentScored), "mean_sentiment": d(meanSentiment), "negative_sentiment_rate": d(negativeSentimentRate),
+            "mean_input_chars": d(meanInputChars), "p95_input_chars": d(p95InputChars),
+            "script_mix": .object(JSONObject(scriptMix.sorted { $0.key < $1.key }.map { ($0.key, d($0.value)) })),
+            "tool_call_rate": d(toolCallRate), "tools": .object(JSONObject(tools.sorted { $0.key < $1.key }.map { ($0.key, JSON.int($0.value)) })),
+            "feedback_count": .int(feedbackCount), "negative_feedback_rate": d(negativeFeedbackRate),
         ]
     }
 }

@@ -56,7 +56,7 @@ public struct ChatService: Sendable {
         case .next(let decoded): (request, ctx) = decoded
         }
         ctx.prompt = prompt
-        if request.stream, native == nil, let first = policies[ctx.purpose].cascade.first, request.model == first {
+        if request.stream, let first = policies[ctx.purpose].cascade.first, request.model == first {
             // A cascade judges whole answers: run it whole, then replay the answer as the stream asked for.
             return await cascadeStream(
                 body: body, includeUsage: request.clientWantsUsage, attribution: headerAttribution, identity: identity,

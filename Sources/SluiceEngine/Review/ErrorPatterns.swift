@@ -107,3 +107,8 @@ enum ErrorPatterns {
         })
     }
 }
+
+extension WeeklyReview {
+    /// The pattern an error message is grouped under: URLs, quoted values, ids and numbers replaced by placeholders.
+    public static func errorPattern(_ message: String) -> String { ErrorPatterns.normalize(message) }
+}

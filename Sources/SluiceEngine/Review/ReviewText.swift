@@ -56,6 +56,8 @@ enum ReviewText {
         }
         return (v < 0 ? "-" : "") + out
     }
+    /// `1 call`, `3 calls`.
+    static func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
     /// `×4.2`, or `new` when there was nothing before.
     static func ratio(_ v: Double?) -> String { v.map { "×" + Decimals.format($0, places: 1, trim: true) } ?? "new" }
 }

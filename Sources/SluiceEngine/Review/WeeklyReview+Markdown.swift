@@ -76,7 +76,7 @@ extension WeeklyReview {
         }
         s += "## Events\n\n"
         for b in j["budget_trips"]?.arrayValue ?? [] {
-            s += "- Budget trip: **\(m(b["purpose"]?.stringValue ?? ""))** refused \(b["refused_calls"]?.intValue ?? 0) calls (\(b["first"]?.stringValue ?? "") → \(b["last"]?.stringValue ?? "")) — [calls](\(b["links"]?["calls"]?.stringValue ?? "/calls"))\n"
+            s += "- Budget trip: **\(m(b["purpose"]?.stringValue ?? ""))** refused \(ReviewText.count(b["refused_calls"]?.intValue ?? 0, "call")) (\(b["first"]?.stringValue ?? "") → \(b["last"]?.stringValue ?? "")) — [calls](\(b["links"]?["calls"]?.stringValue ?? "/calls"))\n"
         }
         if (j["budget_trips"]?.arrayValue ?? []).isEmpty { s += "- Budget trips: none\n" }
         let ev = j["events"]

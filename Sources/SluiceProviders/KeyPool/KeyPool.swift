@@ -108,12 +108,7 @@ public struct KeyPool: Sendable, Equatable {
     public mutating func pick(now: Date, excluding: Set<Int> = [], roll: Double) -> Pick {
         for i in keys.indices { keys[i].refresh(now: now) }
         let open = keys.indices.filter { !excluding.contains($0) && keys[$0].blockedUntil(now: now) == nil }
-        guard !open.isEmpty else {
-            let waits = keys.indices.filter { !excluding.contains($0) }.compactMap { i -> Wait? in
-                keys[i].blockedUntil(now: now).map { Wait(name: keys[i].name, until: $0, reason: keys[i].blockReason(now: now)) }
-            }
-            return .exhausted(waits.sorted { $0.until < $1.until })
-        }
+        guard !open.isEmpty else { return .exhausted(waits(now: now, excluding: excluding)) }
         let total = open.reduce(0.0) { $0 + keys[$1].weight }
         var point = min(max(roll, 0), 0.999_999_999) * total
         var chosen = open.last!
@@ -127,6 +122,14 @@ public struct KeyPool: Sendable, Equatable {
         keys[chosen].calls += 1
         if let n = keys[chosen].remainingRequests, n > 0 { keys[chosen].remainingRequests = n - 1 }
         return .send(chosen)
+    }
+
+    /// When each blocked key not in `excluding` has room again, soonest first.
+    public func waits(now: Date, excluding: Set<Int> = []) -> [Wait] {
+        let waits = keys.indices.filter { !excluding.contains($0) }.compactMap { i -> Wait? in
+            keys[i].blockedUntil(now: now).map { Wait(name: keys[i].name, until: $0, reason: keys[i].blockReason(now: now)) }
+        }
+        return waits.sorted { $0.until < $1.until }
     }
 
     /// Takes in an answer the key at `index` got: the rate-limit headers' `reading` replace

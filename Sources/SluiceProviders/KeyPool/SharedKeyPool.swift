@@ -73,6 +73,12 @@ public final class SharedKeyPool: Sendable {
         }
     }
 
+    /// When each blocked key other than those in `excluding` has room again, soonest first.
+    func waits(excluding: Set<Int>) -> PoolExhausted {
+        let now = clock.now()
+        return PoolExhausted(provider: provider, waits: state.withLock { $0.waits(now: now, excluding: excluding) }, now: now)
+    }
+
     /// Takes in the answer the key at `index` got (its status and rate-limit reading).
     func answered(_ index: Int, status: Int?, reading: RateLimitReading, retryAfterSeconds: Double?) {
         let now = clock.now()

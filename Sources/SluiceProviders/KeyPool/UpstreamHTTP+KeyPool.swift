@@ -51,10 +51,10 @@ extension UpstreamHTTP {
             switch pool.pick(excluding: tried) {
             case .success(let next):
                 choice = next
-            case .failure(let exhausted):
-                if !exhausted.waits.isEmpty {
-                    error.message += " (key '\(choice.name)'; the other keys are rate-limited too: \(exhausted.list))"
-                }
+            case .failure:
+                let others = pool.waits(excluding: [choice.index])
+                error.message += " (key '\(choice.name)'"
+                error.message += others.waits.isEmpty ? ")" : "; the other keys are rate-limited too: \(others.list))"
                 throw error
             }
         }

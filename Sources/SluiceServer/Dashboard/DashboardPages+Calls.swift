@@ -43,7 +43,7 @@ extension DashboardPages {
         return HTML.page(title: "Calls", active: "calls", asOf: j["as_of"]?.stringValue, body: body)
     }
 
-    /// One call: its fields, its attempts, and (when stored) its request and output.
+    /// One call: its fields, its attempts, and (when stored) its request, output and tool calls.
     static func call(_ c: JSON) -> String {
         let id = c["call_id"]?.stringValue ?? ""
         let keys = [
@@ -82,6 +82,15 @@ extension DashboardPages {
         }
         if let out = c["output"]?.stringValue {
             body += "<h2>Output</h2><pre id=\"output\">\(HTML.esc(out))</pre>"
+        }
+        if let calls = c["tool_calls"]?.arrayValue, !calls.isEmpty {
+            let rows = calls.map { t -> [String] in
+                [
+                    "<span class=\"tool\">\(HTML.esc(t["name"]?.stringValue ?? ""))</span>",
+                    t["arguments"]?.stringValue.map { "<pre>\(HTML.esc($0))</pre>" } ?? "<span class=\"muted\">not stored (log_bodies: hash)</span>",
+                ]
+            }
+            body += "<h2>Tool calls</h2>" + HTML.table(id: "tool-calls", headers: ["Tool", "Arguments"], rows: rows)
         }
         return HTML.page(title: "Call \(id)", active: "calls", asOf: nil, body: body)
     }

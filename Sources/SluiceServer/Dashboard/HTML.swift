@@ -29,7 +29,7 @@ enum HTML {
     static let nav: [(String, String, String)] = [
         ("overview", "/", "Overview"), ("latency", "/latency", "Latency"), ("cache", "/cache", "Cache"),
         ("quality", "/quality", "Quality"), ("shadows", "/shadows", "Shadows"), ("tasks", "/tasks", "Tasks"), ("calls", "/calls", "Calls"),
-        ("users", "/users", "Users"), ("keys", "/keys", "Keys"),
+        ("users", "/users", "Users"), ("keys", "/keys", "Keys"), ("review", "/review", "Review"),
     ]
 
     /// A whole page: head with inline CSS, the navigation, and `body`.

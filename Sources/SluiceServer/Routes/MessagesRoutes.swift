@@ -56,8 +56,10 @@ struct MessagesRoutes {
         _ translation: AnthropicInbound.Translation, headers: HTTPFields, identity: Identity, start: ContinuousClock.Instant,
         eventLoop: any EventLoop
     ) async -> (Response, @Sendable () -> Bool) {
+        var attribution = HTTPEdge.attribution(headers)
+        attribution.surface = Surface.messages.rawValue
         let reply = await chat.gateway.chat.handle(
-            body: JSON.object(translation.openAI).serialized(), attribution: HTTPEdge.attribution(headers), identity: identity,
+            body: JSON.object(translation.openAI).serialized(), attribution: attribution, identity: identity,
             start: start, eventLoop: eventLoop, native: translation.native)
         return (respond(reply), ChatRoutes.completion(of: reply))
     }

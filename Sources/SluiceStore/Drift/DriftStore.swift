@@ -1,4 +1,5 @@
 import Foundation
+import SluiceCore
 
 /// The few fields of one call that drift statistics read.
 public struct CallStat: Sendable, Equatable {
@@ -18,6 +19,14 @@ public struct CallStat: Sendable, Equatable {
     public var schemaValid: Bool?
     /// Whether the answer was a refusal (`nil`: not judged).
     public var refusal: Bool?
+    /// The answer's sentiment in −1…1 (`nil`: no text answer, or recorded before migration 021).
+    public var outputSentiment: Double?
+    /// Characters of text in the request (`nil`: not recorded).
+    public var inputChars: Int?
+    /// The request's dominant script (`nil`: no letters, or not recorded).
+    public var inputScript: String?
+    /// The names of the tools the answer called, in order (empty: none).
+    public var tools: [String] = []
 
     /// A stat; see the properties.
     public init(
@@ -44,7 +53,10 @@ public protocol DriftStore: Sendable {
 }
 
 enum DriftSQL {
-    static let columns = "created_at_ms, answered_model, status, http_status, output_tokens, latency_ms, schema_valid, refusal"
+    static let columns = """
+        created_at_ms, answered_model, status, http_status, output_tokens, latency_ms, schema_valid, refusal, \
+        output_sentiment, input_chars, input_script, tool_calls
+        """
 
     static func select(_ p: (Int) -> String) -> String {
         """
@@ -61,13 +73,19 @@ enum DriftSQL {
         """
     }
 
-    static func stat(_ c: [Cell]) -> CallStat? {
-        guard c.count == 8, let at = c[0].int, let status = c[2].text else { return nil }
-        return CallStat(
+    /// A stat from cells in ``columns`` order; tool calls sealed at rest are opened with `cipher`.
+    static func stat(_ c: [Cell], cipher: BodyCipher?) -> CallStat? {
+        guard c.count == 12, let at = c[0].int, let status = c[2].text else { return nil }
+        var s = CallStat(
             at: Date(millis: at), answeredModel: c[1].text, status: status, httpStatus: Int(c[3].int ?? 0),
             outputTokens: Int(c[4].int ?? 0), latencyMs: c[5].double ?? 0, schemaValid: c[6].int.map { $0 != 0 },
             refusal: c[7].int.map { $0 != 0 })
+        s.outputSentiment = c[8].double
+        s.inputChars = c[9].int.map { Int($0) }
+        s.inputScript = c[10].text
+        if c[11].text != nil { s.tools = ToolCall.decode(BodyCipher.open(c[11].text, with: cipher)).map(\.name) }
+        return s
     }
 
-    static let kinds: [CallColumns.Kind] = [.int, .text, .text, .int, .int, .double, .int, .int]
+    static let kinds: [CallColumns.Kind] = [.int, .text, .text, .int, .int, .double, .int, .int, .double, .int, .text, .text]
 }

@@ -4,9 +4,10 @@ import GRDB
 extension SQLiteStore {
     public func callStats(purpose: String, from: Date, to: Date, limit: Int) async throws -> [CallStat] {
         let sql = DriftSQL.select { _ in "?" }
+        let cipher = self.cipher
         return try await pool.read { db in
             try Row.fetchAll(db, sql: sql, arguments: [purpose, from.millis, to.millis, max(1, limit)])
-                .compactMap { DriftSQL.stat(Self.cells($0, count: 8)) }
+                .compactMap { DriftSQL.stat(Self.cells($0, count: 12), cipher: cipher) }
         }
     }
 
