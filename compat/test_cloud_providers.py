@@ -67,7 +67,7 @@ def test_anthropic_sdk_text_stream_and_tools(anthropic_client, model):
     raw = anthropic_client.messages.with_raw_response.create(
         model=model, max_tokens=200, system="Be terse.", messages=msgs, tools=[TOOL_ANTHROPIC]
     )
-    Message.model_validate(json.loads(raw.text), strict=False)
+    Message.model_validate(json.loads(raw.http_response.text), strict=False)
     whole = raw.parse()
     assert whole.stop_reason == "tool_use"
     assert [b.type for b in whole.content] == ["text", "tool_use"]

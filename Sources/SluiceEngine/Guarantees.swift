@@ -39,6 +39,8 @@ public enum Policy: String, CaseIterable, Sendable {
     case routing
     /// Answers checked against a JSON schema, their JSON extracted, repaired when they fail.
     case validationRepair = "validation_repair"
+    /// A purpose's `cascade`: the first model answers, a bad answer escalates to the next.
+    case cascade
     /// The purpose's output guard rules (`422 output_blocked`, or a flag), under `stream_guard` on streams.
     case outputGuards = "output_guards"
     /// Answers queued for human review (`X-Sluice-Review-Id`).

@@ -28,10 +28,13 @@ struct DriftReportCommand: AsyncParsableCommand {
         if json { return print(r.jsonString) }
         func v(_ x: JSON?) -> String { x.map { $0.isNull ? "-" : $0.jsonString } ?? "-" }
         print("drift of \(purpose): last \(window) (\(v(r["current"]?["calls"])) calls) vs the \(baseline) before (\(v(r["baseline"]?["calls"])) calls)")
-        let rows = ["error_rate", "schema_valid_rate", "refusal_rate", "mean_output_tokens", "p95_output_tokens", "p50_latency_ms", "p95_latency_ms", "mean_feedback"]
-        print("metric".padding(toLength: 22, withPad: " ", startingAt: 0) + "baseline".padding(toLength: 14, withPad: " ", startingAt: 0) + "current")
+        let rows = [
+            "error_rate", "schema_valid_rate", "refusal_rate", "mean_output_tokens", "p95_output_tokens", "p50_latency_ms", "p95_latency_ms", "mean_feedback",
+            "negative_feedback_rate", "mean_sentiment", "negative_sentiment_rate", "mean_input_chars", "p95_input_chars", "tool_call_rate",
+        ]
+        print("metric".padding(toLength: 25, withPad: " ", startingAt: 0) + "baseline".padding(toLength: 14, withPad: " ", startingAt: 0) + "current")
         for m in rows {
-            print(m.padding(toLength: 22, withPad: " ", startingAt: 0) + v(r["baseline"]?[m]).padding(toLength: 14, withPad: " ", startingAt: 0) + v(r["current"]?[m]))
+            print(m.padding(toLength: 25, withPad: " ", startingAt: 0) + v(r["baseline"]?[m]).padding(toLength: 14, withPad: " ", startingAt: 0) + v(r["current"]?[m]))
         }
         if let score = r["latest_eval_score"]?.doubleValue {
             print("latest eval score: " + Decimals.format(score * 100, places: 1, trim: true) + "% of cases passed")

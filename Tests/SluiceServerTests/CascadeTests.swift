@@ -117,4 +117,29 @@ import Testing
             #expect(large.requestCount == 4)
         }
     }
+
+    /// Purpose runs and tasks start at the cascade's first model (the purpose's model defaults to it).
+    @Test func purposeRunsAndTasksCascadeToo() async throws {
+        let small = try await FakeUpstream.start()
+        let large = try await FakeUpstream.start()
+        defer { Task { await small.stop(); await large.stop() } }
+        small.setDefault(.text("no JSON, sorry", usage: Self.usage))
+        large.setDefault(.text(#"{"ok": true}"#, usage: Self.usage))
+        let dir = try PurposeCacheTests.promptsDir()
+        try "name: ex\nversion: v1\nmessages:\n  - role: user\n    content: \"{{text}}\"\n"
+            .write(toFile: dir + "/ex.prompt.yaml", atomically: true, encoding: .utf8)
+        let yaml = Self.config(small: small, large: large).replacingOccurrences(of: "    cascade: [small, large]", with: "    prompt: ex\n    cascade: [small, large]")
+            + "\nprompts_dir: \(dir)\n"
+        try await Harness.with(yaml) { h in
+            let run = try await h.request(.POST, "/v1/purposes/extract/run", body: #"{"variables":{"text":"extract"}}"#)
+            #expect(run.status == 200 && run.header("X-Sluice-Cascade") == "escalated", "\(run.text)")
+            let created = try await h.request(.POST, "/v1/tasks", body: #"{"purpose":"extract","variables":{"text":"extract"}}"#)
+            #expect(created.status == 202, "\(created.text)")
+            let task = try await GuaranteesTasksTests.ended(h, try #require(created.json["id"]?.stringValue))
+            #expect(task["status"] == "succeeded", "\(task)")
+            let record = try await GuaranteesTasksTests.record(h, task)
+            #expect(record.attempts.map(\.model) == ["small-model", "large-model"])
+            #expect(record.surface == "task")
+        }
+    }
 }

@@ -40,11 +40,17 @@ let runningInCI = ProcessInfo.processInfo.environment["CI"] != nil
         let gptOnce = try await FakeUpstream.start()
         let oai = try await FakeUpstream.start()
         let claudeBackup = try await FakeUpstream.start()
-        defer { Task { for u in [text, claudeTools, gptTools, cut, gptOnce, oai, claudeBackup] { await u.stop() } } }
+        // test_cloud_providers: Bedrock (SigV4, checked by botocore below) and Vertex AI (JWTs checked by PyJWT at its token endpoint).
+        let aws = try await FakeUpstream.start()
+        let gcp = try await FakeUpstream.start(tls: true)
+        defer { Task { for u in [text, claudeTools, gptTools, cut, gptOnce, oai, claudeBackup, aws, gcp] { await u.stop() } } }
         var once = FakeUpstream.Reply.text("Let me check.")
         once.toolUses = [FakeUpstream.ToolUse(id: "call_w1", name: "get_weather", input: ["city": "Paris", "unit": "c"])]
         once.toolsOnce = true
         gptOnce.setDefault(once)
+        aws.setDefault(once)
+        gcp.setDefault(once)
+        let gcpEntry = try VertexFixture.provider(gcp, accessToken: pythonHasPyJWT ? nil : "ya29.compat-static")
         // The three-turn conversation of test_responses: turn two fails on OpenAI and falls back to Anthropic.
         oai.enqueue(FakeUpstream.Reply(), .status(500, message: "overloaded"), FakeUpstream.Reply())
         var cutReply = FakeUpstream.Reply.text("This answer will never be finished by the upstream.")
@@ -65,7 +71,12 @@ let runningInCI = ProcessInfo.processInfo.environment["CI"] != nil
               gptonce: { type: openai_compatible, base_url: "\(gptOnce.baseURL)" }
               oai: { type: openai, base_url: "\(oai.baseURL)", api_key: "sk-oai-compat" }
               claudebackup: { type: anthropic, base_url: "\(claudeBackup.baseURL)", api_key: "sk-ant-compat-3" }
+              aws: \(BedrockFixture.provider(aws))
+              gcp: \(gcpEntry)
             models:
+              bedrock-claude: { targets: [ { provider: aws, model: "anthropic.claude-3-5-haiku-20241022-v1:0" } ] }
+              vertex-gemini: { targets: [ { provider: gcp, model: gemini-2.5-flash } ] }
+              vertex-claude: { targets: [ { provider: gcp, model: "claude-3-5-haiku@20241022" } ] }
               gpt-tools-once: { targets: [ { provider: gptonce, model: gpt-4o-mini-2024-07-18 } ] }
               conv:
                 targets:
@@ -93,6 +104,8 @@ let runningInCI = ProcessInfo.processInfo.environment["CI"] != nil
             print(text)
             #expect(status == 0, "pytest failed:\n\(text)")
             #expect(text.contains("passed"))
+            if pythonHasBotocore { try await BedrockFixture.expectSignaturesVerify(aws) }
+            if pythonHasPyJWT { #expect(gcp.vertex.tokenRequests == 1 && gcp.vertex.rejections.isEmpty) }
             // test_responses' conversation: OpenAI served turns one and three natively (/responses), Anthropic
             // turn two; turn three's request to OpenAI carried the whole conversation, turn one included.
             let turns = oai.received.filter { $0.path.hasSuffix("/responses") }

@@ -60,6 +60,28 @@ import Testing
         }
     }
 
+    /// `/v1/messages` to an Anthropic target goes natively; its `tool_use` blocks are recorded too,
+    /// and so are an Anthropic upstream's tool calls on the chat surface.
+    @Test func nativeAnthropicToolUseIsRecorded() async throws {
+        let upstream = try await Self.upstream()
+        defer { Task { await upstream.stop() } }
+        try await Harness.with(MessagesNativeTests.config(upstream)) { h in
+            let native = #"{"model":"claude","max_tokens":100,"messages":[{"role":"user","content":"trip?"}]}"#
+            let chat = #"{"model":"claude","messages":[{"role":"user","content":"trip?"}]}"#
+            let cases = [
+                ("/v1/messages", native), ("/v1/messages", native.replacingOccurrences(of: #""max_tokens":100,"#, with: #""max_tokens":100,"stream":true,"#)),
+                ("/v1/chat/completions", chat), ("/v1/chat/completions", chat.replacingOccurrences(of: #""model":"claude","#, with: #""model":"claude","stream":true,"#)),
+            ]
+            for (path, body) in cases {
+                let r = try await h.request(.POST, path, body: body, headers: ["x-api-key": "unused"])
+                #expect(r.status == 200, "\(path) \(r.text)")
+                let rec = try await h.record(r.header("X-Sluice-Call-Id"))
+                #expect(rec.toolCalls.map(\.name) == ["lookup", "book"], "\(path) \(body)")
+                #expect(rec.toolCalls.first.flatMap { $0.arguments.flatMap { try? JSON.parse($0) } } == ["city": "Paris"], "\(rec.toolCalls)")
+            }
+        }
+    }
+
     @Test(arguments: ["redacted", "hash"])
     func logBodiesApplyToArguments(_ mode: String) async throws {
         let upstream = try await Self.upstream()

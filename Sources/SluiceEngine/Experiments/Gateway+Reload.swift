@@ -72,6 +72,7 @@ extension Gateway {
                 "\($0.name)|\($0.type)|\($0.baseURL ?? "")|\($0.apiKey ?? "")|\($0.headers.map { "\($0.0)=\($0.1)" })|\($0.timeoutMs)|\($0.connectTimeoutMs)|\(String(describing: $0.readTimeoutMs))|\($0.apiVersion ?? "")|\($0.latencyMs)|\($0.chunkMs)|\($0.caFile ?? "")"
                     + ($0.bedrock.map { "|\($0.region)|\($0.credentials.accessKeyID)|\($0.credentials.secretAccessKey)|\($0.credentials.sessionToken ?? "")" } ?? "")
                     + ($0.vertex?.fingerprint ?? "")
+                    + $0.apiKeys.map { "|\($0.name)=\($0.key)*\($0.weight)" }.joined()
             }
         }
         if providers(old) != providers(new) { out.append("providers") }

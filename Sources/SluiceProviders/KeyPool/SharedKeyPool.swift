@@ -40,6 +40,7 @@ public final class SharedKeyPool: Sendable {
     public init(provider: String, keys: [Key], clock: any WallClock, defaultCooldown: TimeInterval = 10) {
         self.provider = provider
         self.secrets = keys.map(\.secret)
+        self.names = keys.map(\.name)
         self.state = Mutex(KeyPool(keys: keys.map { ($0.name, $0.weight) }, defaultCooldown: defaultCooldown))
         self.clock = clock
     }
@@ -48,7 +49,7 @@ public final class SharedKeyPool: Sendable {
     var allSecrets: [String] { secrets }
 
     /// The key names, in config order.
-    public var names: [String] { state.withLock { $0.keys.map(\.name) } }
+    public let names: [String]
 
     /// The keys' states now (passed windows and cooldowns forgotten).
     public func snapshot() -> [KeyPool.KeyState] {
@@ -66,8 +67,7 @@ public final class SharedKeyPool: Sendable {
         let pick = state.withLock { $0.pick(now: now, excluding: excluding, roll: roll) }
         switch pick {
         case .send(let i):
-            let name = state.withLock { $0.keys[i].name }
-            return .success(Choice(index: i, name: name, secret: secrets[i]))
+            return .success(Choice(index: i, name: names[i], secret: secrets[i]))
         case .exhausted(let waits):
             return .failure(PoolExhausted(provider: provider, waits: waits, now: now))
         }
