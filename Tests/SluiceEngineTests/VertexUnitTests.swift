@@ -129,3 +129,22 @@ import Testing
         #expect(empty.kind == .invalidResponse)
     }
 }
+
+@Suite struct VertexDocumentedConfigTests {
+    /// docs/config.md's Vertex AI example parses as written, its key file beside it.
+    @Test func theDocumentedExampleParses() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let doc = try String(contentsOf: root.appendingPathComponent("docs/config.md"), encoding: .utf8)
+        let section = try #require(doc.components(separatedBy: "### Google Vertex AI").dropFirst().first)
+        let yaml = try #require(section.components(separatedBy: "```yaml\n").dropFirst().first?.components(separatedBy: "```").first)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-vertex-doc-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir + "/secrets", withIntermediateDirectories: true)
+        let file = try TestServiceAccount.shared.keyFile(tokenURI: "https://oauth2.googleapis.com/token")
+        try FileManager.default.moveItem(atPath: file, toPath: dir + "/secrets/sluice-sa.json")
+        let c = try ConfigLoader.parse(yaml, environment: ["ANTHROPIC_API_KEY": "sk-ant-doc"], directory: dir)
+        let v = try #require(c.providers.first { $0.name == "gcp" }?.vertex)
+        #expect(v.project == "my-project-id" && v.location == "us-east5")
+        #expect(v.credentialsFile == dir + "/secrets/sluice-sa.json")
+        #expect(c.models.first { $0.name == "claude" }?.targets.last?.model == "claude-3-5-haiku@20241022")
+    }
+}

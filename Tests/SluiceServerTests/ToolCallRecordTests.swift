@@ -82,6 +82,24 @@ import Testing
         }
     }
 
+    /// The Responses surface and a purpose run record them too.
+    @Test func responsesAndPurposeRunsRecordToolCalls() async throws {
+        let upstream = try await Self.upstream()
+        defer { Task { await upstream.stop() } }
+        try await Harness.with(upstreamConfig(upstream, extra: "purposes:\n  plan: { model: fast }\n")) { h in
+            for body in [#"{"model":"fast","input":"trip?"}"#, #"{"model":"fast","input":"trip?","stream":true}"#] {
+                let r = try await h.request(.POST, "/v1/responses", body: body)
+                #expect(r.status == 200, "\(r.text)")
+                let rec = try await h.record(r.header("X-Sluice-Call-Id"))
+                #expect(rec.surface == "responses" && rec.toolCalls.map(\.name) == ["lookup", "book"], "\(body): \(rec.toolCalls)")
+            }
+            let run = try await h.request(.POST, "/v1/purposes/plan/run", body: #"{"messages":[{"role":"user","content":"trip?"}]}"#)
+            #expect(run.status == 200, "\(run.text)")
+            let rec = try await h.record(run.header("X-Sluice-Call-Id"))
+            #expect(rec.surface == "run" && rec.toolCalls.map(\.name) == ["lookup", "book"])
+        }
+    }
+
     @Test(arguments: ["redacted", "hash"])
     func logBodiesApplyToArguments(_ mode: String) async throws {
         let upstream = try await Self.upstream()
