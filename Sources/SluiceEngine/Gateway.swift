@@ -136,9 +136,10 @@ public final class Gateway: Sendable {
                     clients: clients(p), keyPool: Self.keyPool(p, clock: clock))
             case .bedrock:
                 guard let aws = p.bedrock else { continue }  // the loader always resolves it
-                let settings = BedrockProvider.Settings(
+                var settings = BedrockProvider.Settings(
                     region: aws.region, credentials: aws.credentials, baseURL: p.baseURL, headers: p.headers,
                     timeout: .milliseconds(Int64(p.timeoutMs)), clock: clock)
+                settings.pool = aws.pool
                 providers[p.name] = BedrockProvider(name: p.name, settings: settings, clients: clients(p))
             case .vertex:
                 guard let gcp = p.vertex else { continue }  // the loader always resolves it

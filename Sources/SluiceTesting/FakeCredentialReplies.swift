@@ -24,9 +24,15 @@ public final class FakeCredentialReplies: Sendable {
         state.withLock { $0.defaults[credential] = reply }
     }
 
-    /// The credential a request carries, from its lowercase-named `headers`.
+    /// The credential a request carries, from its lowercase-named `headers` (for a SigV4-signed
+    /// request, the access key id of its `Credential=`).
     public static func credential(in headers: [String: String]) -> String? {
         if let auth = headers["authorization"], auth.hasPrefix("Bearer ") { return String(auth.dropFirst(7)) }
+        if let auth = headers["authorization"], auth.hasPrefix("AWS4-HMAC-SHA256"),
+            let range = auth.range(of: "Credential=")
+        {
+            return String(auth[range.upperBound...].prefix { $0 != "/" })
+        }
         return headers["api-key"] ?? headers["x-api-key"] ?? headers["x-goog-api-key"]
     }
 

@@ -62,3 +62,16 @@ import Testing
         #expect(d.feedbackCount == 4 && d.meanFeedback == 0 && d.negativeFeedbackRate == 0.5)
     }
 }
+
+extension ContentDriftUnitTests {
+    @Test func measuringInputsCountsAllAndSamplesTheScript() {
+        let m = ScriptClassifier.measure(["Привет", "hi", ""])
+        #expect(m.chars == 8 && m.script == "cyrillic")
+        #expect(ScriptClassifier.measure(["123"]) == (3, nil))
+        // Only the first letters decide the script; every character counts.
+        let long = String(repeating: "a", count: ScriptClassifier.sampleLetters) + String(repeating: "я", count: 10_000)
+        #expect(ScriptClassifier.measure([long]) == (ScriptClassifier.sampleLetters + 10_000, "latin"))
+        // A very long answer is scored on its beginning.
+        #expect(SentimentScorer.score(String(repeating: "x ", count: SentimentScorer.maxChars) + "terrible") == 0)
+    }
+}

@@ -42,17 +42,22 @@ enum BedrockFixture {
     /// Recomputes, with botocore's `SigV4Auth`, the signature of every Bedrock request `upstream`
     /// received, and fails the test for each one that does not match (or is unsigned).
     static func expectSignaturesVerify(
-        _ upstream: FakeUpstream, token: Bool = false, sourceLocation: SourceLocation = #_sourceLocation
+        _ upstream: FakeUpstream, token: Bool = false, keys: (id: String, secret: String) = (accessKey, secretKey),
+        sourceLocation: SourceLocation = #_sourceLocation
     ) async throws {
-        let requests = upstream.received.filter { $0.path.contains("/converse") }
+        let requests = upstream.received.filter {
+            $0.path.contains("/converse") && ($0.headers["authorization"]?.contains("Credential=\(keys.id)/") ?? true)
+        }
         #expect(!requests.isEmpty, "no Bedrock request reached the fake", sourceLocation: sourceLocation)
-        let report = try await verify(requests, origin: upstream.origin, token: token)
+        let report = try await verify(requests, origin: upstream.origin, token: token, keys: keys)
         #expect(report.failures.isEmpty, "botocore rejected signatures: \(report.failures)", sourceLocation: sourceLocation)
         #expect(report.verified == requests.count, "botocore verified \(report.verified) of \(requests.count)", sourceLocation: sourceLocation)
     }
 
     /// The botocore verdicts on `requests`: how many verified, and why the others did not.
-    static func verify(_ requests: [FakeUpstream.Received], origin: String, token: Bool) async throws -> (verified: Int, failures: [String]) {
+    static func verify(
+        _ requests: [FakeUpstream.Received], origin: String, token: Bool, keys: (id: String, secret: String) = (accessKey, secretKey)
+    ) async throws -> (verified: Int, failures: [String]) {
         let cases: [JSON] = requests.map { r in
             var headers = JSONObject()
             for (k, v) in r.headers { headers[k] = .string(v) }
@@ -62,7 +67,7 @@ enum BedrockFixture {
             ]
         }
         let input: JSON = [
-            "access_key": .string(accessKey), "secret_key": .string(secretKey), "region": .string(region),
+            "access_key": .string(keys.id), "secret_key": .string(keys.secret), "region": .string(region),
             "token": token ? .string(sessionToken) : .null, "cases": .array(cases),
         ]
         let out = try await runPython(verifierScript, input: input)

@@ -71,6 +71,9 @@ import Testing
             #expect(r.json["current"]?["script_mix"] == ["cjk": 0.25, "latin": 0.75])
             let flagged = r.json["flagged"]?.arrayValue?.compactMap(\.stringValue) ?? []
             #expect(flagged.contains { $0.contains("new tool(s) called: refund") }, "\(flagged)")
+            #expect(flagged.contains("script_share:cjk 0% → 25% (shifted)"), "\(flagged)")
+            #expect(flagged.contains("feedback_negative_rate 10% → 50% (worse)"), "\(flagged)")
+            #expect(flagged.contains { $0.hasPrefix("mean_input_chars ") }, "\(flagged)")
             let byModel = r.json["flagged_by_model"]?.arrayValue?.compactMap(\.stringValue) ?? []
             #expect(byModel.contains { $0.hasPrefix("gpt-4o-2024-08-06: negative_sentiment_rate") }, "\(byModel)")
 

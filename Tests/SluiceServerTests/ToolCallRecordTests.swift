@@ -82,21 +82,31 @@ import Testing
         }
     }
 
-    /// The Responses surface and a purpose run record them too.
-    @Test func responsesAndPurposeRunsRecordToolCalls() async throws {
+    /// The Responses surface records them too, whole and streamed.
+    @Test func responsesRecordToolCalls() async throws {
         let upstream = try await Self.upstream()
         defer { Task { await upstream.stop() } }
-        try await Harness.with(upstreamConfig(upstream, extra: "purposes:\n  plan: { model: fast }\n")) { h in
+        try await Harness.with(upstreamConfig(upstream)) { h in
             for body in [#"{"model":"fast","input":"trip?"}"#, #"{"model":"fast","input":"trip?","stream":true}"#] {
                 let r = try await h.request(.POST, "/v1/responses", body: body)
                 #expect(r.status == 200, "\(r.text)")
                 let rec = try await h.record(r.header("X-Sluice-Call-Id"))
                 #expect(rec.surface == "responses" && rec.toolCalls.map(\.name) == ["lookup", "book"], "\(body): \(rec.toolCalls)")
             }
-            let run = try await h.request(.POST, "/v1/purposes/plan/run", body: #"{"messages":[{"role":"user","content":"trip?"}]}"#)
-            #expect(run.status == 200, "\(run.text)")
-            let rec = try await h.record(run.header("X-Sluice-Call-Id"))
-            #expect(rec.surface == "run" && rec.toolCalls.map(\.name) == ["lookup", "book"])
+        }
+    }
+
+    /// A cache hit of a tool-call answer records the cached answer's tool calls.
+    @Test func aCacheHitKeepsTheToolCalls() async throws {
+        let upstream = try await Self.upstream()
+        defer { Task { await upstream.stop() } }
+        try await Harness.with(upstreamConfig(upstream, extra: "purposes:\n  cached: { model: fast, cache: { ttl: 1h } }\n")) { h in
+            let first = try await h.chat(Self.chatBody, headers: ["X-Sluice-Purpose": "cached"])
+            #expect(first.header("X-Sluice-Cache") == "miss")
+            let hit = try await h.chat(Self.chatBody, headers: ["X-Sluice-Purpose": "cached"])
+            #expect(hit.header("X-Sluice-Cache") == "hit")
+            let rec = try await h.record(hit.header("X-Sluice-Call-Id"))
+            #expect(rec.cache == "hit" && rec.toolCalls.map(\.name) == ["lookup", "book"], "\(rec.toolCalls)")
         }
     }
 

@@ -76,16 +76,17 @@ public struct DriftReport: Sendable {
     /// sentiment or feedback score when it moves by 0.2 or more with 30+ samples on each side.
     static func shifts(current c: DriftStats, baseline b: DriftStats, newModels: [String]) -> [DriftShift] {
         var out: [DriftShift] = []
-        func rate(_ metric: String, _ cur: Double?, _ nc: Int, _ base: Double?, _ nb: Int, higherIsWorse: Bool) {
+        func rate(_ metric: String, _ cur: Double?, _ nc: Int, _ base: Double?, _ nb: Int, higherIsWorse: Bool?) {
             guard let cur, let base else { return }
             let pooled = (cur * Double(nc) + base * Double(nb)) / Double(max(1, nc + nb))
             let se = (pooled * (1 - pooled) * (1 / Double(max(1, nc)) + 1 / Double(max(1, nb)))).squareRoot()
             let z = se > 0 ? (cur - base) / se : (cur == base ? 0 : .infinity)
             let significant = nc >= 30 && nb >= 30 && abs(cur - base) >= 0.02 && abs(z) >= 3
-            let worse = higherIsWorse ? cur > base : cur < base
+            let worse = higherIsWorse.map { $0 ? cur > base : cur < base }
+            let verdict = worse.map { $0 ? " (worse)" : " (better)" } ?? " (shifted)"
             out.append(DriftShift(
                 metric: metric, baseline: base, current: cur, significant: significant,
-                note: "\(metric) \(pct(base)) → \(pct(cur))" + (significant ? (worse ? " (worse)" : " (better)") : "")))
+                note: "\(metric) \(pct(base)) → \(pct(cur))" + (significant ? verdict : "")))
         }
         rate("schema_valid_rate", c.schemaValidRate, c.schemaChecked, b.schemaValidRate, b.schemaChecked, higherIsWorse: false)
         rate("refusal_rate", c.refusalRate, c.refusalChecked, b.refusalRate, b.refusalChecked, higherIsWorse: true)
@@ -107,9 +108,9 @@ public struct DriftReport: Sendable {
         relative("mean_input_chars", c.meanInputChars, b.meanInputChars, threshold: 0.2)
         relative("p95_input_chars", c.p95InputChars, b.p95InputChars, threshold: 0.2)
         for script in ScriptClassifier.scripts where c.scriptMix[script] != nil || b.scriptMix[script] != nil {
-            rate("script_share:\(script)", c.scriptMix[script] ?? 0, c.scriptsSeen, b.scriptMix[script] ?? 0, b.scriptsSeen, higherIsWorse: false)
+            rate("script_share:\(script)", c.scriptMix[script] ?? 0, c.scriptsSeen, b.scriptMix[script] ?? 0, b.scriptsSeen, higherIsWorse: nil)
         }
-        rate("tool_call_rate", c.toolCallRate, c.calls, b.toolCallRate, b.calls, higherIsWorse: false)
+        rate("tool_call_rate", c.toolCallRate, c.calls, b.toolCallRate, b.calls, higherIsWorse: nil)
         let newTools = c.tools.keys.filter { b.calls > 0 && b.tools[$0] == nil }.sorted()
         if !newTools.isEmpty {
             out.append(DriftShift(

@@ -27,6 +27,30 @@ public enum ScriptClassifier {
         return out
     }
 
+    /// The most letters ``measure(_:)`` classifies: enough to tell the mix, cheap on a long prompt.
+    static let sampleLetters = 4096
+
+    /// The length in characters (Unicode scalars) of `texts` together, and the dominant script of
+    /// their first ``sampleLetters`` letters (`nil` when there are none). Linear, no allocation per text.
+    public static func measure<S: Sequence<String>>(_ texts: S) -> (chars: Int, script: String?) {
+        var chars = 0
+        var counts: [String: Int] = [:]
+        var seen = 0
+        for text in texts {
+            let scalars = text.unicodeScalars
+            chars += scalars.count
+            guard seen < sampleLetters else { continue }
+            for u in scalars {
+                guard let s = script(of: u) else { continue }
+                counts[s, default: 0] += 1
+                seen += 1
+                if seen >= sampleLetters { break }
+            }
+        }
+        guard let top = counts.values.max() else { return (chars, nil) }
+        return (chars, scripts.first { counts[$0] == top })
+    }
+
     /// The script most of `text`'s letters are in (ties go to the earlier of ``scripts``);
     /// `nil` when it has no letters.
     public static func dominant(_ text: String) -> String? {

@@ -44,12 +44,15 @@ public enum SentimentScorer {
     /// Words that flip the sentiment of a lexicon word within the next two words.
     public static let negations: Set<String> = ["not", "no", "never", "none", "nothing", "neither", "nor", "without", "cannot"]
 
-    /// The score of `text` in −1…1.
+    /// The most characters of an answer scored (its beginning): a long answer costs no more.
+    public static let maxChars = 16_384
+
+    /// The score of `text` (its first ``maxChars`` characters) in −1…1.
     public static func score(_ text: String) -> Double {
         var pos = 0
         var neg = 0
         var sinceNegation = Int.max
-        for raw in text.lowercased().split(whereSeparator: { !$0.isLetter && $0 != "'" }) {
+        for raw in text.prefix(maxChars).lowercased().split(whereSeparator: { !$0.isLetter && $0 != "'" }) {
             var word = Substring(raw.trimmingCharacters(in: CharacterSet(charactersIn: "'")))
             if word.hasSuffix("n't") {
                 sinceNegation = 0

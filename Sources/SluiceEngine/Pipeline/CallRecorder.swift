@@ -51,9 +51,7 @@ public final class CallRecorder: Sendable {
             JSON.array(request.messages).write(to: &hashInput)
             JSON.object(request.params).write(to: &hashInput)
             r.inputHash = Hashing.sha256Hex(hashInput)
-            let text = request.messages.map { ChatText.content($0["content"]) }.joined(separator: "\n")
-            r.inputChars = text.count
-            r.inputScript = ScriptClassifier.dominant(text)
+            (r.inputChars, r.inputScript) = ScriptClassifier.measure(request.messages.lazy.map { ChatText.content($0["content"]) })
             switch logBodies {
             case .full:
                 if let rawBody, request.sluiceMetadata.isEmpty {

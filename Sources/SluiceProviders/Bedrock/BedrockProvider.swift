@@ -22,6 +22,9 @@ public struct BedrockProvider: Provider {
         public var timeout: TimeAmount
         /// The clock that dates each signature (`X-Amz-Date`).
         public var clock: any WallClock
+        /// Several credential sets (`credentials:`), chosen per request like an API key pool;
+        /// empty: `credentials` alone signs.
+        public var pool: [PooledCredentials] = []
 
         /// Settings for `region`; `baseURL` `nil` means the region's public endpoint.
         public init(
@@ -42,11 +45,32 @@ public struct BedrockProvider: Provider {
         public static func defaultBaseURL(region: String) -> String { "https://bedrock-runtime.\(region).amazonaws.com" }
     }
 
+    /// One named credential set of a pool.
+    public struct PooledCredentials: Sendable {
+        /// Its name, shown in `/admin/breakers`, `/metrics` and call records (never the keys).
+        public var name: String
+        /// The keys.
+        public var credentials: AWSCredentials
+        /// Its share of the calls among the sets with room.
+        public var weight: Double
+
+        /// A named set.
+        public init(name: String, credentials: AWSCredentials, weight: Double = 1) {
+            self.name = name
+            self.credentials = credentials
+            self.weight = weight
+        }
+    }
+
     /// The configured provider name.
     public let name: String
     let settings: Settings
     let clients: HTTPClients
     let signer: SigV4Signer
+    /// One signer per pooled credential set, in pool order.
+    let signers: [SigV4Signer]
+    /// The credential sets' pool; `nil` without `credentials:`.
+    public let keyPool: SharedKeyPool?
 
     /// A provider named `name` sending through `clients`.
     public init(name: String, settings: Settings, clients: HTTPClients) {
@@ -54,18 +78,37 @@ public struct BedrockProvider: Provider {
         self.settings = settings
         self.clients = clients
         self.signer = SigV4Signer(service: "bedrock", region: settings.region, credentials: settings.credentials)
+        signers = settings.pool.map { SigV4Signer(service: "bedrock", region: settings.region, credentials: $0.credentials) }
+        keyPool = settings.pool.isEmpty
+            ? nil
+            : SharedKeyPool(
+                provider: name,
+                keys: settings.pool.map { .init(name: $0.name, secret: $0.credentials.secretAccessKey, weight: $0.weight) },
+                clock: settings.clock)
     }
 
     /// What never appears in an error message.
-    var secrets: [String] { [settings.credentials.secretAccessKey] + (settings.credentials.sessionToken.map { [$0] } ?? []) }
+    var secrets: [String] {
+        ([settings.credentials] + settings.pool.map(\.credentials)).flatMap { [$0.secretAccessKey] + ($0.sessionToken.map { [$0] } ?? []) }
+    }
 
     /// `{base}/model/{modelId}/{operation}`, the model id percent-encoded as AWS does (`:` → `%3A`).
     func url(model: String, operation: String) -> String {
         settings.baseURL + "/model/" + SigV4Signer.percentEncode(model) + "/" + operation
     }
 
-    /// Signs and sends a Converse body; a transport failure or a non-2xx answer throws.
+    /// Signs and sends a Converse body; a transport failure or a non-2xx answer throws. With a
+    /// credential pool, a set with room signs; a throttled set cools down and the request goes
+    /// again at once signed by another set with room (``send(_:body:operation:pool:)``).
     func send(_ request: UpstreamRequest, body: JSONObject, operation: String) async throws(ProviderError) -> HTTPClientResponse {
+        if let keyPool { return try await send(request, body: body, operation: operation, pool: keyPool) }
+        return try await send(request, body: body, operation: operation, signer: signer)
+    }
+
+    /// One signed exchange.
+    func send(_ request: UpstreamRequest, body: JSONObject, operation: String, signer: SigV4Signer) async throws(ProviderError)
+        -> HTTPClientResponse
+    {
         let url = url(model: request.model, operation: operation)
         let bytes = JSON.object(body).serialized()
         var own: [(String, String)] = [("content-type", "application/json")]
@@ -89,6 +132,39 @@ public struct BedrockProvider: Provider {
             throw BedrockError.http(status: status, body: body, headers: response.headers, secrets: secrets)
         }
         return response
+    }
+
+    /// Sends with a credential set of `pool`; see ``send(_:body:operation:)``.
+    func send(_ request: UpstreamRequest, body: JSONObject, operation: String, pool: SharedKeyPool) async throws(ProviderError)
+        -> HTTPClientResponse
+    {
+        var tried: Set<Int> = []
+        var choice: SharedKeyPool.Choice
+        switch pool.pick() {
+        case .success(let c): choice = c
+        case .failure(let exhausted): throw exhausted.providerError
+        }
+        while true {
+            tried.insert(choice.index)
+            do {
+                let response = try await send(request, body: body, operation: operation, signer: signers[choice.index])
+                pool.answered(choice.index, status: Int(response.status.code), reading: RateLimitReading(), retryAfterSeconds: nil)
+                KeyUseLog.current?.append(key: choice.name, status: Int(response.status.code))
+                return response
+            } catch var error {
+                KeyUseLog.current?.append(key: choice.name, status: error.status)
+                guard error.status == 429 else { throw error }
+                pool.answered(choice.index, status: 429, reading: RateLimitReading(), retryAfterSeconds: error.retryAfterSeconds)
+                switch pool.pick(excluding: tried) {
+                case .success(let next): choice = next
+                case .failure:
+                    let others = pool.waits(excluding: [choice.index])
+                    error.message += " (credentials '\(choice.name)'"
+                    error.message += others.waits.isEmpty ? ")" : "; the other credential sets are throttled too: \(others.list))"
+                    throw error
+                }
+            }
+        }
     }
 
     /// A Converse call answered as a `chat.completion`.
