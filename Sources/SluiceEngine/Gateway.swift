@@ -143,9 +143,10 @@ public final class Gateway: Sendable {
                 providers[p.name] = BedrockProvider(name: p.name, settings: settings, clients: clients(p))
             case .vertex:
                 guard let gcp = p.vertex else { continue }  // the loader always resolves it
-                let settings = VertexProvider.Settings(
+                var settings = VertexProvider.Settings(
                     project: gcp.project, location: gcp.location, baseURL: p.baseURL, credentials: gcp.credentials,
                     headers: p.headers, timeout: .milliseconds(Int64(p.timeoutMs)), clock: clock)
+                settings.pool = gcp.pool
                 providers[p.name] = VertexProvider(name: p.name, settings: settings, clients: clients(p))
             }
         }

@@ -13,6 +13,9 @@ extension SluiceConfig {
         public var credentials: VertexCredentials
         /// The service-account key file the credentials came from (resolved path); `nil` for `access_token`.
         public var credentialsFile: String?
+        /// `credentials: [{name, credentials_file | access_token, weight}]`: sets chosen per request
+        /// like an API key pool; empty: ``credentials`` alone.
+        public var pool: [VertexProvider.PooledCredentials] = []
 
         /// Settings from their parts.
         public init(project: String, location: String, credentials: VertexCredentials, credentialsFile: String? = nil) {
@@ -29,14 +32,14 @@ extension SluiceConfig {
             case .accessToken(let token): auth = "token:" + token
             case .serviceAccount(let account): auth = "sa:\(credentialsFile ?? "")|\(account.clientEmail)|\(account.privateKeyID ?? "")"
             }
-            return "|\(project)|\(location)|\(auth)"
+            return "|\(project)|\(location)|\(auth)|" + pool.map { "\($0.name)=\($0.weight)" }.joined(separator: ",")
         }
     }
 }
 
 extension ConfigLoader {
     /// The provider keys only `type: vertex` takes.
-    static let vertexKeys = ["project", "location", "credentials_file", "access_token"]
+    static let vertexKeys = ["project", "location", "credentials_file", "access_token", "credentials"]
 
     /// A vertex provider's settings from its `keys` (a subset of ``vertexKeys``) and `n.env`; a
     /// config error that says what to set when the project, the location or the credentials are
@@ -55,7 +58,8 @@ extension ConfigLoader {
                     + "set credentials_file (or the GOOGLE_APPLICATION_CREDENTIALS environment variable) or access_token")
         }
         var given: [String: (String, ConfigNode)] = [:]
-        for (k, v) in keys {
+        let pool = try keys.first { $0.0 == "credentials" }.map { try vertexPool(provider: name, $0.1, directory: directory) } ?? []
+        for (k, v) in keys where k != "credentials" {
             let value = try v.string()
             guard !value.isEmpty else { throw v.error("provider '\(name)': \(k) must not be empty") }
             given[k] = (value, v)
@@ -64,6 +68,10 @@ extension ConfigLoader {
         let credentials: VertexCredentials
         var file: String?
         switch (given["credentials_file"], given["access_token"]) {
+        case (nil, nil) where !pool.isEmpty:
+            credentials = pool[0].credentials
+        case (_, _) where !pool.isEmpty:
+            throw n.error("provider '\(name)' sets credentials (a pool) beside credentials_file or access_token: list every set under credentials")
         case (_?, _?):
             throw n.error("provider '\(name)' sets both credentials_file and access_token: keep one")
         case (nil, let (token, _)?):
@@ -103,6 +111,48 @@ extension ConfigLoader {
             throw (given["location"]?.1 ?? n).error(
                 "provider '\(name)': location '\(location)' does not look like a Vertex AI location (us-central1, europe-west1, global…)")
         }
-        return SluiceConfig.Vertex(project: project, location: location, credentials: credentials, credentialsFile: file)
+        var settings = SluiceConfig.Vertex(project: project, location: location, credentials: credentials, credentialsFile: file)
+        settings.pool = pool
+        return settings
+    }
+
+    /// `credentials:` of a vertex provider: named sets, each a service-account key file or a static
+    /// token; names required when there are several, and unique.
+    static func vertexPool(provider: String, _ n: ConfigNode, directory: String?) throws -> [VertexProvider.PooledCredentials] {
+        let items = try n.sequence()
+        guard !items.isEmpty else { throw n.error("provider '\(provider)': credentials must list at least one {name, credentials_file} set") }
+        var out: [VertexProvider.PooledCredentials] = []
+        for item in items {
+            var f: [String: String] = [:]
+            var weight = 1.0
+            for (k, v) in try item.mapping(allowed: ["name", "credentials_file", "access_token", "weight"]) {
+                if k == "weight" {
+                    weight = try v.double()
+                    guard weight > 0, weight.isFinite else { throw v.error("provider '\(provider)': weight must be a positive number") }
+                } else {
+                    f[k] = try v.string()
+                }
+            }
+            let name = f["name"] ?? (items.count == 1 ? primaryKeyName : "")
+            try checkKeyName(name, provider: provider, node: item)
+            guard !out.contains(where: { $0.name == name }) else {
+                throw item.error("provider '\(provider)': two credential sets are named '\(name)'; names must be unique")
+            }
+            let credentials: VertexCredentials
+            switch (f["credentials_file"], f["access_token"]) {
+            case (let path?, nil):
+                let base = directory.flatMap { $0.isEmpty ? nil : $0 } ?? FileManager.default.currentDirectoryPath
+                let resolved = path.hasPrefix("/") ? path : (base as NSString).appendingPathComponent(path)
+                do { credentials = .serviceAccount(try GoogleServiceAccount.load(path: resolved)) } catch {
+                    throw item.error("provider '\(provider)': credential set '\(name)': unusable credentials_file: \(error.description)")
+                }
+            case (nil, let token?) where !token.isEmpty:
+                credentials = .accessToken(token)
+            default:
+                throw item.error("provider '\(provider)': credential set '\(name)' needs one of credentials_file and access_token")
+            }
+            out.append(VertexProvider.PooledCredentials(name: name, credentials: credentials, weight: weight))
+        }
+        return out
     }
 }

@@ -277,10 +277,14 @@ public enum ConfigLoader {
         try resolveKeyPool(&p, written: pooled, node: n)
         if type == .openai, p.apiKey == nil { throw n.error("provider '\(name)' of type openai needs an api_key") }
         if type == .openaiCompatible, p.baseURL == nil { throw n.error("provider '\(name)' of type openai_compatible needs a base_url") }
+        // `credentials` is both types' pool key: each checks it only on its own type.
         p.bedrock = try bedrockSettings(
-            provider: name, type: type, keys: members.filter { bedrockKeys.contains($0.0) }, apiKey: p.apiKey, n)
+            provider: name, type: type,
+            keys: members.filter { bedrockKeys.contains($0.0) && (type != .vertex || !vertexKeys.contains($0.0)) }, apiKey: p.apiKey, n)
         p.vertex = try vertexSettings(
-            provider: name, type: type, keys: members.filter { vertexKeys.contains($0.0) }, apiKey: p.apiKey, directory: directory, n)
+            provider: name, type: type,
+            keys: members.filter { vertexKeys.contains($0.0) && (type != .bedrock || !bedrockKeys.contains($0.0)) }, apiKey: p.apiKey,
+            directory: directory, n)
         if type == .gemini, p.apiKey == nil { throw n.error("provider '\(name)' of type gemini needs an api_key") }
         if type == .anthropic, p.apiKey == nil { throw n.error("provider '\(name)' of type anthropic needs an api_key") }
         if type == .azureOpenAI {

@@ -44,6 +44,8 @@ public struct VertexProvider: Provider {
         public var timeout: TimeAmount
         /// The clock that decides token expiry and dates answers.
         public var clock: any WallClock
+        /// Several credential sets, chosen per request like an API key pool; empty: ``credentials`` alone.
+        public var pool: [PooledCredentials] = []
 
         /// Settings for `project` in `location`; `baseURL` `nil` means the location's public endpoint.
         public init(
@@ -78,6 +80,27 @@ public struct VertexProvider: Provider {
     let clients: HTTPClients
     /// The provider's access tokens, shared by all its calls.
     public let tokens: VertexTokenSource
+    /// One token source per pooled credential set, in pool order.
+    let pooledTokens: [VertexTokenSource]
+    /// The credential sets' pool; `nil` without `credentials:`.
+    public let keyPool: SharedKeyPool?
+
+    /// One named credential set of a pool.
+    public struct PooledCredentials: Sendable {
+        /// Its name, shown in `/admin/breakers`, `/metrics` and call records.
+        public var name: String
+        /// The service account or static token.
+        public var credentials: VertexCredentials
+        /// Its share of the calls among the sets with room.
+        public var weight: Double
+
+        /// A named set.
+        public init(name: String, credentials: VertexCredentials, weight: Double = 1) {
+            self.name = name
+            self.credentials = credentials
+            self.weight = weight
+        }
+    }
 
     /// A provider named `name` sending through `clients`.
     public init(name: String, settings: Settings, clients: HTTPClients) {
@@ -85,6 +108,12 @@ public struct VertexProvider: Provider {
         self.settings = settings
         self.clients = clients
         tokens = VertexTokenSource(credentials: settings.credentials, clients: clients, clock: settings.clock)
+        pooledTokens = settings.pool.map { VertexTokenSource(credentials: $0.credentials, clients: clients, clock: settings.clock) }
+        keyPool = settings.pool.isEmpty
+            ? nil
+            : SharedKeyPool(
+                provider: name, keys: settings.pool.map { .init(name: $0.name, secret: "vertex-credentials:" + $0.name, weight: $0.weight) },
+                clock: settings.clock)
     }
 
     /// `{base}/v1/projects/{project}/locations/{location}/publishers/{publisher}/models/{model}:{operation}`.
@@ -118,8 +147,41 @@ public struct VertexProvider: Provider {
         }
     }
 
-    /// Sends `request` to its publisher with a current access token.
+    /// Sends `request` to its publisher with a current access token (with a credential pool: of a
+    /// set with room; a 429 cools the set down and the request goes again with another set).
     func send(_ request: UpstreamRequest) async throws(ProviderError) -> (Publisher, HTTPClientResponse) {
+        guard let keyPool else { return try await send(request, tokens: tokens) }
+        var tried: Set<Int> = []
+        var choice: SharedKeyPool.Choice
+        switch keyPool.pick() {
+        case .success(let c): choice = c
+        case .failure(let exhausted): throw exhausted.providerError
+        }
+        while true {
+            tried.insert(choice.index)
+            do {
+                let answer = try await send(request, tokens: pooledTokens[choice.index])
+                keyPool.answered(choice.index, status: Int(answer.1.status.code), reading: RateLimitReading(), retryAfterSeconds: nil)
+                KeyUseLog.current?.append(key: choice.name, status: Int(answer.1.status.code))
+                return answer
+            } catch var error {
+                KeyUseLog.current?.append(key: choice.name, status: error.status)
+                guard error.status == 429 else { throw error }
+                keyPool.answered(choice.index, status: 429, reading: RateLimitReading(), retryAfterSeconds: error.retryAfterSeconds)
+                switch keyPool.pick(excluding: tried) {
+                case .success(let next): choice = next
+                case .failure:
+                    let others = keyPool.waits(excluding: [choice.index])
+                    error.message += " (credentials '\(choice.name)'"
+                    error.message += others.waits.isEmpty ? ")" : "; the other credential sets are rate-limited too: \(others.list))"
+                    throw error
+                }
+            }
+        }
+    }
+
+    /// One exchange with a token of `tokens`.
+    func send(_ request: UpstreamRequest, tokens: VertexTokenSource) async throws(ProviderError) -> (Publisher, HTTPClientResponse) {
         let (publisher, body, operation) = try prepared(request)
         let token = try await tokens.token()
         var req = UpstreamCall(url: url(publisher, model: Publisher.route(request.model).model, operation: operation))
