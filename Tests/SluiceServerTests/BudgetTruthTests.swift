@@ -101,7 +101,7 @@ import Testing
         let upstream = try await FakeUpstream.start()
         defer { Task { await upstream.stop() } }
         var slow = FakeUpstream.Reply.text("bug", usage: Self.usage)
-        slow.delayMs = 3_000
+        slow.delayMs = 6_000  // well past the 2 s the third call waits, on a loaded machine too
         upstream.setDefault(slow)
         // max_tokens 1,000 reserves $0.008 a call; the cap holds two such reservations.
         let reservation = (Double(ChatServiceProbe.inputEstimate) * 0.01 + 1_000 * 8) / 1e6

@@ -101,7 +101,8 @@ import Testing
     @Test(arguments: StoreBackend.available)
     func concurrentKeySyncsAllSucceed(_ backend: StoreBackend) async throws {
         try await StoreFixture.with(backend) { fixture in
-            let nodes = [try await fixture.open(), try await fixture.open()]
+            // Correctness, not speed: a loaded CI machine may queue these writes past the default 10 s.
+            let nodes = [try await fixture.open(statementTimeout: .seconds(60)), try await fixture.open(statementTimeout: .seconds(60))]
             for round in 0..<4 {
                 // Fresh keys each round, so every writer inserts; odd rounds also swap two hashes.
                 let keys = (0..<20).map { i in

@@ -56,6 +56,8 @@ extension BudgetGuard {
                 if spentNow + amount > cap.units && (!partial || spentNow + floor > cap.units) {
                     throw exceeded(ctx, cap, amount: amount, spent: spentNow, now: now)
                 }
+                // The calls that held the money may have ended while the figures were read.
+                if callsInFlight(cap) == 0, try await take(ctx, cap, amount: amount) { return true }
                 throw busy(cap, amount: amount, standing: last)
             }
         }
