@@ -19,6 +19,7 @@ extension CallRecord {
             "cost_usd": d(costUSD), "saved_usd": d(savedUSD), "latency_ms": d(latencyMs), "ttft_ms": d(ttftMs),
             "overhead_ms": d(overheadMs), "schema_valid": b(schemaValid), "refusal": b(refusal),
             "repairs": .int(repairs), "guard_flags": .array(guardFlags.map(JSON.string)),
+            "guard_verdicts": .array(guardVerdicts.map(\.json)),
             "params": .object(params), "input_hash": .string(inputHash), "request": body ?? s(requestBody), "output": s(output),
             "batch_id": s(batchID), "shadow_of": s(shadowOf), "surface": .string(surface),
             "tool_calls": .array(toolCalls.map(\.json)), "output_sentiment": d(outputSentiment),

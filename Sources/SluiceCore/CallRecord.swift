@@ -124,6 +124,8 @@ public struct CallRecord: Sendable, Equatable {
     public var repairs: Int = 0
     /// Guard rules that flagged the call (`input:no_urls`, `output:max_length`).
     public var guardFlags: [String] = []
+    /// What each classifier guard (webhook, moderation, judge) said, with its latency and cost.
+    public var guardVerdicts: [GuardVerdict] = []
     /// Sampling parameters (the request without messages).
     public var params: JSONObject
     /// SHA-256 of the canonical messages and parameters.

@@ -179,7 +179,10 @@ public final class Gateway: Sendable {
         chat = ChatService(
             catalog: catalog, recorder: recorder, clock: clock, live: live,
             runner: AttemptRunner(breakers: breakers, kills: kills, traces: traces), cache: cache, reviews: store, budget: budget,
-            refusals: RefusalDetector(phrases: config.refusalPhrases ?? RefusalDetector.defaultPhrases))
+            refusals: RefusalDetector(phrases: config.refusalPhrases ?? RefusalDetector.defaultPhrases),
+            classifiers: ClassifierGuards(
+                clients: Self.clients(connectMs: 2_000, readMs: nil, into: &clientSets), catalog: catalog,
+                prices: PriceTable(overrides: config.pricing), logger: logger))
         shadows = ShadowRunner(chat: chat, ledger: store, clock: clock, logger: logger) { [live] in live.config.purposes[$0]?.shadow }
         chat.hooks.shadows = shadows
         purposes = PurposeRunner(chat: chat, prompts: prompts, live: live, shadows: shadows)

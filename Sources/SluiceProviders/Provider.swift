@@ -170,6 +170,8 @@ public protocol Provider: Sendable {
     func stream(_ request: UpstreamRequest) async throws(ProviderError) -> any ChunkStream
     /// Sends an OpenAI-shaped `/embeddings` request; the answer's `json` has `data` and `usage`.
     func embed(_ request: UpstreamRequest) async throws(ProviderError) -> UpstreamResponse
+    /// Sends an OpenAI-shaped `/moderations` request (`model`, `input`); the answer's `json` has `results`.
+    func moderate(_ request: UpstreamRequest) async throws(ProviderError) -> UpstreamResponse
 }
 
 extension Provider {
@@ -178,6 +180,11 @@ extension Provider {
 
     /// No key pool, by default.
     public var keyPool: SharedKeyPool? { nil }
+
+    /// Providers without a moderation endpoint refuse with a 400.
+    public func moderate(_ request: UpstreamRequest) async throws(ProviderError) -> UpstreamResponse {
+        throw ProviderError(.http, status: 400, message: "provider '\(name)' does not serve moderations")
+    }
 
     /// Providers without embeddings refuse with a 400, which ends the call without fallback.
     public func embed(_ request: UpstreamRequest) async throws(ProviderError) -> UpstreamResponse {

@@ -9,7 +9,7 @@ enum CallColumns {
         "stream", "input_tokens", "output_tokens", "cached_tokens", "cache_write_tokens", "cost_usd", "saved_usd",
         "latency_ms", "ttft_ms", "overhead_ms", "schema_valid", "refusal", "params", "input_hash",
         "request_body", "output", "cache_similarity", "repairs", "guard_flags", "batch_id",
-        "shadow_of", "surface", "tool_calls", "output_sentiment", "input_chars", "input_script",
+        "shadow_of", "surface", "tool_calls", "output_sentiment", "input_chars", "input_script", "guard_verdicts",
     ]
 
     /// How each column is stored, in ``names`` order.
@@ -52,7 +52,7 @@ extension CallRecord {
             t(BodyCipher.seal(requestBody, with: cipher)), t(BodyCipher.seal(output, with: cipher)), d(cacheSimilarity), .int(Int64(repairs)),
             guardFlags.isEmpty ? .null : .text(JSON.array(guardFlags.map(JSON.string)).jsonString), t(batchID),
             t(shadowOf), .text(surface), t(BodyCipher.seal(ToolCall.encode(toolCalls), with: cipher)), d(outputSentiment),
-            inputChars.map { .int(Int64($0)) } ?? .null, t(inputScript),
+            inputChars.map { .int(Int64($0)) } ?? .null, t(inputScript), t(GuardVerdict.encode(guardVerdicts)),
         ]
     }
 
@@ -106,10 +106,14 @@ extension CallRecord {
             inputChars = c[41].int.map { Int($0) }
             inputScript = s(42)
         }
+        if c.count > 43 { guardVerdicts = GuardVerdict.decode(s(43)) }
     }
 }
 
 extension CallColumns {
+    /// Migration 023: what classifier guards said (a JSON list of ``GuardVerdict``).
+    static let migration023 = "ALTER TABLE calls ADD COLUMN guard_verdicts TEXT"
+
     /// Migration 021: the call's tool calls (sealed like the other bodies) and the per-call
     /// values drift reads (output sentiment, input length, input script).
     static func migration021(integer: String, real: String, ifNotExists: String) -> [String] {

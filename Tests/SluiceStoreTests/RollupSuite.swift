@@ -268,7 +268,7 @@ import Testing
 
     /// A store on `fixture` migrated through `012_evals`, with `records` written to `calls` only.
     /// The `calls` columns added after migration 012 (016 and 021).
-    static let laterColumns = ["surface", "tool_calls", "output_sentiment", "input_chars", "input_script"]
+    static let laterColumns = ["surface", "tool_calls", "output_sentiment", "input_chars", "input_script", "guard_verdicts"]
 
     static func openBeforeRollups(_ fixture: StoreFixture, with records: [CallRecord]) async throws -> any SluiceStore {
         switch StorageURL.parse(fixture.storageURL) {

@@ -61,6 +61,19 @@ extension ConfigLoader {
                     path: "purposes.\(name).model", line: nil,
                     "unknown model '\(m)'; configured models: \(models.sorted().joined(separator: ", "))")
             }
+            for rule in p.guards.input + p.guards.output {
+                let model: String?
+                switch rule.classifier {
+                case .moderation(let m): model = m.model
+                case .judge(let j): model = j.model
+                default: model = nil
+                }
+                if let model, !models.contains(model) {
+                    throw ConfigError(
+                        path: "purposes.\(name).guards", line: nil,
+                        "guard '\(rule.name)' names unknown model '\(model)'; configured models: \(models.sorted().joined(separator: ", "))")
+                }
+            }
             for m in p.cascade where !models.contains(m) {
                 throw ConfigError(
                     path: "purposes.\(name).cascade", line: nil,
@@ -183,7 +196,7 @@ extension ConfigLoader {
             let rules = try list.sequence().map { r throws -> GuardRule in
                 var name: String?
                 var rule = GuardRule(name: "")
-                for (k, v) in try r.mapping(allowed: ["name", "action", "deny", "max_length", "require", "forbid"]) {
+                for (k, v) in try r.mapping(allowed: ["name", "action", "deny", "max_length", "require", "forbid", "webhook", "moderation", "judge"]) {
                     switch k {
                     case "name": name = try v.string()
                     case "action":
@@ -200,13 +213,19 @@ extension ConfigLoader {
                         guard (rule.maxLength ?? 0) > 0 else { throw v.error("max_length must be positive") }
                     case "require": rule.require = try (try? v.stringList()) ?? [v.string()]
                     case "forbid": rule.forbid = try (try? v.stringList()) ?? [v.string()]
+                    case "webhook", "moderation", "judge":
+                        guard rule.classifier == nil else { throw v.error("a guard rule takes one classifier: webhook, moderation or judge") }
+                        rule.classifier = try parseClassifier(k, v, rule: name ?? "")
                     default: break
                     }
                 }
                 guard let name, !name.isEmpty else { throw r.error("each guard rule needs a name") }
                 rule.name = name
-                guard !rule.deny.isEmpty || rule.maxLength != nil || !rule.require.isEmpty || !rule.forbid.isEmpty else {
-                    throw r.error("guard '\(name)' checks nothing: give deny, max_length, require or forbid")
+                guard !rule.deny.isEmpty || rule.maxLength != nil || !rule.require.isEmpty || !rule.forbid.isEmpty || rule.classifier != nil else {
+                    throw r.error("guard '\(name)' checks nothing: give deny, max_length, require, forbid, or a classifier (webhook, moderation, judge)")
+                }
+                if rule.classifier != nil, !rule.deny.isEmpty || rule.maxLength != nil || !rule.require.isEmpty || !rule.forbid.isEmpty {
+                    throw r.error("guard '\(name)' mixes a classifier with patterns: give them as two rules")
                 }
                 return rule
             }

@@ -19,6 +19,9 @@ public struct GuardRule: Sendable {
     public var require: [String] = []
     /// Keywords that must not appear (case-insensitive).
     public var forbid: [String] = []
+    /// An outside classifier (webhook, moderation, judge) instead of the checks above; asked by
+    /// ``ClassifierGuards``, never by ``violation(in:)``.
+    public var classifier: GuardClassifier?
 
     /// A rule named `name`; fill in the checks.
     public init(name: String, action: Action = .block) {
@@ -28,6 +31,7 @@ public struct GuardRule: Sendable {
 
     /// Why `text` breaks the rule, or `nil` when it passes.
     public func violation(in text: String) -> String? {
+        guard classifier == nil else { return nil }
         if let maxLength, text.count > maxLength { return "is \(text.count) characters, over the limit of \(maxLength)" }
         let lower = text.lowercased()
         for r in deny where r.matches(text) { return "matches the denied pattern '\(r.pattern)'" }

@@ -116,6 +116,9 @@ public final class CallRecorder: Sendable {
     /// `errorCode` is the failure's SPEC code, for the log line's budget decision.
     func finish(_ record: consuming CallRecord, output: String?, finishReasons: [String] = [], errorCode: String? = nil) async {
         var r = record
+        // What classifier guards (a judge) cost is the call's too: recorded, budgeted, never dropped.
+        let guardCost = r.guardVerdicts.reduce(0) { $0 + ($1.costUSD ?? 0) }
+        if guardCost > 0 { r.costUSD = (r.costUSD ?? 0) + guardCost }
         budget?.settle(r)
         switch logBodies {
         case .full: r.output = output

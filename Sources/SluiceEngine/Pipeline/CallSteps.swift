@@ -87,7 +87,8 @@ extension ChatService {
         record.overheadMs = max(0, totalMs - upstreamMs)
         var meta = ResponseMeta(callID: ctx.callID)
         meta.cache = record.cache
-        meta.costUSD = record.costUSD
+        let guardCost = record.guardVerdicts.reduce(0) { $0 + ($1.costUSD ?? 0) }
+        meta.costUSD = guardCost > 0 ? (record.costUSD ?? 0) + guardCost : record.costUSD
         meta.provider = record.provider
         meta.answeredModel = record.answeredModel
         meta.attempts = record.attempts.count

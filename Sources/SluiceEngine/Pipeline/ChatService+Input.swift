@@ -60,6 +60,15 @@ extension ChatService {
             }
         }
         let format = request.body["response_format"]
+        // Outside classifiers see the request as the provider will (placeholders, not personal data).
+        if let classifiers, ClassifierGuards.any(policy.guards.input) {
+            let sent = (out.body["messages"]?.arrayValue ?? messages).map { ChatText.content($0["content"]) }.joined(separator: "\n")
+            let outcome = await classifiers.check(
+                policy.guards.input, text: sent, side: "input", code: .guardBlocked, purpose: ctx.purpose, callID: ctx.callID)
+            record.guardVerdicts += outcome.verdicts
+            if let blocked = outcome.blocked { return .answer(await fail(&record, blocked, ctx: ctx)) }
+            record.guardFlags += outcome.flags
+        }
         if let schema = policy.outputSchema {
             out.schema = schema
             if format == nil || format?.isNull == true {

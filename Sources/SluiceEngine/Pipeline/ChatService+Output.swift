@@ -98,6 +98,20 @@ extension ChatService {
             record.usage = usage + earlier
             return await fail(&record, error, ctx: ctx)
         }
+        if let classifiers, ClassifierGuards.any(policy.guards.output) {
+            // Outside classifiers see the answer as stored (placeholders, not personal data).
+            let outcome = await classifiers.check(
+                policy.guards.output, text: ChatText.completionText(stored), side: "output", code: .outputBlocked, purpose: ctx.purpose,
+                callID: ctx.callID)
+            record.guardVerdicts += outcome.verdicts
+            if let blocked = outcome.blocked {
+                if let escalated = await escalating("guard_blocked") { return escalated }
+                record.usage = usage + earlier
+                return await fail(&record, blocked, ctx: ctx)
+            }
+            if !outcome.flags.isEmpty, let escalated = await escalating("guard_flagged") { return escalated }
+            record.guardFlags += outcome.flags
+        }
         var reviewID: String?
         if policy.review == .always || (policy.review == .guardFlagged && !record.guardFlags.isEmpty) {
             reviewID = await queueReview(record: record, ctx: ctx, output: text, reason: policy.review == .always ? "always" : "guard_flagged:" + record.guardFlags.joined(separator: ","))

@@ -45,6 +45,14 @@ extension ChatService {
         }
         let policy = policies[ctx.purpose]
         relay.outputRules = policy.guards.output
+        if let classifiers, ClassifierGuards.any(policy.guards.output) {
+            let (rules, purpose, callID, redaction) = (policy.guards.output, ctx.purpose, ctx.callID, input?.redaction)
+            relay.classify = { text in
+                var r = redaction
+                let sent = r?.redact(text) ?? text
+                return await classifiers.check(rules, text: sent, side: "output", code: .outputBlocked, purpose: purpose, callID: callID)
+            }
+        }
         let mode = StreamGuardMode.effective(configured: policy.streamGuard, guards: policy.guards)
         if mode == .incremental { relay.incremental = StreamGuard(rules: policy.guards.output) }
         if policy.review == .always || policy.review == .guardFlagged {

@@ -42,6 +42,8 @@ public struct ChatService: Sendable {
     var kills: KillBoard { runner.kills }
     /// What runs after a call has its answer (shadows); set once when the gateway starts.
     let hooks = CallHooks()
+    /// The outside classifiers of guard rules (webhook, moderation, judge); `nil` runs none.
+    var classifiers: ClassifierGuards? = nil
 
     /// The pipeline behind ``handle(body:attribution:identity:start:eventLoop:prompt:)``,
     /// without the after-call hooks.

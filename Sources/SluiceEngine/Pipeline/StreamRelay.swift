@@ -64,6 +64,8 @@ public final class StreamRelay: @unchecked Sendable {
     var onEnd: (@Sendable (Bool?) -> Void)?
     /// The purpose's output rules, checked on the whole answer at the end (flags, `require`, and every block).
     var outputRules: [GuardRule] = []
+    /// The outside classifiers of the output rules, asked about the whole answer at the end.
+    var classify: (@Sendable (String) async -> ClassifierGuards.Outcome)?
     /// Checks blocking rules as chunks pass (`stream_guard: incremental`).
     var incremental: StreamGuard?
     /// Queues the answer for review when the stream ends: `(record, output, flags) -> review id`.
@@ -203,6 +205,15 @@ public final class StreamRelay: @unchecked Sendable {
                 await finish(status: .error, error: error, httpStatus: error.code.status, upstream: true)
                 return .failure(error)
             }
+        }
+        if let classify {
+            let outcome = await classify(shown)
+            record.guardVerdicts += outcome.verdicts
+            if let error = outcome.blocked {
+                await finish(status: .error, error: error, httpStatus: error.code.status, upstream: true)
+                return .failure(error)
+            }
+            record.guardFlags += outcome.flags
         }
         let id = await review?(record, shown)
         reviewID = id

@@ -152,6 +152,11 @@ public struct OpenAIProvider: Provider {
         try await post(request, operation: "embeddings", expecting: "data", what: "an embedding list")
     }
 
+    /// Posts to `{baseURL}/moderations`; throws on transport failure, a non-2xx status or a body without `results`.
+    public func moderate(_ request: UpstreamRequest) async throws(ProviderError) -> UpstreamResponse {
+        try await post(request, operation: "moderations", expecting: "results", what: "a moderation result")
+    }
+
     /// One non-streamed POST whose 2xx answer must be a JSON object with the member `expecting`.
     func post(_ request: UpstreamRequest, operation: String, expecting: String, what: String) async throws(ProviderError)
         -> UpstreamResponse

@@ -263,6 +263,7 @@ enum PostgresMigrations {
         ("019_end_users", EndUserColumns.createSQL(integer: "BIGINT", real: "DOUBLE PRECISION")),
         ("021_call_tool_calls_and_drift", CallColumns.migration021(integer: "BIGINT", real: "DOUBLE PRECISION", ifNotExists: "IF NOT EXISTS ")),
         ("022_review_periods", PeriodReviewSQL.createSQL(integer: "BIGINT")),
+        ("023_call_guard_verdicts", ["ALTER TABLE calls ADD COLUMN IF NOT EXISTS guard_verdicts TEXT"]),
     ]
 
     /// Applies the pending migrations. When none is pending nothing is locked or created, so a

@@ -237,6 +237,9 @@ enum SQLiteMigrations {
         m.registerMigration("022_review_periods") { db in
             for statement in PeriodReviewSQL.createSQL(integer: "INTEGER") { try db.execute(sql: statement) }
         }
+        m.registerMigration("023_call_guard_verdicts") { db in
+            try db.execute(sql: CallColumns.migration023)
+        }
         return m
     }
 }
