@@ -1,5 +1,6 @@
 import Foundation
 import SluiceCore
+import SluiceEngine
 import SluiceStore
 import SluiceTesting
 import Testing
@@ -140,6 +141,65 @@ import Testing
             let record = try await GuaranteesTasksTests.record(h, task)
             #expect(record.attempts.map(\.model) == ["small-model", "large-model"])
             #expect(record.surface == "task")
+        }
+    }
+
+    /// `cascade: {models, judge}`: a judge scoring the first answer under its minimum escalates it.
+    @Test func aJudgeUnderItsMinimumEscalates() async throws {
+        let small = try await FakeUpstream.start()
+        let large = try await FakeUpstream.start()
+        let judge = try await FakeUpstream.start()
+        defer { Task { await small.stop(); await large.stop(); await judge.stop() } }
+        small.setDefault(.text("meh", usage: Self.usage))
+        large.setDefault(.text("a thorough answer", usage: Self.usage))
+        let yaml = """
+            providers:
+              s: { type: openai_compatible, base_url: "\(small.baseURL)" }
+              l: { type: openai_compatible, base_url: "\(large.baseURL)" }
+              j: { type: openai_compatible, base_url: "\(judge.baseURL)" }
+            models:
+              small: { targets: [ { provider: s, model: small-model } ] }
+              large: { targets: [ { provider: l, model: large-model } ] }
+              judge: { targets: [ { provider: j, model: judge-model } ] }
+            purposes:
+              answer:
+                cascade: { models: [small, large], judge: { model: judge, rubric: "The answer is thorough.", min: 0.5 } }
+            \(noRetry)
+            """
+        try await Harness.with(yaml) { h in
+            let body = #"{"model":"small","messages":[{"role":"user","content":"explain"}]}"#
+            judge.enqueue(.text(#"{"score": 0.2, "reason": "too short"}"#))
+            let low = try await h.chat(body, headers: ["X-Sluice-Purpose": "answer"])
+            #expect(low.status == 200 && low.header("X-Sluice-Cascade") == "escalated", "\(low.text)")
+            let record = try await h.record(low.header("X-Sluice-Call-Id"))
+            #expect(record.guardVerdicts.first?.classifier == "judge" && record.guardVerdicts.first?.side == "cascade")
+            judge.enqueue(.text(#"{"score": 0.9, "reason": "fine"}"#))
+            let high = try await h.chat(body, headers: ["X-Sluice-Purpose": "answer"])
+            #expect(high.header("X-Sluice-Cascade") == "first")
+            #expect(large.requestCount == 1)
+        }
+    }
+
+    /// `sluice eval run` evaluates a cascade like a model: the cascade's first model is its column.
+    @Test func anEvalRunsTheCascadeAsAColumn() async throws {
+        let small = try await FakeUpstream.start()
+        let large = try await FakeUpstream.start()
+        defer { Task { await small.stop(); await large.stop() } }
+        small.setDefault(.text("no JSON, sorry", usage: Self.usage))
+        large.setDefault(.text(#"{"ok": true}"#, usage: Self.usage))
+        let dir = try PurposeCacheTests.promptsDir()
+        try "name: ex\nversion: v1\nmessages:\n  - role: user\n    content: \"{{text}}\"\n"
+            .write(toFile: dir + "/ex.prompt.yaml", atomically: true, encoding: .utf8)
+        let yaml = Self.config(small: small, large: large).replacingOccurrences(of: "    cascade: [small, large]", with: "    prompt: ex\n    cascade: [small, large]")
+            + "\nprompts_dir: \(dir)\n"
+        let suite = try EvalSuite.parse(
+            "name: c\npurpose: extract\nmodels: [small, large]\ncases:\n  - vars: { text: a }\n    expect: [ { schema_valid: true } ]\n  - vars: { text: b }\n    expect: [ { schema_valid: true } ]\n")
+        try await Harness.with(yaml) { h in
+            let plan = try EvalPlan.make(suite: suite, config: h.gateway.live.config, prompts: h.gateway.prompts.library)
+            let runs = await EvalRunner(gateway: h.gateway, concurrency: 1).run(plan)
+            #expect(runs.count == 4 && runs.allSatisfy(\.passed), "\(runs)")
+            let cascadeCost = runs.filter { $0.model == "small" }.compactMap(\.costUSD)
+            #expect(cascadeCost.count == 2 && cascadeCost.allSatisfy { abs($0 - (Self.smallCost + Self.largeCost)) < 1e-12 }, "\(cascadeCost)")
         }
     }
 }

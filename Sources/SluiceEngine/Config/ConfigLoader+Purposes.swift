@@ -61,6 +61,11 @@ extension ConfigLoader {
                     path: "purposes.\(name).model", line: nil,
                     "unknown model '\(m)'; configured models: \(models.sorted().joined(separator: ", "))")
             }
+            if let j = p.cascadeJudge, !models.contains(j.model) {
+                throw ConfigError(
+                    path: "purposes.\(name).cascade.judge", line: nil,
+                    "unknown model '\(j.model)'; configured models: \(models.sorted().joined(separator: ", "))")
+            }
             for rule in p.guards.input + p.guards.output {
                 let model: String?
                 switch rule.classifier {

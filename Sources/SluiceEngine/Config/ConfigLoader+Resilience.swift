@@ -101,7 +101,19 @@ extension ConfigLoader {
                     purpose.streamGuard = mode
                 case "shadow": purpose.shadow = try parseShadow(v)
                 case "cascade":
-                    let models = try v.stringList()
+                    var list = v
+                    if let mapping = try? v.mapping(allowed: ["models", "judge"]) {
+                        guard let models = mapping.first(where: { $0.0 == "models" })?.1 else {
+                            throw v.error("cascade needs models: [small, large]")
+                        }
+                        list = models
+                        if let judge = mapping.first(where: { $0.0 == "judge" })?.1,
+                            case .judge(let j) = try parseClassifier("judge", judge, rule: "cascade")
+                        {
+                            purpose.cascadeJudge = j
+                        }
+                    }
+                    let models = try list.stringList()
                     guard models.count >= 2, Set(models).count == models.count else {
                         throw v.error("cascade must list at least two different models, smallest first, such as [fast, smart]")
                     }

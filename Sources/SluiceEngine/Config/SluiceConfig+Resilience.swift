@@ -71,6 +71,8 @@ extension SluiceConfig {
         public var shadow: Shadow?
         /// `cascade: [small, large]`: models tried in order; a bad answer escalates to the next. Empty for none.
         public var cascade: [String] = []
+        /// `cascade: {models, judge}`: an LLM judge whose score under `min` escalates too (on a `sample` of calls).
+        public var cascadeJudge: GuardClassifier.Judge?
 
         /// A purpose with no settings of its own.
         public init(name: String) { self.name = name }

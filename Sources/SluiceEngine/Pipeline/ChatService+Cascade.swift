@@ -24,6 +24,13 @@ extension ChatService {
         return CascadeStage(stage: stage, next: stage + 1 < cascade.count ? cascade[stage + 1] : nil, last: last)
     }
 
+    /// The cascade's judge as a flagging guard rule (its score under `min` flags; a flag escalates).
+    static func cascadeJudgeRule(_ judge: GuardClassifier.Judge) -> GuardRule {
+        var rule = GuardRule(name: "cascade_judge", action: .flag)
+        rule.classifier = .judge(judge)
+        return rule
+    }
+
     /// Sends the request to the next model of the cascade: this stage's usage and cost are carried
     /// into the record, the next stage's attempts join its list, and its answer is finished like any.
     func escalate(

@@ -112,6 +112,14 @@ extension ChatService {
             if !outcome.flags.isEmpty, let escalated = await escalating("guard_flagged") { return escalated }
             record.guardFlags += outcome.flags
         }
+        if let judge = policy.cascadeJudge, cascade?.next != nil, let classifiers {
+            // The cascade's judge: a score under its minimum escalates (the verdict is kept either way).
+            let outcome = await classifiers.check(
+                [Self.cascadeJudgeRule(judge)], text: ChatText.completionText(stored), side: "cascade", code: .outputBlocked,
+                purpose: ctx.purpose, callID: ctx.callID)
+            record.guardVerdicts += outcome.verdicts
+            if !outcome.flags.isEmpty, let escalated = await escalating("judge") { return escalated }
+        }
         var reviewID: String?
         if policy.review == .always || (policy.review == .guardFlagged && !record.guardFlags.isEmpty) {
             reviewID = await queueReview(record: record, ctx: ctx, output: text, reason: policy.review == .always ? "always" : "guard_flagged:" + record.guardFlags.joined(separator: ","))

@@ -29,6 +29,8 @@ public struct CallPolicy: Sendable {
     public var streamGuard: StreamGuardMode?
     /// Models tried in order, a bad answer escalating to the next; empty for none.
     public var cascade: [String]
+    /// The cascade's judge: a score under its `min` escalates too.
+    public var cascadeJudge: GuardClassifier.Judge?
 
     /// The policy of `purpose` under `config`: the purpose's own settings over the global `retry:`.
     public init(config: SluiceConfig, purpose: String) {
@@ -46,6 +48,7 @@ public struct CallPolicy: Sendable {
         review = p?.review ?? .never
         streamGuard = p?.streamGuard
         cascade = p?.cascade ?? []
+        cascadeJudge = p?.cascadeJudge
     }
 }
 
