@@ -61,6 +61,11 @@ extension ConfigLoader {
                     path: "purposes.\(name).model", line: nil,
                     "unknown model '\(m)'; configured models: \(models.sorted().joined(separator: ", "))")
             }
+            if let d = p.driftEmbedding, !models.contains(d.model) {
+                throw ConfigError(
+                    path: "purposes.\(name).drift.embedding_model", line: nil,
+                    "unknown model '\(d.model)'; configured models: \(models.sorted().joined(separator: ", "))")
+            }
             if let j = p.cascadeJudge, !models.contains(j.model) {
                 throw ConfigError(
                     path: "purposes.\(name).cascade.judge", line: nil,

@@ -58,7 +58,7 @@ extension ConfigLoader {
                 allowed: [
                     "timeout_ms", "ttft_timeout_ms", "retry", "fallback_response", "prompt", "prompt_version", "model",
                     "params", "cache", "output_schema", "repair_attempts", "pii", "guards", "review", "stream_guard",
-                    "daily_budget_usd", "variants", "mode", "shadow", "cascade",
+                    "daily_budget_usd", "variants", "mode", "shadow", "cascade", "drift",
                 ], later: laterPurposeKeys)
             {
                 switch k {
@@ -100,6 +100,16 @@ extension ConfigLoader {
                     }
                     purpose.streamGuard = mode
                 case "shadow": purpose.shadow = try parseShadow(v)
+                case "drift":
+                    var model: String?, sample = 100
+                    for (dk, dv) in try v.mapping(allowed: ["embedding_model", "sample"]) {
+                        if dk == "embedding_model" { model = try dv.string() } else {
+                            sample = try dv.int()
+                            guard (5...2_000).contains(sample) else { throw dv.error("drift.sample must be 5…2000 inputs per window") }
+                        }
+                    }
+                    guard let model else { throw v.error("drift needs embedding_model (a configured embeddings model)") }
+                    purpose.driftEmbedding = (model, sample)
                 case "cascade":
                     var list = v
                     if let mapping = try? v.mapping(allowed: ["models", "judge"]) {

@@ -71,6 +71,9 @@ extension SluiceConfig {
         public var shadow: Shadow?
         /// `cascade: [small, large]`: models tried in order; a bad answer escalates to the next. Empty for none.
         public var cascade: [String] = []
+        /// `drift: {embedding_model, sample}`: input drift also measures the share of recent inputs
+        /// far from the baseline's centroid, embedding up to `sample` inputs of each window.
+        public var driftEmbedding: (model: String, sample: Int)?
         /// `cascade: {models, judge}`: an LLM judge whose score under `min` escalates too (on a `sample` of calls).
         public var cascadeJudge: GuardClassifier.Judge?
 

@@ -41,7 +41,8 @@ public struct DriftReport: Sendable {
 
     /// Builds the report from the store.
     public static func build(
-        purpose: String, store: any DriftStore & EvalScoreStore, now: Date, window: TimeInterval, baseline: TimeInterval
+        purpose: String, store: any DriftStore & EvalScoreStore, now: Date, window: TimeInterval, baseline: TimeInterval,
+        centroid: (store: any CallStore, sample: Int, embed: InputCentroid.Embed)? = nil
     ) async throws -> DriftReport {
         let windowStart = now.addingTimeInterval(-window)
         let baselineStart = windowStart.addingTimeInterval(-baseline)
@@ -64,9 +65,17 @@ public struct DriftReport: Sendable {
             let b = DriftStats(before.filter { $0.answeredModel == model })
             byModel.append((model, shifts(current: c, baseline: b, newModels: [])))
         }
+        var all = shifts(current: current, baseline: base, newModels: newModels)
+        if let centroid,
+            let shift = try await InputCentroid.shift(
+                purpose: purpose, store: centroid.store, windowStart: windowStart, baselineStart: baselineStart, now: now,
+                sample: centroid.sample, embed: centroid.embed)
+        {
+            all.append(shift)
+        }
         return DriftReport(
             purpose: purpose, windowStart: windowStart, baselineStart: baselineStart, now: now, current: current, baseline: base,
-            shifts: shifts(current: current, baseline: base, newModels: newModels), byModel: byModel, newModels: newModels, daily: daily,
+            shifts: all, byModel: byModel, newModels: newModels, daily: daily,
             latestEvalScore: EvalScheduler.latestScore(try await store.evalScores(purpose: purpose, limit: 100))?.passRate)
     }
 

@@ -27,7 +27,8 @@ struct AdminDriftRoutes {
         let baseline = try duration("baseline", "30d")
         await gateway.callLog.flush()
         let report = try await DriftReport.build(
-            purpose: purpose, store: gateway.store, now: gateway.clock.now(), window: window, baseline: baseline)
+            purpose: purpose, store: gateway.store, now: gateway.clock.now(), window: window, baseline: baseline,
+            centroid: gateway.inputCentroid(purpose: purpose))
         return HTTPEdge.json(200, report.json)
     }
 }
