@@ -12,7 +12,8 @@ import SluiceEngine
 /// A failure is kept, not thrown, so that each surface answers it in its own shape
 /// (Anthropic's errors on `/v1/messages`): ``SluiceRequestContext/caller()`` throws it.
 /// Health, metrics and the dashboard pages (their own session cookie) are left alone.
-/// An address that keeps failing is slowed (``AuthThrottle``): `429` with `Retry-After`.
+/// An address that keeps failing is slowed (``AuthThrottle``): its failing requests get `429`
+/// with `Retry-After` instead of `401`, while valid keys from it go on.
 struct IdentityMiddleware: RouterMiddleware {
     typealias Context = SluiceRequestContext
     let keyRing: KeyRing
@@ -22,12 +23,18 @@ struct IdentityMiddleware: RouterMiddleware {
         var context = context
         let path = request.uri.path
         let address = context.remoteAddress?.ipAddress ?? "unknown"
-        if path.hasPrefix("/admin/") || path.hasPrefix("/v1/"), let refusal = throttle.refusal(for: address) {
-            context.identity = .failure(refusal)
+        let key = HTTPEdge.presentedKey(request.headers)
+        let outcome = Self.identify(path: path, key: key, loopback: context.isLoopback, keyRing: keyRing)
+        if case .failure = outcome {
+            // A slowed address gets 429 for every key that fails; valid keys from it (other
+            // clients behind the same proxy) go on.
+            if let refusal = throttle.refusal(for: address) {
+                context.identity = .failure(refusal)
+            } else {
+                throttle.fail(address, key: key)
+                context.identity = outcome
+            }
         } else {
-            let key = HTTPEdge.presentedKey(request.headers)
-            let outcome = Self.identify(path: path, key: key, loopback: context.isLoopback, keyRing: keyRing)
-            if case .failure = outcome { throttle.fail(address, key: key) }
             context.identity = outcome
         }
         return try await next(request, context)

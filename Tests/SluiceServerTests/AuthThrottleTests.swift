@@ -31,19 +31,22 @@ import Testing
                 let r = try await h.chat(body, headers: ["Authorization": "Bearer guess-\(guess)-xxxxxxxx"])
                 #expect(r.status == 401)
             }
-            // Slowed: even the right key waits, so a refusal says nothing about a guess; admin routes too.
-            let slowed = try await h.chat(body, headers: ["Authorization": "Bearer app-secret-123"])
+            // Slowed: a failing key now gets 429 for the rest of the minute, on admin routes too.
+            let slowed = try await h.chat(body, headers: ["Authorization": "Bearer guess-9-xxxxxxxx"])
             #expect(slowed.status == 429)
             #expect(slowed.json["error"]?["code"] == "rate_limited")
             #expect(slowed.json["error"]?["message"]?.stringValue?.contains("Too many failed authentications from 127.0.0.1") == true)
             #expect(slowed.header("Retry-After") == "60")
-            #expect(try await h.request(.GET, "/admin/audit", headers: ["Authorization": "Bearer admin-secret-123"]).status == 429)
+            #expect(try await h.request(.GET, "/admin/audit", headers: ["Authorization": "Bearer wrong-admin-xxxx"]).status == 429)
+            // Valid keys from the same address (other clients behind one proxy) go on.
+            #expect(try await h.chat(body, headers: ["Authorization": "Bearer app-secret-123"]).status != 429)
+            #expect(try await h.request(.GET, "/admin/audit", headers: ["Authorization": "Bearer admin-secret-123"]).status == 200)
             // Health stays open.
             #expect(try await h.request(.GET, "/healthz").status == 200)
             clock.advance(45)
-            #expect(try await h.chat(body, headers: ["Authorization": "Bearer app-secret-123"]).header("Retry-After") == "15")
+            #expect(try await h.chat(body, headers: ["Authorization": "Bearer guess-9-xxxxxxxx"]).header("Retry-After") == "15")
             clock.advance(16)
-            #expect(try await h.chat(body, headers: ["Authorization": "Bearer app-secret-123"]).status == 200)
+            #expect(try await h.chat(body, headers: ["Authorization": "Bearer guess-9-xxxxxxxx"]).status == 401)
         }
     }
 

@@ -126,6 +126,25 @@ import Testing
             #expect(after.status == 200, "\(after.text)")
         }
     }
+
+    /// A call refused for its own large `max_tokens` is `budget_exceeded` (it cannot fit) but trips
+    /// no breaker: typical calls of the purpose still fit.
+    @Test func aRefusalForOneHugeCallTripsNoBreaker() async throws {
+        let upstream = try await FakeUpstream.start()
+        defer { Task { await upstream.stop() } }
+        upstream.setDefault(.text("bug", usage: Self.usage))
+        try await Harness.with(Self.config(upstream, cap: 0.05)) { h in
+            // History first: the purpose's answers run to 20 tokens.
+            _ = try await Self.burst(h, 25)
+            let huge = try await h.chat(
+                #"{"model":"fast","max_tokens":100000,"messages":[{"role":"user","content":"triage this"}]}"#,
+                headers: ["X-Sluice-Purpose": "triage"])
+            #expect(huge.status == 429 && huge.json["error"]?["code"] == "budget_exceeded", "\(huge.text)")
+            #expect(huge.json["error"]?["message"]?.stringValue?.contains("more than the") == true)
+            #expect(try await Self.triageRow(h)?["breaker"] == "closed")
+            #expect(try await h.chat(Self.body, headers: ["X-Sluice-Purpose": "triage"]).status == 200)
+        }
+    }
 }
 
 /// The input estimate of ``BudgetTruthTests/body`` (13 characters, one message).

@@ -24,11 +24,11 @@ import Testing
               input:
                 - { name: intake, action: flag, webhook: { url: "\(hook.origin)/check" } }
               output:
-                - { name: tox, action: block, webhook: { url: "\(hook.origin)/check", timeout_ms: 300 } }
+                - { name: tox, action: block, webhook: { url: "\(hook.origin)/check", timeout_ms: 2000 } }
           strict:
             guards:
               output:
-                - { name: tox, action: block, webhook: { url: "\(hook.origin)/check", timeout_ms: 300, on_error: closed } }
+                - { name: tox, action: block, webhook: { url: "\(hook.origin)/check", timeout_ms: 2000, on_error: closed } }
           moderated:
             guards:
               output:
@@ -68,7 +68,7 @@ import Testing
                 #expect(try await h.record(flagged.header("X-Sluice-Call-Id")).guardFlags == ["output:tox"])
                 // The endpoint is too slow: this rule fails open, the stricter one closed.
                 var slow = Self.verdict("block")
-                slow.delayMs = 1_500
+                slow.delayMs = 5_000  // well past the 2 s timeout, on a loaded machine too
                 hook.enqueue(Self.verdict("allow"), slow)
                 let open = try await h.chat(b, headers: ["X-Sluice-Purpose": "hooked"])
                 #expect(open.status == 200, "\(open.text)")

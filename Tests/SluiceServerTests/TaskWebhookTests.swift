@@ -146,7 +146,8 @@ import Testing
                 let took = ContinuousClock.now - start
                 #expect(cancelled.status == 200)
                 #expect(cancelled.json["status"] == "cancelled")
-                #expect(took < .seconds(1), "cancel took \(took) with a receiver that answers in 3 s")
+                // Far under the receiver's 3 s even on a loaded machine: the cancel does not wait for the delivery.
+                #expect(took < .seconds(2), "cancel took \(took) with a receiver that answers in 3 s")
                 #expect(try await h.gateway.store.webhookAttempts(taskID: id).isEmpty)
                 #expect(h.gateway.taskWebhooks.inFlight == 1)
                 // The body ends here: the graceful shutdown starts with the delivery in flight.

@@ -267,7 +267,7 @@ import Testing
     // MARK: helpers
 
     /// A store on `fixture` migrated through `012_evals`, with `records` written to `calls` only.
-    /// The `calls` columns added after migration 012 (016 and 021).
+    /// The `calls` columns added after migration 012 (016, 021 and 023).
     static let laterColumns = ["surface", "tool_calls", "output_sentiment", "input_chars", "input_script", "guard_verdicts"]
 
     static func openBeforeRollups(_ fixture: StoreFixture, with records: [CallRecord]) async throws -> any SluiceStore {
@@ -279,6 +279,7 @@ import Testing
             try await store.pool.write { db in
                 try db.execute(sql: "ALTER TABLE calls ADD COLUMN surface TEXT")
                 for statement in CallColumns.migration021(integer: "INTEGER", real: "REAL", ifNotExists: "") { try db.execute(sql: statement) }
+                try db.execute(sql: CallColumns.migration023)
                 for r in records {
                     try db.execute(sql: SQLiteStore.insertSQL, arguments: StatementArguments(r.cells(sealedBy: nil).map(\.databaseValue)))
                 }
@@ -294,6 +295,7 @@ import Testing
                 for statement in CallColumns.migration021(integer: "BIGINT", real: "DOUBLE PRECISION", ifNotExists: "") {
                     _ = try await client.query(PostgresQuery(unsafeSQL: statement))
                 }
+                _ = try await client.query(PostgresQuery(unsafeSQL: CallColumns.migration023))
                 _ = try await client.query(query)
                 for column in Self.laterColumns { _ = try await client.query(PostgresQuery(unsafeSQL: "ALTER TABLE calls DROP COLUMN \(column)")) }
             }

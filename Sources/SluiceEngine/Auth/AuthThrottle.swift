@@ -3,11 +3,10 @@ import SluiceCore
 import Synchronization
 
 /// Slows guessing: an address that presents `limit` different failing keys within a minute has
-/// every authenticated request refused (`429`, `Retry-After`) until a minute after the first
-/// of those failures. Valid keys from that address wait too, so a refusal tells a guesser
-/// nothing. The same wrong key sent again and again (a misconfigured client, perhaps behind
-/// the same load balancer as everyone else) counts once. A value type decides; ``AuthThrottle``
-/// holds it per address.
+/// its failing requests refused with `429` and `Retry-After` until a minute after the first of
+/// those failures. Valid keys from that address go on (other clients behind the same load
+/// balancer must not pay for one client's guesses). The same wrong key sent again and again (a
+/// misconfigured client) counts once. A value type decides; ``AuthThrottle`` holds it per address.
 struct AuthFailureWindow: Sendable, Equatable {
     /// The failures counted, oldest first (at most `limit`), each with a short hash of its key.
     var failures: [Date] = []

@@ -13,9 +13,10 @@ extension BudgetGuard {
     /// estimate again from the observed p99 (the guess no longer stands).
     @discardableResult
     func reserve(
-        _ ctx: CallContext, _ cap: BudgetCap, amount: Int64, now: Date, partial guess: (model: String, floor: Int64)? = nil
+        _ ctx: CallContext, _ cap: BudgetCap, amount: Int64, now: Date, partial guess: (model: String, floor: Int64)? = nil,
+        floor minimum: Int64 = 0, trip: Int64 = 0
     ) async throws(SluiceError) -> Bool {
-        let purpose = ctx.purpose, model = guess?.model, floor = guess?.floor ?? 0
+        let purpose = ctx.purpose, model = guess?.model, floor = guess?.floor ?? minimum
         var partial: Bool { model.map { observedOutputTokens(purpose: purpose, model: $0) == nil } ?? false }
         if try await take(ctx, cap, amount: amount) { return true }
         if cap.unit != .nanoUSD { throw rateRefusal(cap, amount: amount, now: now) }
@@ -24,11 +25,13 @@ extension BudgetGuard {
         let deadline = ContinuousClock.now + busyWait
         var seen = settles.load(ordering: .acquiring)
         var lastTry = ContinuousClock.now
+        var lastRead = ContinuousClock.now - .seconds(1)
         while true {
             if model != nil && !partial { return false }
             // Other nodes give back idle slices and report their use, so the figures below are current.
             if let feed { await leaser.askOthers(scope: cap.scope, window: cap.window, feed: feed) }
             let standing = await self.standing(cap)
+            lastRead = ContinuousClock.now
             let spent = standing?.spent ?? 0
             if spent + amount > cap.units {
                 // Nothing in flight and money left: a blanket guess takes what is left (the call
@@ -36,7 +39,7 @@ extension BudgetGuard {
                 let left = cap.units - spent - (standing?.openReserved ?? 0)
                 if partial, left >= max(1, floor), spent + floor <= cap.units, try await take(ctx, cap, amount: left) { return true }
                 if spent + floor > cap.units || !partial {
-                    throw exceeded(ctx, cap, amount: amount, spent: spent, now: now)
+                    throw exceeded(ctx, cap, amount: amount, spent: spent, now: now, trip: trip)
                 }
             }
             // Room will come back as calls in flight settle: wait for one (here, or on another node).
@@ -50,11 +53,25 @@ extension BudgetGuard {
             }
             lastTry = ContinuousClock.now
             if try await take(ctx, cap, amount: amount) { return true }
+            // The figures are read again at most every 250 ms (and at the deadline), not on every settle.
+            while ContinuousClock.now - lastRead < .milliseconds(250) && ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(20))
+                let settled = settles.load(ordering: .acquiring)
+                if settled != seen {
+                    seen = settled
+                    if try await take(ctx, cap, amount: amount) { return true }
+                }
+            }
             if ContinuousClock.now >= deadline {
                 let last = await self.standing(cap)
                 let spentNow = last?.spent ?? spent
                 if spentNow + amount > cap.units && (!partial || spentNow + floor > cap.units) {
-                    throw exceeded(ctx, cap, amount: amount, spent: spentNow, now: now)
+                    throw exceeded(ctx, cap, amount: amount, spent: spentNow, now: now, trip: trip)
+                }
+                if partial, let last, cap.units - spentNow - last.openReserved >= max(1, floor),
+                    try await take(ctx, cap, amount: cap.units - spentNow - last.openReserved)
+                {
+                    return true
                 }
                 // The calls that held the money may have ended while the figures were read.
                 if callsInFlight(cap) == 0, try await take(ctx, cap, amount: amount) { return true }
@@ -76,14 +93,16 @@ extension BudgetGuard {
         holds.withLock { h in h.values.reduce(0) { $0 + ($1.contains { $0.cap.scope == cap.scope && $0.cap.window == cap.window } ? 1 : 0) } }
     }
 
-    func exceeded(_ ctx: CallContext, _ cap: BudgetCap, amount: Int64, spent: Int64, now: Date) -> SluiceError {
+    /// `trip`: what a typical call of the purpose costs; the purpose's breaker trips only when
+    /// settled spend leaves less than that (a call refused for its own large `max_tokens` trips nothing).
+    func exceeded(_ ctx: CallContext, _ cap: BudgetCap, amount: Int64, spent: Int64, now: Date, trip: Int64 = 0) -> SluiceError {
         if cap.owner == .run {
             return SluiceError(
                 .runBudgetExceeded,
                 "Run '\(cap.name)' would cross its budget of $\(Decimals.format(cap.limit, places: 4, trim: true)) (X-Sluice-Run-Budget-Usd) with this call.",
                 details: cap.details(spent: nil, reserved: nil, inFlight: nil, amount: amount))
         }
-        if cap.owner == .purpose { tripped.withLock { $0[cap.name] = cap.window } }
+        if cap.owner == .purpose, spent + max(1, trip) > cap.units { tripped.withLock { $0[cap.name] = cap.window } }
         let wait = cap.secondsToReset(now)
         var resume = ""
         if let wait, cap.period == .day {
@@ -105,12 +124,14 @@ extension BudgetGuard {
 
     func busy(_ cap: BudgetCap, amount: Int64, standing: QuotaUsage?) -> SluiceError {
         let spent = standing?.spent ?? 0
-        let reserved = standing.map { max(0, $0.allocated - $0.spent) } ?? 0
+        let reserved = standing?.openReserved ?? 0
+        let idle = standing.map { max(0, $0.allocated - $0.spent - $0.openReserved) } ?? 0
         let n = callsInFlight(cap)
         return SluiceError(
             .budgetBusy,
             "\(cap.label)'s \(cap.describedLimit) is busy: \(BudgetCap.usd(units: reserved)) of \(BudgetCap.usd(units: cap.units)) is reserved by "
                 + "\(n) call\(n == 1 ? "" : "s") in flight\(standing.map { $0.openReserved > 0 && n == 0 ? " on other nodes" : "" } ?? ""), "
+                + "\(idle > 0 ? "\(BudgetCap.usd(units: idle)) is leased by nodes but idle, " : "")"
                 + "and \(BudgetCap.usd(units: spent)) is spent; this call may cost up to \(BudgetCap.usd(units: amount)). "
                 + "Retry in 1 s: the money comes back as those calls end. Setting max_tokens reserves less.",
             details: cap.details(spent: spent, reserved: reserved, inFlight: n, amount: amount), retryAfterSeconds: 1)

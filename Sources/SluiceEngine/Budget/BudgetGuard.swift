@@ -89,6 +89,8 @@ public final class BudgetGuard: Sendable {
     public func replaceDailyCaps(_ config: SluiceConfig) {
         let fresh = Self.policy(config)
         policy.withLock { $0 = fresh }
+        // A changed cap is judged afresh: the next refusal trips the breaker again if it must.
+        tripped.withLock { $0.removeAll() }
     }
 
     /// Whether any limit could apply to this call (so the hot path skips everything otherwise).
@@ -166,30 +168,38 @@ public final class BudgetGuard: Sendable {
     /// figure the client set or Sluice observed; such a call may take what is left of a cap
     /// instead of being refused for money it almost surely will not spend.
     func reserveSpend(
-        _ ctx: CallContext, model: String, targets: [ResolvedTarget], inputTokens: Int, outputTokens: Int, batch: Bool = false,
-        blanket: Bool = false
+        _ ctx: CallContext, model: String, targets: [ResolvedTarget], laterStages: [[ResolvedTarget]] = [], inputTokens: Int,
+        outputTokens: Int, batch: Bool = false, blanket: Bool = false
     ) async throws(SluiceError) {
         let now = clock.now()
         let p = policy.withLock { $0 }
         let money = moneyCaps(ctx, p, now: now)
         if !money.isEmpty {
+            // A cascade may answer at every stage: the worst case is the sum of each stage's priciest target.
             func worst(_ output: Int) throws(SluiceError) -> Int64 {
-                var usd = 0.0
-                for t in targets {
-                    guard let price = prices.price(target: t.model, answered: nil) else {
-                        throw SluiceError.invalidRequest(
-                            "Purpose '\(ctx.purpose)' has a spending limit, but target '\(t.provider.name)/\(t.model)' of model '\(model)' has no price; add it under pricing:.")
+                var total = 0.0
+                for stage in [targets] + laterStages {
+                    var usd = 0.0
+                    for t in stage {
+                        guard let price = prices.price(target: t.model, answered: nil) else {
+                            throw SluiceError.invalidRequest(
+                                "Purpose '\(ctx.purpose)' has a spending limit, but target '\(t.provider.name)/\(t.model)' of model '\(model)' has no price; add it under pricing:.")
+                        }
+                        usd = max(usd, price.cost(of: Usage(inputTokens: inputTokens, outputTokens: output), batch: batch))
                     }
-                    usd = max(usd, price.cost(of: Usage(inputTokens: inputTokens, outputTokens: output), batch: batch))
+                    total += usd
                 }
-                return Int64((usd * 1e9).rounded(.up))
+                return Int64((total * 1e9).rounded(.up))
             }
             var nano = try worst(outputTokens)
             var guess = blanket
             // What is left of a cap must at least pay for the input and a short answer to be taken.
             let floor = try worst(16)
+            // The breaker trips when what is left cannot pay for a typical call of the purpose (this
+            // one, unless it asks for more output than the purpose's answers run to).
+            let typical = min(nano, try worst(expectedOutputTokens(purpose: ctx.purpose, model: model)))
             for cap in money {
-                while try await !reserve(ctx, cap, amount: nano, now: now, partial: guess ? (model, floor) : nil) {
+                while try await !reserve(ctx, cap, amount: nano, now: now, partial: guess ? (model, floor) : nil, floor: floor, trip: typical) {
                     // History arrived while the call waited: the blanket guess gives way to the p99.
                     let observed = observedOutputTokens(purpose: ctx.purpose, model: model) ?? Self.defaultOutputTokens
                     nano = try worst(max(1, outputTokens / Self.defaultOutputTokens) * observed)

@@ -111,7 +111,8 @@ public final class ClassifierGuards: Sendable {
             let answer = try await withTimeout(j.timeout) { try await target.provider.complete(request) }
             let cost = answer.usage.flatMap { u in prices.price(target: target.model, answered: answer.answeredModel).map { $0.cost(of: u) } }
             guard let verdict = JSONExtractor.extract(answer.text)?.0, let score = verdict["score"]?.doubleValue else {
-                throw ClassifierError("the judge did not answer with a score")
+                // Paid for all the same: the cost stays with the verdict.
+                return ("error", "the judge did not answer with a score", cost)
             }
             let reason = verdict["reason"]?.stringValue
             let detail = "score \(Decimals.format(score, places: 2, trim: true)) (min \(Decimals.format(j.min, places: 2, trim: true)))"

@@ -31,6 +31,14 @@ extension ChatService {
         return rule
     }
 
+    /// The targets of the cascade's later stages when `model` starts the purpose's cascade (each
+    /// may answer too, so the call reserves for all of them); empty otherwise.
+    func cascadeTargets(_ model: String, ctx: CallContext) -> [[ResolvedTarget]] {
+        let cascade = policies[ctx.purpose].cascade
+        guard cascade.first == model else { return [] }
+        return cascade.dropFirst().compactMap { try? catalog.targets(for: $0) }
+    }
+
     /// Sends the request to the next model of the cascade: this stage's usage and cost are carried
     /// into the record, the next stage's attempts join its list, and its answer is finished like any.
     func escalate(
@@ -48,6 +56,9 @@ extension ChatService {
         let next = policy.cascade[stage + 1]
         recorder.logger.info(
             "cascade escalated", metadata: ["call_id": "\(ctx.callID)", "from": "\(policy.cascade[stage])", "to": "\(next)", "reason": "\(reason)"])
+        // Whatever happens next, what this stage used and cost stays on the record.
+        record.usage = carriedUsage
+        record.costUSD = carriedCost
         let targets: [ResolvedTarget]
         switch await route(next, record: &record, ctx: ctx) {
         case .answer(let reply): return reply

@@ -69,7 +69,8 @@ extension ChatService {
     /// A whole answer that came natively is sent as the upstream's bytes (the policies
     /// already ran on its OpenAI shape); any other reply as it is.
     static func passNative(_ reply: ChatReply, _ response: UpstreamResponse) -> ChatReply {
-        guard let native = response.native, case .json(200, _, let meta) = reply else { return reply }
+        // An escalated cascade answered from a later stage: the first stage's own bytes are not the answer.
+        guard let native = response.native, case .json(200, _, let meta) = reply, meta.cascade != "escalated" else { return reply }
         return .json(status: 200, body: native, meta: meta)
     }
 }

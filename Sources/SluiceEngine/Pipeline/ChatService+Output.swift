@@ -95,7 +95,8 @@ extension ChatService {
             record.guardFlags += flags
         } catch {
             if let escalated = await escalating("guard_blocked") { return escalated }
-            record.usage = usage + earlier
+            // The answer was paid for even though it is not delivered.
+            priceAnswer(&record, response, usage: usage, target: target, earlier: earlier, earlierCost: earlierCost)
             return await fail(&record, error, ctx: ctx)
         }
         if let classifiers, ClassifierGuards.any(policy.guards.output) {
@@ -106,7 +107,7 @@ extension ChatService {
             record.guardVerdicts += outcome.verdicts
             if let blocked = outcome.blocked {
                 if let escalated = await escalating("guard_blocked") { return escalated }
-                record.usage = usage + earlier
+                priceAnswer(&record, response, usage: usage, target: target, earlier: earlier, earlierCost: earlierCost)
                 return await fail(&record, blocked, ctx: ctx)
             }
             if !outcome.flags.isEmpty, let escalated = await escalating("guard_flagged") { return escalated }

@@ -74,6 +74,12 @@ public struct ChatService: Sendable {
         case .answer(let reply): return reply
         case .next(let t): targets = t
         }
+        // Admission (blocked end users, rates, run limits) before the input is checked: a refused
+        // call pays for no outside classifier.
+        let limits = budget.flatMap { $0.applies(ctx) ? $0 : nil }
+        if let limits {
+            do { try await limits.admit(ctx) } catch { return await fail(&record, error, ctx: ctx) }
+        }
         let input: InputCheck
         switch await checkInput(request, body: request.body, record: &record, ctx: ctx) {
         case .answer(let reply): return reply
@@ -84,10 +90,6 @@ public struct ChatService: Sendable {
         switch await nativePlan(native, request: request, targets: targets, input: input, record: &record, ctx: ctx) {
         case .answer(let reply): return reply
         case .next(let n): passthrough = n
-        }
-        let limits = budget.flatMap { $0.applies(ctx) ? $0 : nil }
-        if let limits {
-            do { try await limits.admit(ctx) } catch { return await fail(&record, error, ctx: ctx) }
         }
         // A request with native-only features is not cached: its key would not see them.
         var plan = passthrough?.nativeOnly.isEmpty == false ? nil : cachePlan(request, body: input.body, ctx: ctx, prompt: prompt)
@@ -104,7 +106,8 @@ public struct ChatService: Sendable {
             let runs = input.schema == nil || request.stream ? 1 : 1 + policies[ctx.purpose].repairAttempts
             do {
                 try await limits.reserveSpend(
-                    ctx, model: request.model, targets: targets, inputTokens: inputTokens * runs + outputTokens * (runs - 1),
+                    ctx, model: request.model, targets: targets, laterStages: cascadeTargets(request.model, ctx: ctx),
+                    inputTokens: inputTokens * runs + outputTokens * (runs - 1),
                     outputTokens: outputTokens * runs, blanket: observed == nil && !Self.setsMaxTokens(input.body))
             } catch {
                 return await fail(&record, error, ctx: ctx)

@@ -4,26 +4,10 @@ import SluiceCore
 /// Text helpers the review's renderers share: escaping, links, numbers.
 enum ReviewText {
     /// Escapes a path or query component.
-    static func q(_ s: String) -> String {
-        s.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? s
-    }
+    static func q(_ s: String) -> String { Escaping.component(s) }
 
     /// Escapes text for HTML element content and quoted attributes.
-    static func esc(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.count)
-        for c in s {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(c)
-            }
-        }
-        return out
-    }
+    static func esc(_ s: String) -> String { Escaping.html(s) }
 
     /// Escapes text for a markdown table cell or line: pipes, backticks, brackets, newlines.
     static func md(_ s: String) -> String {

@@ -138,32 +138,9 @@ public struct BedrockProvider: Provider {
     func send(_ request: UpstreamRequest, body: JSONObject, operation: String, pool: SharedKeyPool) async throws(ProviderError)
         -> HTTPClientResponse
     {
-        var tried: Set<Int> = []
-        var choice: SharedKeyPool.Choice
-        switch pool.pick() {
-        case .success(let c): choice = c
-        case .failure(let exhausted): throw exhausted.providerError
-        }
-        while true {
-            tried.insert(choice.index)
-            do {
-                let response = try await send(request, body: body, operation: operation, signer: signers[choice.index])
-                pool.answered(choice.index, status: Int(response.status.code), reading: RateLimitReading(), retryAfterSeconds: nil)
-                KeyUseLog.current?.append(key: choice.name, status: Int(response.status.code))
-                return response
-            } catch var error {
-                KeyUseLog.current?.append(key: choice.name, status: error.status)
-                guard error.status == 429 else { throw error }
-                pool.answered(choice.index, status: 429, reading: RateLimitReading(), retryAfterSeconds: error.retryAfterSeconds)
-                switch pool.pick(excluding: tried) {
-                case .success(let next): choice = next
-                case .failure:
-                    let others = pool.waits(excluding: [choice.index])
-                    error.message += " (credentials '\(choice.name)'"
-                    error.message += others.waits.isEmpty ? ")" : "; the other credential sets are throttled too: \(others.list))"
-                    throw error
-                }
-            }
+        try await pool.rotating(noun: "credentials") { choice async throws(ProviderError) in
+            let response = try await send(request, body: body, operation: operation, signer: signers[choice.index])
+            return (response, Int(response.status.code))
         }
     }
 

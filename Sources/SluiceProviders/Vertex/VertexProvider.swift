@@ -151,32 +151,9 @@ public struct VertexProvider: Provider {
     /// set with room; a 429 cools the set down and the request goes again with another set).
     func send(_ request: UpstreamRequest) async throws(ProviderError) -> (Publisher, HTTPClientResponse) {
         guard let keyPool else { return try await send(request, tokens: tokens) }
-        var tried: Set<Int> = []
-        var choice: SharedKeyPool.Choice
-        switch keyPool.pick() {
-        case .success(let c): choice = c
-        case .failure(let exhausted): throw exhausted.providerError
-        }
-        while true {
-            tried.insert(choice.index)
-            do {
-                let answer = try await send(request, tokens: pooledTokens[choice.index])
-                keyPool.answered(choice.index, status: Int(answer.1.status.code), reading: RateLimitReading(), retryAfterSeconds: nil)
-                KeyUseLog.current?.append(key: choice.name, status: Int(answer.1.status.code))
-                return answer
-            } catch var error {
-                KeyUseLog.current?.append(key: choice.name, status: error.status)
-                guard error.status == 429 else { throw error }
-                keyPool.answered(choice.index, status: 429, reading: RateLimitReading(), retryAfterSeconds: error.retryAfterSeconds)
-                switch keyPool.pick(excluding: tried) {
-                case .success(let next): choice = next
-                case .failure:
-                    let others = keyPool.waits(excluding: [choice.index])
-                    error.message += " (credentials '\(choice.name)'"
-                    error.message += others.waits.isEmpty ? ")" : "; the other credential sets are rate-limited too: \(others.list))"
-                    throw error
-                }
-            }
+        return try await keyPool.rotating(noun: "credentials") { choice async throws(ProviderError) in
+            let answer = try await send(request, tokens: pooledTokens[choice.index])
+            return (answer, Int(answer.1.status.code))
         }
     }
 

@@ -4,26 +4,10 @@ import SluiceCore
 /// HTML building blocks for the dashboard: escaping, the page frame, tables.
 enum HTML {
     /// Escapes text for element content and quoted attributes.
-    static func esc(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.count)
-        for c in s {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(c)
-            }
-        }
-        return out
-    }
+    static func esc(_ s: String) -> String { Escaping.html(s) }
 
     /// Escapes a query-string component.
-    static func query(_ s: String) -> String {
-        s.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? s
-    }
+    static func query(_ s: String) -> String { Escaping.component(s) }
 
     /// The navigation entries: page name, path, label.
     static let nav: [(String, String, String)] = [

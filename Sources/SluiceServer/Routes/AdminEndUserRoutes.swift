@@ -100,33 +100,10 @@ struct AdminEndUserRoutes {
 
     /// The override a `PUT` body describes; fields left out keep the defaults.
     static func limit(_ user: String, _ body: [String: JSON], actor: String, now: Date) throws -> EndUserLimit {
-        if let unknown = body.keys.sorted().first(where: { !fields.contains($0) }) {
-            throw SluiceError.invalidRequest(
-                "Unknown field '\(unknown)'. An end user takes: \(fields.sorted().joined(separator: ", ")).", param: unknown)
-        }
-        func present(_ f: String) -> JSON? { body[f].flatMap { $0.isNull ? nil : $0 } }
-        func money(_ f: String) throws -> Double? {
-            guard let v = present(f) else { return nil }
-            guard let d = v.doubleValue, d.isFinite, d >= 0 else {
-                throw SluiceError.invalidRequest("'\(f)' must be a number of US dollars, 0 or more.", param: f)
-            }
-            return d
-        }
-        func count(_ f: String) throws -> Int? {
-            guard let v = present(f) else { return nil }
-            guard let n = v.intValue, n > 0 else { throw SluiceError.invalidRequest("'\(f)' must be a whole number above 0.", param: f) }
-            return n
-        }
-        var blocked = false
-        if let b = present("blocked") {
-            guard let v = b.boolValue else { throw SluiceError.invalidRequest("'blocked' must be true or false.", param: "blocked") }
-            blocked = v
-        }
-        var reason: String?
-        if let r = present("reason") {
-            guard let s = r.stringValue else { throw SluiceError.invalidRequest("'reason' must be a string.", param: "reason") }
-            reason = s
-        }
+        let f = try AdminFields(body, known: fields, what: "An end user")
+        let (money, count) = (f.money, f.count)
+        let blocked = try f.bool("blocked") ?? false
+        let reason = try f.text("reason")
         return EndUserLimit(
             user: user, dailyBudgetUSD: try money("daily_budget_usd"), monthlyBudgetUSD: try money("monthly_budget_usd"),
             rpm: try count("rpm"), tpm: try count("tpm"), blocked: blocked, reason: reason, updatedAt: now, actor: actor)

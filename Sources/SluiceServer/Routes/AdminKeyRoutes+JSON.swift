@@ -7,41 +7,15 @@ import SluiceStore
 extension AdminKeyRoutes {
     /// A key to create from the request's fields (id, hash and times are set when it is stored).
     static func draft(_ body: [String: JSON], now: Date) throws -> RuntimeKey {
-        if let unknown = body.keys.sorted().first(where: { !fields.contains($0) }) {
-            throw SluiceError.invalidRequest(
-                "Unknown field '\(unknown)'. A key takes: \(fields.sorted().joined(separator: ", ")).", param: unknown)
-        }
-        func present(_ f: String) -> JSON? { body[f].flatMap { $0.isNull ? nil : $0 } }
+        let fields = try AdminFields(body, known: Self.fields, what: "A key")
+        func present(_ f: String) -> JSON? { fields.present(f) }
         guard let name = present("name")?.stringValue?.trimmingCharacters(in: .whitespaces), !name.isEmpty else {
             throw SluiceError.invalidRequest("'name' is required: a string naming the key, recorded on its calls.", param: "name")
         }
         guard name.count <= 100, name != "admin" else {
             throw SluiceError.invalidRequest("'name' must be at most 100 characters and not 'admin'.", param: "name")
         }
-        func text(_ f: String) throws -> String? {
-            guard let v = present(f) else { return nil }
-            guard let s = v.stringValue else { throw SluiceError.invalidRequest("'\(f)' must be a string; got \(v.typeName).", param: f) }
-            return s
-        }
-        func list(_ f: String) throws -> [String]? {
-            guard let v = present(f) else { return nil }
-            guard let items = v.arrayValue?.compactMap(\.stringValue), items.count == v.arrayValue?.count else {
-                throw SluiceError.invalidRequest("'\(f)' must be a list of strings such as [\"triage\"].", param: f)
-            }
-            return items
-        }
-        func money(_ f: String) throws -> Double? {
-            guard let v = present(f) else { return nil }
-            guard let d = v.doubleValue, d.isFinite, d >= 0 else {
-                throw SluiceError.invalidRequest("'\(f)' must be a number of US dollars, 0 or more.", param: f)
-            }
-            return d
-        }
-        func count(_ f: String) throws -> Int? {
-            guard let v = present(f) else { return nil }
-            guard let n = v.intValue, n > 0 else { throw SluiceError.invalidRequest("'\(f)' must be a whole number above 0.", param: f) }
-            return n
-        }
+        let (text, list, money, count) = (fields.text, fields.list, fields.money, fields.count)
         var expires: Date?
         if let e = try text("expires_at") {
             expires = try? Date(e, strategy: .iso8601)
