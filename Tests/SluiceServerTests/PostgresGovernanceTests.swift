@@ -8,8 +8,8 @@ import Testing
 @Suite(.serialized) struct PostgresGovernanceTests {
     static let pricing = "pricing:\n  gpt-4o-mini-2024-07-18: { input: 0.01, output: 8 }"
 
-    /// A burst of cheap calls without `max_tokens`, spread over two nodes: under a roomy cap every
-    /// call is served; under a cap of about half the real total, refusals are `budget_exceeded`
+    /// A burst of cheap calls without `max_tokens`, spread over two nodes that have seen the model's
+    /// answers: under a roomy cap every call is served; under a cap of about half the real total, refusals are `budget_exceeded`
     /// only once settled spend leaves no room, and nothing is spent past the cap.
     @Test(.enabled(if: StoreBackend.postgresURL != nil || PostgresProcessTests.ci))
     func twoNodesTellTheTruthAboutOneBudget() async throws {
@@ -27,6 +27,15 @@ import Testing
                         }
                     }
                     return try await group.reduce(into: [(Int, JSON)]()) { $0.append($1) }
+                }
+            }
+            // Each node learns the model's answer size first (the cold start, with its blanket 4,096-token
+            // guesses, is BudgetTruthTests' on one node): reservations are then sized from the p99.
+            for port in n.ports {
+                for _ in 0..<25 {
+                    let r = try await n.client.send(
+                        .POST, port: port, "/v1/chat/completions", body: BudgetTruthTests.body, key: n.key, headers: ["X-Sluice-Purpose": "roomy"])
+                    #expect(r.status == 200)
                 }
             }
             let roomy = try await burst("roomy")
