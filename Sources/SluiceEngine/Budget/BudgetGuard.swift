@@ -119,14 +119,7 @@ public final class BudgetGuard: Sendable {
     func endUserLimits(_ user: String, _ p: Policy) -> (limits: SluiceConfig.Limits, override: EndUserLimit?)? {
         let o = endUsers?.override(user)
         guard p.endUsers != nil || o != nil else { return nil }
-        var l = p.endUsers ?? SluiceConfig.Limits()
-        if let o {
-            if let v = o.dailyBudgetUSD { l.dailyBudgetUSD = v }
-            if let v = o.monthlyBudgetUSD { l.monthlyBudgetUSD = v }
-            if let v = o.rpm { l.rpm = v }
-            if let v = o.tpm { l.tpm = v }
-        }
-        return (l, o)
+        return (EndUserBoard.effective(p.endUsers, o), o)
     }
 
     /// Output tokens to reserve for a call without `max_tokens`: the observed p99 of its

@@ -81,6 +81,29 @@ public final class EndUserBoard: Sendable {
         return true
     }
 
+    /// The limits `user` runs under: `defaults` (`end_users:`) with the override's fields on top.
+    public static func effective(_ defaults: SluiceConfig.Limits?, _ o: EndUserLimit?) -> SluiceConfig.Limits {
+        var l = defaults ?? SluiceConfig.Limits()
+        if let o {
+            if let v = o.dailyBudgetUSD { l.dailyBudgetUSD = v }
+            if let v = o.monthlyBudgetUSD { l.monthlyBudgetUSD = v }
+            if let v = o.rpm { l.rpm = v }
+            if let v = o.tpm { l.tpm = v }
+        }
+        return l
+    }
+
+    /// What `user` spent this UTC day and this UTC month, from the ledger.
+    public func spend(_ user: String) async throws -> (today: LedgerTotal?, month: LedgerTotal?) {
+        let now = clock.now()
+        func since(_ from: Date) async throws -> LedgerTotal? {
+            try await store.ledgerTotals(from: from, to: now.addingTimeInterval(1), by: .user, purpose: nil).first { $0.group == user }
+        }
+        let day = Windows.startOfDay(now)
+        let month = Windows.utc.date(from: Windows.utc.dateComponents([.year, .month], from: now)) ?? day
+        return (try await since(day), try await since(month))
+    }
+
     /// An override as JSON (the API's and the audit log's shape).
     public static func json(_ l: EndUserLimit) -> JSON {
         .object([

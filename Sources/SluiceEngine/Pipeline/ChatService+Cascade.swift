@@ -47,12 +47,8 @@ extension ChatService {
         eventLoop: (any EventLoop)?
     ) async -> ChatReply {
         let policy = policies[ctx.purpose]
-        var priced = record
-        priced.usage = usage
-        priced.answeredModel = response.answeredModel ?? target.model
-        recorder.price(&priced, target: target.model)
         let carriedUsage = earlier + usage
-        let carriedCost = earlierCost.flatMap { e in priced.costUSD.map { e + $0 } }
+        let carriedCost = costWith(earlierCost, response, usage: usage, target: target, record: record)
         let next = policy.cascade[stage + 1]
         recorder.logger.info(
             "cascade escalated", metadata: ["call_id": "\(ctx.callID)", "from": "\(policy.cascade[stage])", "to": "\(next)", "reason": "\(reason)"])
@@ -64,17 +60,9 @@ extension ChatService {
         case .answer(let reply): return reply
         case .next(let t): targets = t
         }
-        var upstream = input.body
-        upstream.removeValue(forKey: "metadata")
-        let body = upstream
-        let outcome = await runner.run(
-            targets: targets, policy: policy, deadline: policy.timeout.map { ctx.start + $0 }, purpose: ctx.purpose, stream: false,
-            record: &record
-        ) { t async throws(ProviderError) -> UpstreamResponse in
-            var b = body
-            b["model"] = .string(t.model)
-            return try await t.provider.complete(UpstreamRequest(body: b, model: t.model, stream: false, eventLoop: eventLoop))
-        }
+        var body = input.body
+        body.removeValue(forKey: "metadata")
+        let outcome = await completeWhole(body, targets: targets, record: &record, ctx: ctx, eventLoop: eventLoop)
         switch outcome {
         case .failure(let error):
             record.usage = carriedUsage

@@ -45,21 +45,10 @@ extension ChatService {
                 // The attempt so far counts: usage, cost and its row in `attempts`.
                 let used = response.usage ?? Usage.estimate(messages: request.messages, output: response.text)
                 earlier = earlier + used
-                var priced = record
-                priced.usage = used
-                priced.answeredModel = response.answeredModel ?? target.model
-                recorder.price(&priced, target: target.model)
-                earlierCost = earlierCost.flatMap { e in priced.costUSD.map { e + $0 } }
+                earlierCost = costWith(earlierCost, response, usage: used, target: target, record: record)
                 repairs += 1
                 let body = Self.repairBody(input.body, answer: response.text, errors: errors)
-                let outcome = await runner.run(
-                    targets: targets, policy: policy, deadline: policy.timeout.map { ctx.start + $0 }, purpose: ctx.purpose,
-                    stream: false, record: &record
-                ) { t async throws(ProviderError) -> UpstreamResponse in
-                    var b = body
-                    b["model"] = .string(t.model)
-                    return try await t.provider.complete(UpstreamRequest(body: b, model: t.model, stream: false, eventLoop: eventLoop))
-                }
+                let outcome = await completeWhole(body, targets: targets, record: &record, ctx: ctx, eventLoop: eventLoop)
                 switch outcome {
                 case .failure(let error):
                     record.repairs = repairs
@@ -131,6 +120,32 @@ extension ChatService {
             earlierCost: earlierCost, reviewID: reviewID, cascade: cascade.map { ($0.stage, $0.last) })
         if let plan, response.status == 200, !refused { store(plan, body: storedBody, record: record) }
         return reply
+    }
+
+    /// `body` sent whole to `targets` under the purpose's retries, fallbacks, breakers and deadline,
+    /// each attempt joining the record (repairs and cascade stages).
+    func completeWhole(
+        _ body: JSONObject, targets: [ResolvedTarget], record: inout CallRecord, ctx: CallContext, eventLoop: (any EventLoop)?
+    ) async -> AttemptOutcome<UpstreamResponse> {
+        let policy = policies[ctx.purpose]
+        return await runner.run(
+            targets: targets, policy: policy, deadline: policy.timeout.map { ctx.start + $0 }, purpose: ctx.purpose, stream: false,
+            record: &record
+        ) { t async throws(ProviderError) -> UpstreamResponse in
+            var b = body
+            b["model"] = .string(t.model)
+            return try await t.provider.complete(UpstreamRequest(body: b, model: t.model, stream: false, eventLoop: eventLoop))
+        }
+    }
+
+    /// `earlier` plus what `response` (an attempt that does not answer: a repaired or escalated
+    /// one) cost at its target's price; `nil` once any attempt is unpriced.
+    func costWith(_ earlier: Double?, _ response: UpstreamResponse, usage: Usage, target: ResolvedTarget, record: CallRecord) -> Double? {
+        var priced = record
+        priced.usage = usage
+        priced.answeredModel = response.answeredModel ?? target.model
+        recorder.price(&priced, target: target.model)
+        return earlier.flatMap { e in priced.costUSD.map { e + $0 } }
     }
 
     /// The answer failed its schema after every repair: a 422 with the errors and the raw text.

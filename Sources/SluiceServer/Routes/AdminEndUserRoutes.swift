@@ -55,25 +55,9 @@ struct AdminEndUserRoutes {
 
     /// The user's effective limits, their override and today's and this month's spend.
     func view(_ user: String) async throws -> JSON {
-        let now = gateway.runtimeKeys.clock.now()
         let o = gateway.endUsers.override(user)
-        var effective = gateway.config.endUsers ?? SluiceConfig.Limits()
-        if let o {
-            if let v = o.dailyBudgetUSD { effective.dailyBudgetUSD = v }
-            if let v = o.monthlyBudgetUSD { effective.monthlyBudgetUSD = v }
-            if let v = o.rpm { effective.rpm = v }
-            if let v = o.tpm { effective.tpm = v }
-        }
-        var utc = Calendar(identifier: .gregorian)
-        utc.timeZone = TimeZone(identifier: "UTC")!
-        let day = utc.startOfDay(for: now)
-        let month = utc.date(from: utc.dateComponents([.year, .month], from: now)) ?? day
-        func spent(_ from: Date) async throws -> LedgerTotal? {
-            try await gateway.store.ledgerTotals(from: from, to: now.addingTimeInterval(1), by: .user, purpose: nil)
-                .first { $0.group == user }
-        }
-        let today = try await spent(day)
-        let thisMonth = try await spent(month)
+        let effective = EndUserBoard.effective(gateway.config.endUsers, o)
+        let (today, thisMonth) = try await gateway.endUsers.spend(user)
         return [
             "user": .string(user), "blocked": .bool(o?.blocked ?? false), "limits": Self.json(effective),
             "defaults": Self.json(gateway.config.endUsers), "override": o.map(EndUserBoard.json) ?? .null,
