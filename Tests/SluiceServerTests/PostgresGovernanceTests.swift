@@ -52,7 +52,9 @@ import Testing
                 let spent = e?["spent_usd"]?.doubleValue ?? 0, call = e?["this_call_usd"]?.doubleValue ?? 0
                 #expect(status == 429, "\(json)")
                 if e?["code"] == "budget_busy" {
-                    #expect((e?["reserved_usd"]?.doubleValue ?? 0) > 0 && spent + call <= tight + 1e-12, "\(json)")
+                    // Held by calls in flight, or leased by the other node and not yet given back.
+                    let held = (e?["reserved_usd"]?.doubleValue ?? 0) + (e?["idle_usd"]?.doubleValue ?? 0)
+                    #expect(held > 0 && spent + call <= tight + 1e-12, "\(json)")
                 } else {
                     #expect(e?["code"] == "budget_exceeded", "\(json)")
                     #expect(spent + call > tight, "refused with \(spent) spent and \(call) for the call under \(tight)")

@@ -74,13 +74,14 @@ struct BudgetCap: Sendable {
     }
 
     /// Members of a refusal's error object: which cap, and the figures.
-    func details(spent: Int64?, reserved: Int64?, inFlight: Int?, amount: Int64) -> JSONObject {
+    func details(spent: Int64?, reserved: Int64?, inFlight: Int?, amount: Int64, idle: Int64? = nil) -> JSONObject {
         var d: JSONObject = ["cap": .string(owner.rawValue), "cap_name": .string(name), "cap_period": .string(period.rawValue)]
         func v(_ units: Int64) -> JSON { unit == .nanoUSD ? .double(Double(units) / 1e9) : .int(Int(units)) }
         let suffix = unit == .nanoUSD ? "_usd" : unit == .tokens ? "_tokens" : "_requests"
         d["limit" + suffix] = v(units)
         if let spent { d["spent" + suffix] = v(spent) }
         if let reserved { d["reserved" + suffix] = v(reserved) }
+        if let idle { d["idle" + suffix] = v(idle) }
         if let inFlight { d["calls_in_flight"] = .int(inFlight) }
         d["this_call" + suffix] = v(amount)
         return d

@@ -134,7 +134,7 @@ extension BudgetGuard {
                 + "\(idle > 0 ? "\(BudgetCap.usd(units: idle)) is leased by nodes but idle, " : "")"
                 + "and \(BudgetCap.usd(units: spent)) is spent; this call may cost up to \(BudgetCap.usd(units: amount)). "
                 + "Retry in 1 s: the money comes back as those calls end. Setting max_tokens reserves less.",
-            details: cap.details(spent: spent, reserved: reserved, inFlight: n, amount: amount), retryAfterSeconds: 1)
+            details: cap.details(spent: spent, reserved: reserved, inFlight: n, amount: amount, idle: idle), retryAfterSeconds: 1)
     }
 
     func rateRefusal(_ cap: BudgetCap, amount: Int64, now: Date) -> SluiceError {
