@@ -110,7 +110,12 @@ import Testing
         try await Harness.with(Self.config(upstream, cap: cap)) { h in
             async let first = h.chat(body, headers: ["X-Sluice-Purpose": "triage"])
             async let second = h.chat(body, headers: ["X-Sluice-Purpose": "triage"])
-            try await Task.sleep(for: .milliseconds(300))
+            // Both must hold their reservations (reached the upstream) before the third call.
+            let start = ContinuousClock.now
+            while upstream.requestCount < 2, ContinuousClock.now - start < .seconds(5) {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            try #require(upstream.requestCount == 2)
             let busy = try await h.chat(body, headers: ["X-Sluice-Purpose": "triage"])
             #expect(busy.status == 429)
             #expect(busy.json["error"]?["code"] == "budget_busy", "\(busy.text)")
