@@ -153,6 +153,15 @@ public struct StreamChunk: Sendable {
 public protocol ChunkStream: Sendable {
     /// The next chunk, or `nil` at a clean end.
     func next() async throws(ProviderError) -> StreamChunk?
+    /// True when ``next()`` can answer from bytes already received (a chunk, the end, or an
+    /// error), without waiting on the network. Surfaces use it to write the chunks of one
+    /// upstream read in one write. Called by the task that calls ``next()``.
+    func hasReadyChunk() -> Bool
+}
+
+extension ChunkStream {
+    /// By default a stream never claims a ready chunk: every chunk is written on its own.
+    public func hasReadyChunk() -> Bool { false }
 }
 
 /// One upstream account behind one API.

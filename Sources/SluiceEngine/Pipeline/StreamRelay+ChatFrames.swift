@@ -13,6 +13,11 @@ extension StreamRelay {
         return Self.chatFrame(event)
     }
 
+    /// The next frame if it is already received (see ``nextEventIfReady()``).
+    public func nextFrameIfReady() async -> [UInt8]? {
+        await nextEventIfReady().map(Self.chatFrame)
+    }
+
     /// The chat-completions SSE bytes of `event`.
     public static func chatFrame(_ event: RelayEvent) -> [UInt8] {
         switch event {

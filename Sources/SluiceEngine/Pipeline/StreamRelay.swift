@@ -99,11 +99,20 @@ public final class StreamRelay: @unchecked Sendable {
     /// known before the head goes out).
     public private(set) var reviewID: String?
 
+    /// The next event if it is already received (or replayed), without waiting on the upstream;
+    /// `nil` when it is not, or when the stream is over. A surface writes such events in the
+    /// same write as the one before, so the chunks of one upstream read leave together.
+    public func nextEventIfReady() async -> RelayEvent? {
+        if replay != nil { return replay!.isEmpty ? nil : replay!.removeFirst() }
+        if finished { return nil }
+        return await pull(readyOnly: true)
+    }
+
     /// The next event to write, or `nil` when the stream is over.
     public func nextEvent() async -> RelayEvent? {
         if replay != nil { return replay!.isEmpty ? nil : replay!.removeFirst() }
         if finished { return nil }
-        return await pull()
+        return await pull()!
     }
 
     /// Reads the whole stream before anything is sent (`stream_guard: buffer`). Returns the
@@ -113,7 +122,7 @@ public final class StreamRelay: @unchecked Sendable {
         headSent = false
         var events: [RelayEvent] = []
         while true {
-            let event = await pull()
+            let event = await pull()!
             switch event {
             case .chunk: events.append(event)
             case .failure(let error): return error
@@ -127,10 +136,12 @@ public final class StreamRelay: @unchecked Sendable {
         }
     }
 
-    /// Reads the upstream until there is something to send.
-    private func pull() async -> RelayEvent {
+    /// Reads the upstream until there is something to send; with `readyOnly`, `nil` as soon as
+    /// that would mean waiting for the upstream (what was read so far is kept).
+    private func pull(readyOnly: Bool = false) async -> RelayEvent? {
         while true {
             let chunk: StreamChunk?
+            if readyOnly, case .none = prefetched, !stream.hasReadyChunk() { return nil }
             do {
                 switch prefetched {
                 case .chunk(let c): chunk = c

@@ -41,14 +41,23 @@ public final class ResponsesStream: @unchecked Sendable {
     /// The review item the answer was queued as, once the stream ended.
     public private(set) var reviewID: String?
 
+    /// The next SSE bytes if they are already received, without waiting on the upstream; `nil`
+    /// when they are not, or when the stream is over.
+    public func nextFrameIfReady() async -> [UInt8]? {
+        guard !done, case .relay = source else { return nil }
+        return await nextFrame(readyOnly: true)
+    }
+
     /// The next SSE bytes to write, or `nil` when the stream is over.
-    public func nextFrame() async -> [UInt8]? {
+    public func nextFrame() async -> [UInt8]? { await nextFrame(readyOnly: false) }
+
+    private func nextFrame(readyOnly: Bool) async -> [UInt8]? {
         guard !done else { return nil }
         switch source {
         case .relay(let relay):
             while true {
-                guard let event = await relay.nextEvent() else {
-                    done = true
+                guard let event = readyOnly ? await relay.nextEventIfReady() : await relay.nextEvent() else {
+                    if !readyOnly { done = true }
                     return nil
                 }
                 if let bytes = await frame(for: event), !bytes.isEmpty { return bytes }

@@ -128,6 +128,9 @@ final class AnthropicChunkStream: ChunkStream, @unchecked Sendable {
         self.native = native
     }
 
+    /// The chunks of one upstream event are ready together; a new event may need more reads.
+    func hasReadyChunk() -> Bool { !pending.isEmpty || done }
+
     func next() async throws(ProviderError) -> StreamChunk? {
         while true {
             if !pending.isEmpty { return pending.removeFirst() }

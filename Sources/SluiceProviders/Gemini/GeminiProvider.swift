@@ -105,6 +105,9 @@ final class GeminiChunkStream: ChunkStream, @unchecked Sendable {
         ])
     }
 
+    /// The chunks of one upstream event are ready together; a new event may need more reads.
+    func hasReadyChunk() -> Bool { !pending.isEmpty || done }
+
     func next() async throws(ProviderError) -> StreamChunk? {
         while true {
             if !pending.isEmpty { return pending.removeFirst() }

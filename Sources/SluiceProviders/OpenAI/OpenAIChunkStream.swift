@@ -20,6 +20,8 @@ final class OpenAIChunkStream: ChunkStream, @unchecked Sendable {
 
     private enum Step { case chunk(StreamChunk), end }
 
+    func hasReadyChunk() -> Bool { done || reader.ready() }
+
     func next() async throws(ProviderError) -> StreamChunk? {
         if done { return nil }
         while let event = try await reader.next() {

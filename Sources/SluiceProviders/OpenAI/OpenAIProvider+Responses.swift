@@ -71,6 +71,9 @@ final class ResponsesChunkStream: ChunkStream, @unchecked Sendable {
         translator = ResponsesStreamTranslator(created: created)
     }
 
+    /// The chunks of one upstream event are ready together; a new event may need more reads.
+    func hasReadyChunk() -> Bool { !pending.isEmpty || done }
+
     func next() async throws(ProviderError) -> StreamChunk? {
         while true {
             if !pending.isEmpty { return pending.removeFirst() }

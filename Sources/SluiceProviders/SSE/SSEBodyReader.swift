@@ -6,6 +6,8 @@ struct SSEBodyReader {
     private var iterator: HTTPClientResponse.Body.AsyncIterator
     private var decoder = SSEDecoder()
     private var ended = false
+    /// An event decoded by ``ready()`` and not yet returned.
+    private var pending: SSEDecoder.Event?
 
     init(body: HTTPClientResponse.Body) {
         iterator = body.makeAsyncIterator()
@@ -13,6 +15,10 @@ struct SSEBodyReader {
 
     /// The next event, or `nil` once the body has ended and every event was read.
     mutating func next() async throws(ProviderError) -> SSEDecoder.Event? {
+        if let event = pending {
+            pending = nil
+            return event
+        }
         while true {
             if let event = ended ? decoder.finish() : decoder.next() { return event }
             if ended { return nil }
@@ -24,5 +30,13 @@ struct SSEBodyReader {
             }
             if let buffer { decoder.feed(buffer.readableBytesView) } else { ended = true }
         }
+    }
+
+    /// True when ``next()`` answers without reading the body: an event is already decoded from
+    /// the bytes received, or the body has ended.
+    mutating func ready() -> Bool {
+        if pending != nil || ended { return true }
+        pending = decoder.next()
+        return pending != nil
     }
 }

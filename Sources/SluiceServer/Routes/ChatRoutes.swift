@@ -75,7 +75,7 @@ struct ChatRoutes {
             return Response(status: .ok, headers: HTTPEdge.sseHeaders(meta), body: .init(byteBuffer: ByteBuffer(bytes: body)))
         case .stream(let relay, let meta):
             return HTTPEdge.eventStream(
-                meta, next: { await relay.nextFrame() }, disconnected: { await relay.clientDisconnected() },
+                meta, next: { await relay.nextFrame() }, ifReady: { await relay.nextFrameIfReady() }, disconnected: { await relay.clientDisconnected() },
                 reviewID: { relay.reviewID })
         }
     }

@@ -94,24 +94,27 @@ struct MessagesRoutes {
                     var events = AnthropicEventWriter()
                     var native = false
                     var reviewID: String?
-                    while let event = await relay.nextEvent() {
-                        let out: [UInt8]
+                    func encode(_ event: RelayEvent) -> [UInt8] {
                         switch event {
                         case .chunk(let chunk):
-                            if let bytes = chunk.native {
-                                // The upstream spoke Messages: its events pass as they are (thinking, signatures, citations…).
-                                native = true
-                                out = bytes
-                            } else {
-                                out = events.frames(for: chunk.json)
-                            }
+                            guard let bytes = chunk.native else { return events.frames(for: chunk.json) }
+                            // The upstream spoke Messages: its events pass as they are (thinking, signatures, citations…).
+                            native = true
+                            return bytes
                         case .failure(let error):
-                            out = AnthropicEventWriter.errorEvent(error)
+                            return AnthropicEventWriter.errorEvent(error)
                         case .end(let id):
                             reviewID = id
                             // An SSE comment (clients skip it), as on the chat surface; the trailer says it too.
                             let note = id.map { Array(": x-sluice-review-id \($0)\n\n".utf8) } ?? []
-                            out = note + (native ? [] : events.finish())
+                            return note + (native ? [] : events.finish())
+                        }
+                    }
+                    while let event = await relay.nextEvent() {
+                        var out = encode(event)
+                        // Events already received leave in the same write (see HTTPEdge.eventStream).
+                        while out.count < HTTPEdge.coalesceLimit, let more = await relay.nextEventIfReady() {
+                            out += encode(more)
                         }
                         guard !out.isEmpty else { continue }
                         do {

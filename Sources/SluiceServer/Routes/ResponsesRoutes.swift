@@ -52,7 +52,7 @@ struct ResponsesRoutes {
         case .stream(let stream, let meta):
             context.completion?.set { stream.endedCleanly }
             return HTTPEdge.eventStream(
-                meta, next: { await stream.nextFrame() }, disconnected: { await stream.clientDisconnected() },
+                meta, next: { await stream.nextFrame() }, ifReady: { await stream.nextFrameIfReady() }, disconnected: { await stream.clientDisconnected() },
                 reviewID: { stream.reviewID })
         }
     }
