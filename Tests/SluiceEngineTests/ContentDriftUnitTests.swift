@@ -14,6 +14,8 @@ import Testing
         #expect(SentimentScorer.score("good but slow") == 0)
         #expect(SentimentScorer.score("This is not good") == -1)
         #expect(SentimentScorer.score("It isn't bad at all") == 1)
+        #expect(SentimentScorer.score("It ISN'T BAD at all") == 1)
+        #expect(SentimentScorer.score("Das Ergebnis: GREAT, très helpful") == 1)
         #expect(SentimentScorer.score("never really helpful") == -1)
         #expect(SentimentScorer.score("Not now. The result is good") == 1, "a negation reaches two words only")
         let s = SentimentScorer.score("good good bad")
