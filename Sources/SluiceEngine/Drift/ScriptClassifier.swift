@@ -34,21 +34,31 @@ public enum ScriptClassifier {
     /// their first ``sampleLetters`` letters (`nil` when there are none). Linear, no allocation per text.
     public static func measure<S: Sequence<String>>(_ texts: S) -> (chars: Int, script: String?) {
         var chars = 0
-        var counts: [String: Int] = [:]
+        // Per index of ``scripts``: this runs on every call's input, so no hashing per letter.
+        var counts = [Int](repeating: 0, count: scripts.count)
         var seen = 0
         for text in texts {
             let scalars = text.unicodeScalars
             chars += scalars.count
             guard seen < sampleLetters else { continue }
             for u in scalars {
-                guard let s = script(of: u) else { continue }
-                counts[s, default: 0] += 1
+                guard let s = index(of: u) else { continue }
+                counts[s] += 1
                 seen += 1
                 if seen >= sampleLetters { break }
             }
         }
-        guard let top = counts.values.max() else { return (chars, nil) }
-        return (chars, scripts.first { counts[$0] == top })
+        guard let top = counts.max(), top > 0 else { return (chars, nil) }
+        return (chars, scripts[counts.firstIndex(of: top)!])
+    }
+
+    /// ``script(of:)`` as an index of ``scripts``.
+    static func index(of u: Unicode.Scalar) -> Int? {
+        switch u.value {
+        case 0x41...0x5A, 0x61...0x7A: return 0  // ASCII letters first: most input is English
+        case 0...0x7F: return nil
+        default: return script(of: u).flatMap { scripts.firstIndex(of: $0) }
+        }
     }
 
     /// The script most of `text`'s letters are in (ties go to the earlier of ``scripts``);

@@ -43,6 +43,15 @@ public enum SentimentScorer {
     /// Words that flip the sentiment of a lexicon word within the next two words.
     public static let negations: Set<String> = ["not", "no", "never", "none", "nothing", "neither", "nor", "without", "cannot"]
 
+    /// Every lexicon word: `1` positive, `-1` negative, `0` a negation.
+    static let lexicon: [String: Int8] = {
+        var out: [String: Int8] = [:]
+        for w in positive { out[w] = 1 }
+        for w in negative { out[w] = -1 }
+        for w in negations { out[w] = 0 }
+        return out
+    }()
+
     /// The most bytes (UTF-8) of an answer scored (its beginning): a long answer costs no more.
     public static let maxChars = 16_384
 
@@ -96,16 +105,17 @@ public enum SentimentScorer {
                 return
             }
             if word.count >= 2, word.suffix(2).elementsEqual("'s".utf8) { word = word.dropLast(2) }
-            let w = String(decoding: word, as: UTF8.self)
-            if SentimentScorer.negations.contains(w) {
+            // Words outside the lexicon are most words: one hash, and no allocation for short words.
+            let kind = SentimentScorer.lexicon[String(decoding: word, as: UTF8.self)]
+            if kind == 0 {
                 sinceNegation = 0
                 return
             }
             let negated = sinceNegation < 2
             sinceNegation = sinceNegation == Int.max ? .max : sinceNegation + 1
-            if SentimentScorer.positive.contains(w) {
+            if kind == 1 {
                 if negated { neg += 1 } else { pos += 1 }
-            } else if SentimentScorer.negative.contains(w) {
+            } else if kind == -1 {
                 if negated { pos += 1 } else { neg += 1 }
             }
         }
