@@ -118,19 +118,20 @@ run_streams() { # NAME TARGET CONNS
     stop_sampler "$TMP/rss-$name.txt"
     [ "$target" = sluice ] && check_sluice "stream-load $name"
     line=$(grep '^STREAM_RESULT ' "$out" | tail -n 1) || { cat "$out" >&2; die "no result line from stream-load $name ($out)"; }
-    W_REQ="" W_RPS="" W_P50="" W_P99="" W_ERR=0 W_ALL=""
+    W_REQ="" W_RPS="" W_P50="" W_P99="" W_ERR=0 W_ALL="" W_SENT=""
     for kv in $line; do
         v=${kv#*=}
         case $kv in
             requests=*) W_REQ=$v ;; rps=*) W_RPS=$v ;; errors=*) W_ERR=$v ;;
-            ttfc_p50_us=*) W_P50=$v ;; ttfc_p99_us=*) W_P99=$v ;; all_completed=*) W_ALL=$v ;;
+            ttfc_p50_us=*) W_P50=$v ;; ttfc_p99_us=*) W_P99=$v ;; all_completed=*) W_ALL=$v ;; sent=*) W_SENT=$v ;;
         esac
     done
     # CPU per stream over everything the target did in the run (ramp and warm-up included).
     W_CPU_US=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v r="${W_ALL:-$W_REQ}" 'BEGIN { printf "%.0f", (r > 0 ? t / hz * 1e6 / r : 0) }')
     sleep 5
     W_RSS_AFTER=$(mib "$(rss_kib $pids)")
-    if [ "$target" = sluice ]; then SLUICE_REQUESTS=$((SLUICE_REQUESTS + ${W_ALL:-$W_REQ})); SLUICE_INFLIGHT=$((SLUICE_INFLIGHT + c)); fi
+    # Every request sent may be a row (one abandoned at the end still is); every one answered must be.
+    if [ "$target" = sluice ]; then SLUICE_REQUESTS=$((SLUICE_REQUESTS + W_ALL)); SLUICE_INFLIGHT=$((SLUICE_INFLIGHT + W_SENT - W_ALL)); fi
 }
 
 # ---------------------------------------------------------------- points

@@ -28,7 +28,8 @@
 #   TZ_VENV, LITELLM_VENV  an existing virtual environment for that peer
 #   BENCH_OUT           where results go                           (default bench/out)
 #   BENCH_KEEP_TMP      1 keeps the temp dir (db, logs) on success (default 0)
-#   SLUICE_BIN          the sluice binary (default .build-release/release/sluice, built if missing)
+#   SLUICE_BIN          the sluice binary (default .build-static/release/sluice: scripts/release.sh's
+#                       build, static Swift runtime; built if missing)
 #   BENCH_REBUILD       1 runs the release build even if the binary exists
 #   ports: BENCH_NGINX_PORT 18090, BENCH_NGINX_TLS_PORT 18091, BENCH_SLOW_PORT 18092,
 #          BENCH_SLUICE_PORT 18081, BENCH_LITELLM_PORT 18100
@@ -111,10 +112,12 @@ has_target litellm && ensure_venv "$LITELLM_VENV" "$LITELLM_PIN" litellm
 if [ -n "${SLUICE_BIN:-}" ]; then
     [ -x "$SLUICE_BIN" ] || die "SLUICE_BIN=$SLUICE_BIN is not an executable file"
 else
-    SLUICE_BIN=$REPO_DIR/.build-release/release/sluice
+    # The binary users ship: scripts/release.sh's build (static Swift runtime), same scratch path.
+    SLUICE_BIN=$REPO_DIR/.build-static/release/sluice
     if [ ! -x "$SLUICE_BIN" ] || [ "$REBUILD" = 1 ]; then
-        note "building the release binary into $REPO_DIR/.build-release (several minutes)"
-        (cd "$REPO_DIR" && swift build -c release --product sluice --scratch-path .build-release) || die "release build failed"
+        note "building the release binary into $REPO_DIR/.build-static (several minutes)"
+        (cd "$REPO_DIR" && swift build -c release --product sluice --static-swift-stdlib --scratch-path .build-static) \
+            || die "release build failed"
     fi
 fi
 UP_BUILD=$BENCH_DIR/upstream/.build-upstream/release

@@ -193,7 +193,7 @@ func report(_ t: Tally, options o: Options) {
     let rps = Double(t.requests) / o.duration
     let f = (p50: percentile(ttfc, 0.5), p90: percentile(ttfc, 0.9), p99: percentile(ttfc, 0.99), max: ttfc.last ?? 0)
     let w = (p50: percentile(total, 0.5), p99: percentile(total, 0.99))
-    print("STREAM_RESULT requests=\(t.requests) rps=\(fmt(rps)) errors=\(errors) non200=\(t.non200) socket=\(t.socket) timeouts=\(t.timeouts) bad_body=\(t.badBody) ttfc_p50_us=\(f.p50) ttfc_p90_us=\(f.p90) ttfc_p99_us=\(f.p99) ttfc_max_us=\(f.max) total_p50_us=\(w.p50) total_p99_us=\(w.p99) connections=\(o.connections) duration_s=\(fmt(o.duration))")
+    print("STREAM_RESULT requests=\(t.requests) rps=\(fmt(rps)) errors=\(errors) non200=\(t.non200) socket=\(t.socket) timeouts=\(t.timeouts) bad_body=\(t.badBody) ttfc_p50_us=\(f.p50) ttfc_p90_us=\(f.p90) ttfc_p99_us=\(f.p99) ttfc_max_us=\(f.max) total_p50_us=\(w.p50) total_p99_us=\(w.p99) connections=\(o.connections) duration_s=\(fmt(o.duration)) sent=\(t.sent) all_completed=\(t.allCompleted)")
     func ms(_ us: Int64) -> String { fmt(Double(us) / 1000) + " ms" }
     print("\(t.requests) streams completed in the \(fmt(o.duration)) s window (\(fmt(rps))/s) over \(o.connections) connections")
     print("errors \(errors): non200 \(t.non200), socket \(t.socket), timeouts \(t.timeouts), bad_body \(t.badBody)")

@@ -16,6 +16,8 @@ import Darwin
 /// The counts and samples of one event loop's connections.
 struct Tally: Sendable {
     var requests = 0, non200 = 0, socket = 0, timeouts = 0, badBody = 0
+    /// Over the whole run (ramp, warm-up and drain included): requests sent, and answers read to their end.
+    var sent = 0, allCompleted = 0
     var ttfcUs: [Int64] = []
     var totalUs: [Int64] = []
 }
@@ -73,6 +75,8 @@ final class Driver: @unchecked Sendable {
         tally.ttfcUs.append(ttfc.nanoseconds / 1000)
         tally.totalUs.append(total.nanoseconds / 1000)
     }
+    func countSent() { tally.sent += 1 }
+    func countEnded() { tally.allCompleted += 1 }
     func countNon200() { tally.non200 += 1 }
     func countBadBody() { tally.badBody += 1 }
     func countSocket() { tally.socket += 1 }
@@ -138,6 +142,7 @@ final class StreamHandler: ChannelInboundHandler {
         matched = 0
         found = plan.expect.isEmpty
         inFlight = true
+        driver.countSent()
         t0 = .now()
         context.write(wrapOutboundOut(.head(plan.head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(plan.body))), promise: nil)
@@ -157,6 +162,7 @@ final class StreamHandler: ChannelInboundHandler {
             guard inFlight else { return }
             let tEnd = NIODeadline.now()
             inFlight = false
+            driver.countEnded()
             if driver.inWindow(tEnd) {
                 if status != .ok {
                     driver.countNon200()
@@ -260,6 +266,7 @@ for d in drivers {
     guard let t = try? d.loop.submit({ () -> Tally in d.closeAll(); return d.tally }).wait() else { continue }
     tally.requests += t.requests; tally.non200 += t.non200; tally.socket += t.socket
     tally.timeouts += t.timeouts; tally.badBody += t.badBody
+    tally.sent += t.sent; tally.allCompleted += t.allCompleted
     tally.ttfcUs += t.ttfcUs; tally.totalUs += t.totalUs
 }
 try? group.syncShutdownGracefully()
