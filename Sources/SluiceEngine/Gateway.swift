@@ -227,7 +227,9 @@ public final class Gateway: Sendable {
         let key = "\(connectMs)/\(readMs ?? 0)/\(caFile ?? "")"
         if let c = sets[key] { return c }
         var config = HTTPClient.Configuration()
-        config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 512)
+        // Streams hold a connection for their whole length: 2,000 open streams need 2,000
+        // connections (at 512 a loop, half of them queued for one, bench/run.sh's streams point).
+        config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: HTTPClients.connectionsPerHost)
         // Sluice retries and falls back itself; a refused connection must fail now, not after the connect timeout.
         config.connectionPool.retryConnectionEstablishment = false
         config.decompression = .disabled

@@ -17,6 +17,10 @@ public final class HTTPClients: Sendable {
     /// Every client, for shutdown.
     public let all: [HTTPClient]
 
+    /// The most HTTP/1.1 connections each loop's client opens to one host (requests beyond it
+    /// wait for one): a stream holds its connection to the end, so this bounds open streams.
+    public static let connectionsPerHost = 8_192
+
     /// Clients for each loop of `group` with `configuration`.
     public init(group: MultiThreadedEventLoopGroup = .singleton, configuration: HTTPClient.Configuration) {
         var map: [ObjectIdentifier: HTTPClient] = [:]
