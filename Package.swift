@@ -85,7 +85,7 @@ let package = Package(
         .target(
             name: "SluiceEngine",
             dependencies: [
-                "SluiceCore", "SluiceProviders", "SluiceStore", "SluiceJSONSchema",
+                "SluiceCore", "SluiceProviders", "SluiceStore", "SluiceJSONSchema", "CSluiceRuntime",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -105,7 +105,8 @@ run_wrk() { # NAME KIND TARGET CONNS SECONDS
 }
 
 # stream-load at CONNS for STREAM_SECS after a 5 s ramp; the same W_* (latencies are time to
-# first chunk), W_RSS_AFTER (MiB, 5 s after the run).
+# first chunk), W_RSS_AFTER (MiB, BENCH_AFTER_SECS after the run: by then a gateway has closed
+# the upstream connections the streams left idle; Sluice after 60 s).
 run_streams() { # NAME TARGET CONNS
     local name=$1 target=$2 c=$3 out=$RUN_OUT/streams-$1.txt line kv t0 t1 pids h v
     pids=$(target_pids streams "$target"); h=$(header_for "$target")
@@ -128,7 +129,7 @@ run_streams() { # NAME TARGET CONNS
     done
     # CPU per stream over everything the target did in the run (ramp and warm-up included).
     W_CPU_US=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v r="${W_ALL:-$W_REQ}" 'BEGIN { printf "%.0f", (r > 0 ? t / hz * 1e6 / r : 0) }')
-    sleep 5
+    sleep "$AFTER_SECS"
     W_RSS_AFTER=$(mib "$(rss_kib $pids)")
     # Every request sent may be a row (one abandoned at the end still is); every one answered must be.
     if [ "$target" = sluice ]; then SLUICE_REQUESTS=$((SLUICE_REQUESTS + W_ALL)); SLUICE_INFLIGHT=$((SLUICE_INFLIGHT + W_SENT - W_ALL)); fi
@@ -167,7 +168,7 @@ print_table() {
     {
         echo "rps: requests per second; ratio: rps / direct rps (streams: rps / ideal, connections / $(( (STREAM_DELAY_MS + STREAM_CHUNKS * STREAM_CHUNK_MS) )) ms);"
         echo "p50/p99: latency of the whole answer (streams: time to first chunk), µs; added: minus direct's, same point."
-        echo "cpu: the target's CPU µs per request (streams: per stream, ramp included); rss: peak MiB during the run (streams: idle before / peak / 5 s after)."
+        echo "cpu: the target's CPU µs per request (streams: per stream, ramp included); rss: peak MiB during the run (streams: idle before / peak / ${AFTER_SECS} s after)."
         printf '%-13s %-11s %10s %7s %10s %10s %9s %9s %7s %8s %20s\n' point target rps ratio "p50 us" "p99 us" "added50" "added99" errors "cpu us" "rss MiB"
         for p in "${POINT_ORDER[@]}"; do
             d="$p|direct"

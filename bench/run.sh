@@ -22,6 +22,8 @@
 #   BENCH_DURATION      seconds per wrk run                        (default 10)
 #   BENCH_WARMUP        seconds of warm-up per target and point    (default 2)
 #   BENCH_STREAM_SECS   seconds stream-load measures (after a 5 s ramp and warm-up) (default 30)
+#   BENCH_AFTER_SECS    seconds after a streams run before its "after" RSS (default 65: past the
+#                       60 s Sluice keeps idle upstream connections)
 #   BENCH_SOAK          seconds of a soak through Sluice at json:64 after the points (default 0)
 #   BENCH_PAUSE         idle seconds between runs                  (default 1)
 #   BENCH_VENVS         where the peers' virtual environments live (default .bench-venvs in the repo)
@@ -44,6 +46,7 @@ TARGETS=${BENCH_TARGETS:-"direct tensorzero litellm sluice"}
 DURATION=${BENCH_DURATION:-10}
 WARMUP=${BENCH_WARMUP:-2}
 STREAM_SECS=${BENCH_STREAM_SECS:-30}
+AFTER_SECS=${BENCH_AFTER_SECS:-65}
 SOAK=${BENCH_SOAK:-0}
 PAUSE=${BENCH_PAUSE:-1}
 NGINX_PORT=${BENCH_NGINX_PORT:-18090}
@@ -67,7 +70,7 @@ KEY=sk-sluice-bench-0123456789abcdef
 die() { echo "bench: error: $*" >&2; exit 1; }
 note() { echo "bench: $*" >&2; }
 
-for v in DURATION WARMUP STREAM_SECS SOAK PAUSE NGINX_PORT NGINX_TLS_PORT SLOW_PORT SLUICE_PORT LITELLM_PORT; do
+for v in DURATION WARMUP STREAM_SECS AFTER_SECS SOAK PAUSE NGINX_PORT NGINX_TLS_PORT SLOW_PORT SLUICE_PORT LITELLM_PORT; do
     [[ ${!v} =~ ^[0-9]+$ ]] || die "BENCH_$v must be a whole number, got '${!v}'"
 done
 [ "$DURATION" -ge 1 ] || die "BENCH_DURATION must be at least 1"

@@ -256,7 +256,7 @@ public final class Gateway: Sendable {
     /// The long-running parts, in start order (they stop in reverse): the span
     /// exporter (when tracing), the call log, the cache writer, store upkeep, quota leases, the change watcher,
     /// alerts, tasks, the rollout guard, shadows, the eval scheduler (`evals:`) and the response sweeper.
-    public var services: [any Service] { (traces.map { [$0.service] } ?? []) + [callLog, cache.writer, maintenance, quotas, changes, alerts, taskWebhooks, taskSweeper, taskWorkers, taskBatcher, rolloutGuard, shadows, evalScheduler, reviewScheduler, responseSweeper] }
+    public var services: [any Service] { (traces.map { [$0.service] } ?? []) + [callLog, cache.writer, maintenance, quotas, changes, alerts, taskWebhooks, taskSweeper, taskWorkers, taskBatcher, rolloutGuard, shadows, evalScheduler, reviewScheduler, responseSweeper, MemoryTrimmer()] }
 
     /// Reads the prompt files of `config` and checks every purpose's prompt; throws the first problem.
     public static func loadPrompts(_ config: SluiceConfig) throws -> PromptLibrary {

@@ -6,4 +6,7 @@
 /// (--static-swift-stdlib hides the runtime's symbols from dlsym).
 void **csluice_enqueue_global_hook_slot(void);
 
+/// glibc's `malloc_trim(0)`: returns the heap's free pages to the system. 0 elsewhere.
+int csluice_malloc_trim(void);
+
 #endif
