@@ -78,10 +78,14 @@ final class SluiceProcess: Sendable {
 
     func signal(_ sig: Int32) { process.signal(sig) }
 
-    /// Waits until everything the process wrote has been read (end of file on its output), at most 5 s.
+    /// Waits until everything the process wrote has been read (end of file on its output), at most
+    /// 30 s (a loaded CI machine was seen to take over 5 s to read a 70 KB answer); throws if not.
     func waitDrained() async throws {
-        let deadline = ContinuousClock.now + .seconds(5)
-        while !drained.withLock({ $0 }), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !drained.withLock({ $0 }) {
+            if ContinuousClock.now > deadline { throw HarnessError("the output of sluice was not read to its end in 30 s:\n\(text.suffix(500))") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
     }
 
     /// Runs a short-lived `sluice` command to completion.
