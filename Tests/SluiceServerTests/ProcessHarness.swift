@@ -24,10 +24,7 @@ final class SluiceProcess: Sendable {
 
     /// Starts `sluice ARGS…` in `directory`.
     init(_ args: [String], directory: String, environment: [String: String] = [:]) throws {
-        var env = ProcessInfo.processInfo.environment
-        env.removeValue(forKey: "OPENAI_API_KEY")
-        env.removeValue(forKey: "ANTHROPIC_API_KEY")
-        for (k, v) in environment { env[k] = v }
+        let env = Self.childEnvironment(environment)
         let pipe = Pipe()
         pipe.fileHandleForReading.readabilityHandler = { [output, drained] handle in
             let data = handle.availableData
@@ -43,6 +40,15 @@ final class SluiceProcess: Sendable {
         process = try ChildProcess(
             executable: try sluiceBinary(), arguments: args, environment: env, directory: directory,
             output: pipe.fileHandleForWriting.fileDescriptor)
+    }
+
+    /// The test process's environment without real provider keys, plus `environment`.
+    static func childEnvironment(_ environment: [String: String]) -> [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "OPENAI_API_KEY")
+        env.removeValue(forKey: "ANTHROPIC_API_KEY")
+        for (k, v) in environment { env[k] = v }
+        return env
     }
 
     /// Everything the process printed so far.
@@ -88,10 +94,7 @@ final class SluiceProcess: Sendable {
     /// Its output goes to a file, read whole after the exit: a pipe's end of file was seen late on a
     /// loaded machine, and a 70 KB answer was read in part.
     static func run(_ args: [String], directory: String, environment: [String: String] = [:]) async throws -> (Int32, String) {
-        var env = ProcessInfo.processInfo.environment
-        env.removeValue(forKey: "OPENAI_API_KEY")
-        env.removeValue(forKey: "ANTHROPIC_API_KEY")
-        for (k, v) in environment { env[k] = v }
+        let env = childEnvironment(environment)
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-run-\(UUID().uuidString).out").path
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         guard fd >= 0 else { throw HarnessError("cannot create \(path)") }
